@@ -1,0 +1,39 @@
+using Chat4All.BuildingBlocks.Hosting;
+using Chat4All.Contracts;
+using Chat4All.Host.Commands;
+
+// One binary, many targets (ARCHITECTURE §1): `Chat4All.Host [--target all|identity,...]` serves;
+// `Chat4All.Host migrate` and `Chat4All.Host users ...` run a command and exit.
+var command = HostCommand.Parse(args);
+if (command is HostCommand.Invalid invalid)
+{
+    await Console.Error.WriteLineAsync(invalid.Message);
+    await Console.Error.WriteLineAsync(HostCommand.Usage);
+    return 2;
+}
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = command.HostArgs });
+builder.Configuration.AddCommandLine(command.HostArgs, new Dictionary<string, string> { ["--target"] = "Chat4All:Targets" });
+
+builder.AddServiceDefaults(logToStandardError: command is not HostCommand.Serve);
+var chat4all = builder.Configuration.GetSection(Chat4AllOptions.SectionName).Get<Chat4AllOptions>() ?? new Chat4AllOptions();
+var targets = Chat4AllOptions.ParseTargets(chat4all.Targets);
+
+if (targets.Contains(Targets.Identity))
+{
+    builder.AddIdentityService();
+}
+
+var app = builder.Build();
+
+app.UseServiceDefaults();
+app.MapDefaultEndpoints();
+if (targets.Contains(Targets.Identity))
+{
+    app.MapIdentityService();
+}
+
+return await command.RunAsync(app);
+
+/// <summary>Visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

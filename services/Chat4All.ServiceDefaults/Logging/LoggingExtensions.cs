@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Configuration;
+using Serilog;
+using Serilog.Events;
+using Serilog.Templates;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class LoggingExtensions
+{
+    // One JSON object per line with the fields operators query on, then every other structured property.
+    private const string JsonTemplate =
+        "{ {timestamp: UtcDateTime(@t), level: @l, service: Service, trace_id: @tr, span_id: @sp, request_id: Coalesce(HttpRequestId, RequestId), " +
+        "category: SourceContext, message: @m, exception: @x, ..rest()} }\n";
+
+    /// <summary>
+    /// Serilog JSON logs to stdout (stderr for host commands, whose stdout is their output).
+    /// Levels are configured under <c>Serilog:MinimumLevel</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddChat4AllLogging(this IHostApplicationBuilder builder, string serviceName, bool toStandardError)
+    {
+        builder.Services.AddSerilog((services, logger) => logger
+            // Quiet defaults first; configuration read afterwards wins.
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("OpenIddict", LogEventLevel.Warning)
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("Service", serviceName)
+            .WriteTo.Console(new ExpressionTemplate(JsonTemplate),
+                standardErrorFromLevel: toStandardError ? LogEventLevel.Verbose : null));
+        return builder;
+    }
+}

@@ -1,0 +1,171 @@
+using System.Text.Json;
+using System.Threading.RateLimiting;
+using Chat4All.BuildingBlocks.Hosting;
+using Chat4All.ServiceDefaults.Audit;
+using Chat4All.ServiceDefaults.Auth;
+using Chat4All.ServiceDefaults.Errors;
+using Chat4All.ServiceDefaults.Health;
+using Chat4All.ServiceDefaults.Http;
+using Chat4All.ServiceDefaults.RateLimiting;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenIddict.Validation.AspNetCore;
+using Serilog;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class ServiceDefaultsExtensions
+{
+    private const string ReadyTag = "ready";
+
+    /// <summary>
+    /// What every Chat4All service gets: logging, telemetry, health, ProblemDetails, JWT validation,
+    /// scope policies, the shared Redis rate limiter, audit events and validated options.
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, bool logToStandardError = false)
+    {
+        builder.Services.AddOptions<Chat4AllOptions>().BindConfiguration(Chat4AllOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        const string serviceName = "chat4all";
+        builder.AddChat4AllLogging(serviceName, logToStandardError);
+        builder.AddChat4AllTelemetry(serviceName);
+        builder.AddChat4AllPostgres();
+        builder.AddChat4AllRedis();
+
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
+        });
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsDefaults.Customize);
+        builder.Services.AddExceptionHandler<GlobalExceptionHandler>();
+        builder.Services.AddValidation();
+
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))
+            .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3));
+
+        builder.AddChat4AllAuthentication();
+        builder.Services.AddSingleton<AuditLog>();
+
+        builder.Services.AddSingleton<RedisRateLimiter>();
+        builder.Services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = OnRateLimitRejectedAsync;
+        });
+        builder.Services.AddOptions<RateLimiterOptions>()
+            .Configure<RedisRateLimiter>((o, limiter) => o.GlobalLimiter = limiter);
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Bearer validation for every API route (OpenIddict validation: RS256 JWTs from our issuer,
+    /// our audience, unexpired). When identity runs in this process its keys are read directly
+    /// (see identity's <c>UseLocalServer</c>); otherwise discovery and JWKS are fetched from the
+    /// authority. Endpoints are authenticated unless they opt out with <c>AllowAnonymous</c>.
+    /// </summary>
+    private static void AddChat4AllAuthentication(this IHostApplicationBuilder builder)
+    {
+        var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
+        builder.Services.AddOpenIddict().AddValidation(o =>
+        {
+            o.SetIssuer(auth.Issuer);
+            if (auth.Authority is not null)
+            {
+                var discovery = new Uri(auth.Authority, ".well-known/openid-configuration");
+                o.Configure(options => options.ConfigurationEndpoint = discovery);
+            }
+
+            o.AddAudiences(auth.Audience);
+            o.UseSystemNetHttp();
+            o.UseAspNetCore();
+        });
+        builder.Services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        builder.Services.AddAuthorization(o =>
+        {
+            o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+            o.AddScopePolicies();
+        });
+    }
+
+    /// <summary>The shared middleware pipeline, in the order the concerns depend on each other.</summary>
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
+            ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+            : TelemetryExtensions.IsOperationalPath(ctx.Request.Path) ? Serilog.Events.LogEventLevel.Verbose
+            : Serilog.Events.LogEventLevel.Information);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseMiddleware<AuthAuditMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary><c>/health</c> (liveness), <c>/ready</c> (PostgreSQL, Redis, ...), <c>/metrics</c> (Prometheus).</summary>
+    public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponseWriter.WriteAsync })
+            .AllowAnonymous();
+        endpoints.MapHealthChecks("/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = HealthResponseWriter.WriteAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        }).AllowAnonymous();
+        endpoints.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
+        return endpoints;
+    }
+
+    /// <summary>Routes under this builder draw from the named budget instead of the default one.</summary>
+    public static TBuilder WithRateLimitBudget<TBuilder>(this TBuilder builder, string budget)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RateLimitBudgetMetadata(budget));
+
+    private static async ValueTask OnRateLimitRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
+    {
+        var http = context.HttpContext;
+        var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var budget = context.Lease.TryGetMetadata(nameof(RedisRateLimiter.RejectedBy), out var rejected) && rejected is RedisRateLimiter.RejectedBy r
+            ? r : null;
+        http.RequestServices.GetRequiredService<AuditLog>()
+            .RateLimitExceeded(budget?.Budget ?? "unknown", budget?.UserId ?? "unknown", http.Request.Method, http.Request.Path);
+
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many requests",
+                Detail = $"The '{budget?.Budget}' request budget is exhausted; retry after {seconds} s.",
+                Extensions = { [ProblemDetailsDefaults.CodeKey] = "rate_limited" },
+            },
+        });
+    }
+}
