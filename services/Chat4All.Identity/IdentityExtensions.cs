@@ -10,6 +10,9 @@ using Chat4All.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Server;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -28,24 +31,16 @@ public static class IdentityExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDbContext<IdentityDbContext>(IdentityDbContext.Schema);
 
-        var identity = builder.Configuration.GetSection(IdentityServiceOptions.SectionName).Get<IdentityServiceOptions>() ?? new();
-        var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new();
-        var dataDirectory = builder.Configuration[$"{Chat4AllOptions.SectionName}:{nameof(Chat4AllOptions.DataDirectory)}"];
-
         builder.Services.AddOpenIddict()
             .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<IdentityDbContext>())
             .AddServer(o =>
             {
-                o.SetIssuer(auth.Issuer);
                 o.SetTokenEndpointUris("auth/token", "auth/refresh")
                     .SetRevocationEndpointUris("auth/revoke")
                     .SetConfigurationEndpointUris(".well-known/openid-configuration")
                     .SetJsonWebKeySetEndpointUris(".well-known/jwks");
                 o.AllowClientCredentialsFlow().AllowRefreshTokenFlow();
                 o.RegisterScopes([.. ChatScopes.All]);
-
-                o.SetAccessTokenLifetime(identity.AccessTokenLifetime)
-                    .SetRefreshTokenLifetime(identity.RefreshTokenLifetime);
 
                 // Rotation with zero tolerance: any second use of a refresh token revokes its whole
                 // family (every token of its authorization). See docs/adr/0003.
@@ -55,8 +50,6 @@ public static class IdentityExtensions
                 // Access tokens are plain signed JWTs (RS256) so any JWT library can validate them
                 // from our JWKS; the encryption key protects OpenIddict's own refresh-token payloads.
                 o.DisableAccessTokenEncryption();
-                o.AddSigningKey(RsaKeyFile.LoadOrCreate(ResolveKeyPath(identity.SigningKeyPath, dataDirectory, "signing.pem")));
-                o.AddEncryptionKey(RsaKeyFile.LoadOrCreate(ResolveKeyPath(identity.EncryptionKeyPath, dataDirectory, "encryption.pem")));
 
                 o.AddEventHandler(TokenEventHandlers.RefreshEndpointAcceptsOnlyRefreshTokens);
                 o.AddEventHandler(TokenEventHandlers.AuditRejectedTokenRequests);
@@ -69,6 +62,21 @@ public static class IdentityExtensions
             })
             // Co-hosted with the issuer: validate with its keys directly, no discovery round trip.
             .AddValidation(o => o.UseLocalServer());
+
+        // Issuer, lifetimes and keys come from validated options, resolved when the server first
+        // needs them rather than read from configuration while services are being registered.
+        builder.Services.AddOptions<OpenIddictServerOptions>()
+            .Configure<IOptions<AuthOptions>, IOptions<IdentityServiceOptions>, IOptions<Chat4AllOptions>>((server, auth, identity, chat4all) =>
+            {
+                server.Issuer = auth.Value.Issuer;
+                server.AccessTokenLifetime = identity.Value.AccessTokenLifetime;
+                server.RefreshTokenLifetime = identity.Value.RefreshTokenLifetime;
+                var dataDirectory = chat4all.Value.DataDirectory;
+                var signing = RsaKeyFile.LoadOrCreate(ResolveKeyPath(identity.Value.SigningKeyPath, dataDirectory, "signing.pem"));
+                var encryption = RsaKeyFile.LoadOrCreate(ResolveKeyPath(identity.Value.EncryptionKeyPath, dataDirectory, "encryption.pem"));
+                server.SigningCredentials.Add(new SigningCredentials(signing, SecurityAlgorithms.RsaSha256));
+                server.EncryptionCredentials.Add(new EncryptingCredentials(encryption, SecurityAlgorithms.RsaOAEP, SecurityAlgorithms.Aes256CbcHmacSha512));
+            });
 
         builder.Services.AddScoped<UserProvisioner>();
         builder.Services.AddScoped<DemoUsers>();

@@ -17,6 +17,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenIddict.Validation;
 using OpenIddict.Validation.AspNetCore;
 using Serilog;
 
@@ -79,20 +81,21 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     private static void AddChat4AllAuthentication(this IHostApplicationBuilder builder)
     {
-        var auth = builder.Configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
         builder.Services.AddOpenIddict().AddValidation(o =>
         {
-            o.SetIssuer(auth.Issuer);
-            if (auth.Authority is not null)
-            {
-                var discovery = new Uri(auth.Authority, ".well-known/openid-configuration");
-                o.Configure(options => options.ConfigurationEndpoint = discovery);
-            }
-
-            o.AddAudiences(auth.Audience);
             o.UseSystemNetHttp();
             o.UseAspNetCore();
         });
+        builder.Services.AddOptions<OpenIddictValidationOptions>()
+            .Configure<IOptions<AuthOptions>>((validation, auth) =>
+            {
+                validation.Issuer = auth.Value.Issuer;
+                validation.Audiences.Add(auth.Value.Audience);
+                if (auth.Value.Authority is { } authority)
+                {
+                    validation.ConfigurationEndpoint = new Uri(authority, ".well-known/openid-configuration");
+                }
+            });
         builder.Services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         builder.Services.AddAuthorization(o =>
         {

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Sockets;
+using Chat4All.BuildingBlocks.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat4All.Testing;
+
+/// <summary>
+/// The real host (<c>Program</c>) on Kestrel on a loopback port, configured like the main job but
+/// against a test database, the test Redis and a private data directory.
+/// </summary>
+public sealed class Chat4AllHost : WebApplicationFactory<Program>
+{
+    public const string TestIssuer = "http://chat4all.test/";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public Chat4AllHost(string postgres, string redis, string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        Port = FreeLoopbackPort();
+        _settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = postgres,
+            ["ConnectionStrings:Redis"] = redis,
+            ["Chat4All:Targets"] = "all",
+            ["Chat4All:Runtime"] = "standalone",
+            ["Chat4All:DataDirectory"] = dataDirectory,
+            ["Chat4All:Auth:Issuer"] = TestIssuer,
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+
+        UseKestrel(Port);
+    }
+
+    public int Port { get; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>Starts the server and applies every service's migrations, as the <c>migrate</c> command does.</summary>
+    public async Task<Chat4AllHost> StartAsync()
+    {
+        StartServer();
+        foreach (var migration in Services.GetServices<IDatabaseMigration>())
+        {
+            await migration.ApplyAsync(Services, CancellationToken.None);
+        }
+
+        return this;
+    }
+
+    /// <summary>A plain HttpClient over real loopback HTTP to this instance.</summary>
+    public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
