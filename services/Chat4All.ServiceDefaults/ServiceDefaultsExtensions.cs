@@ -53,6 +53,7 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsDefaults.Customize);
         builder.Services.AddExceptionHandler<GlobalExceptionHandler>();
         builder.Services.AddValidation();
+        builder.Services.AddOpenApi("v1");
 
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))
@@ -122,7 +123,10 @@ public static class ServiceDefaultsExtensions
         return app;
     }
 
-    /// <summary><c>/health</c> (liveness), <c>/ready</c> (PostgreSQL, Redis, ...), <c>/metrics</c> (Prometheus).</summary>
+    /// <summary>
+    /// <c>/health</c> (liveness), <c>/ready</c> (PostgreSQL, Redis, ...), <c>/metrics</c> (Prometheus)
+    /// and the OpenAPI document at <c>/openapi/v1.json</c>.
+    /// </summary>
     public static IEndpointRouteBuilder MapDefaultEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponseWriter.WriteAsync })
@@ -139,6 +143,7 @@ public static class ServiceDefaultsExtensions
             },
         }).AllowAnonymous();
         endpoints.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
+        endpoints.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         return endpoints;
     }
 

@@ -56,4 +56,18 @@ public sealed class OperationalEndpointsTests(PlatformFixture platform) : IClass
         Assert.Equal("client-req-42", echoed.Headers.GetValues("X-Request-ID").Single());
         Assert.NotEqual(new string('x', 500), replaced.Headers.GetValues("X-Request-ID").Single());
     }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesTheApiInSnakeCase()
+    {
+        using var client = platform.Host.CreateHttpClient();
+
+        using var response = await client.GetAsync("/openapi/v1.json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var document = await response.ReadJsonAsync();
+        Assert.True(document.GetProperty("paths").TryGetProperty("/v1/admin/users", out _));
+        Assert.True(document.GetProperty("paths").TryGetProperty("/v1/me", out _));
+        Assert.Contains("client_secret", document.GetProperty("components").GetRawText(), StringComparison.Ordinal);
+    }
 }
