@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+
+namespace Chat4All.Bench;
+
+/// <summary>Renders results as an aligned text table or as Markdown for the top-level README.</summary>
+internal static class ResultTable
+{
+    private static readonly string[] Headers =
+        ["Scenario", "Target", "Concurrency", "Requests", "Errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "vs ceiling"];
+
+    // Text columns read left-aligned, numbers right-aligned.
+    private static readonly bool[] RightAligned = [false, false, true, true, true, true, true, true, true, false];
+
+    public static string Render(IReadOnlyList<RunResult> results, bool markdown)
+    {
+        var rows = results.Select(r => Cells(r, results)).ToList();
+        return markdown ? RenderMarkdown(rows) : RenderText(rows);
+    }
+
+    /// <summary>Chat4All's rate over the bare Kestrel rate of the same scenario; null when either is missing.</summary>
+    public static double? CeilingRatio(RunResult result, IReadOnlyList<RunResult> results)
+    {
+        if (result.Target != Workload.Chat4AllTarget)
+        {
+            return null;
+        }
+
+        var ceiling = results.FirstOrDefault(r => r.Scenario == result.Scenario && r.Target == Workload.CeilingTarget);
+        return ceiling is { RequestsPerSecond: > 0 } ? result.RequestsPerSecond / ceiling.RequestsPerSecond : null;
+    }
+
+    private static string[] Cells(RunResult result, IReadOnlyList<RunResult> results)
+    {
+        var ratio = CeilingRatio(result, results);
+        return
+        [
+            result.Scenario,
+            result.Target,
+            Format(result.Concurrency),
+            Format(result.Requests),
+            Format(result.Errors),
+            result.RequestsPerSecond.ToString("N0", CultureInfo.InvariantCulture),
+            Milliseconds(result.P50Milliseconds),
+            Milliseconds(result.P95Milliseconds),
+            Milliseconds(result.P99Milliseconds),
+            ratio is { } value ? Ratio(value) + "× ceiling"
+                : result.Target == Workload.CeilingTarget ? "(ceiling)" : "n/a",
+        ];
+    }
+
+    // Two decimals hide the difference between 0.004 and 0.009 (token issuance lives down there).
+    private static string Ratio(double value) => value.ToString(value >= 0.1 ? "0.00" : "0.0##", CultureInfo.InvariantCulture);
+
+    private static string Format(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Milliseconds(double value) =>
+        double.IsNaN(value) ? "n/a" : value.ToString(value < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+
+    private static string RenderText(List<string[]> rows)
+    {
+        var widths = Headers.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
+        var text = new StringBuilder();
+        AppendTextRow(text, Headers, widths);
+        text.AppendLine(string.Join("  ", widths.Select(w => new string('-', w))));
+        foreach (var row in rows)
+        {
+            AppendTextRow(text, row, widths);
+        }
+
+        return text.ToString();
+    }
+
+    private static void AppendTextRow(StringBuilder text, string[] cells, int[] widths) =>
+        text.AppendLine(string.Join("  ", cells.Select((c, i) => RightAligned[i] ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))).TrimEnd());
+
+    private static string RenderMarkdown(List<string[]> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| " + string.Join(" | ", Headers) + " |");
+        text.AppendLine("|" + string.Join("|", RightAligned.Select(r => r ? "---:" : "---")) + "|");
+        foreach (var row in rows)
+        {
+            text.AppendLine("| " + string.Join(" | ", row) + " |");
+        }
+
+        return text.ToString();
+    }
+}
