@@ -33,6 +33,8 @@ HOST_DLL="$HOST_DIR/bin/Release/net10.0/Chat4All.Host.dll"
 
 # Same settings for every host invocation (migrate/seed/serve).
 export ASPNETCORE_URLS="http://127.0.0.1:${CHAT4ALL_PORT:-8080}"
+# Tokens and discovery name the address clients actually use (override for a public URL).
+export Chat4All__Auth__Issuer="${Chat4All__Auth__Issuer:-$ASPNETCORE_URLS/}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 export Chat4All__Runtime=standalone
 export Chat4All__DataDirectory="$CHAT4ALL_DATA"
@@ -50,54 +52,22 @@ DEMO_USERS="$CHAT4ALL_DATA/demo-users.json"
 log "seeding demo users -> $DEMO_USERS"
 dotnet "$HOST_DLL" users seed-demo --output "$DEMO_USERS"
 
-# Print the demo users as a table. The JSON shape is owned by the host, so be
-# lenient: accept a list of objects or an object holding one, and a few key
-# spellings. Never fail the run because of the banner.
+# Print the demo users (a JSON array written by `users seed-demo`) as a table.
 print_demo_users() {
     local file="$1"
-    [[ -s "$file" ]] || { echo "  (no demo users file)"; return 0; }
     if command -v python3 >/dev/null 2>&1; then
-        python3 - "$file" <<'PY' && return 0
+        python3 - "$file" <<'PY'
 import json, sys
-
-with open(sys.argv[1], encoding="utf-8") as f:
-    data = json.load(f)
-
-if isinstance(data, dict):
-    lists = [v for v in data.values() if isinstance(v, list)]
-    data = lists[0] if lists else [data]
-
-def pick(obj, *names):
-    norm = {k.lower().replace("_", "").replace("-", ""): v for k, v in obj.items()}
-    for n in names:
-        v = norm.get(n)
-        if v is not None:
-            return str(v)
-    return ""
-
-rows = [(pick(u, "name", "displayname", "username", "user"),
-         pick(u, "clientid"),
-         pick(u, "clientsecret", "secret"))
-        for u in data if isinstance(u, dict)]
-head = ("name", "client_id", "client_secret")
-widths = [max(len(r[i]) for r in rows + [head]) for i in range(3)]
-for r in [head, tuple("-" * w for w in widths)] + rows:
+users = json.load(open(sys.argv[1], encoding="utf-8"))
+rows = [("name", "client_id", "client_secret", "scopes")] + [
+    (u["name"], u["client_id"], u["client_secret"], " ".join(u["scopes"])) for u in users]
+widths = [max(len(r[i]) for r in rows) for i in range(4)]
+for r in rows:
     print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 PY
+    else
+        sed 's/^/  /' "$file"
     fi
-    # Fallback without python3: pull the string values out with grep/sed and
-    # zip them by position (assumes each user has all three keys).
-    local names ids secrets
-    names="$(grep -oE '"(name|Name|displayName|userName|username)"[[:space:]]*:[[:space:]]*"[^"]*"' "$file" | sed -E 's/.*:[[:space:]]*"([^"]*)"/\1/' || true)"
-    ids="$(grep -oE '"(client_id|clientId|ClientId)"[[:space:]]*:[[:space:]]*"[^"]*"' "$file" | sed -E 's/.*:[[:space:]]*"([^"]*)"/\1/' || true)"
-    secrets="$(grep -oE '"(client_secret|clientSecret|ClientSecret)"[[:space:]]*:[[:space:]]*"[^"]*"' "$file" | sed -E 's/.*:[[:space:]]*"([^"]*)"/\1/' || true)"
-    if [[ -z "$ids" ]]; then
-        echo "  (could not parse $file; see the file)"
-        return 0
-    fi
-    paste <(printf 'name\n%s\n' "$names") <(printf 'client_id\n%s\n' "$ids") \
-          <(printf 'client_secret\n%s\n' "$secrets") \
-        | { column -t -s $'\t' 2>/dev/null || cat; } | sed 's/^/  /'
 }
 
 echo
