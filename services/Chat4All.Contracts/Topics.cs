@@ -4,4 +4,14 @@ namespace Chat4All.Contracts;
 public static class Topics
 {
     public const string UserCreated = "user.created";
+    public const string ConversationCreated = "conversation.created";
+    public const string MessageCreated = "message.created";
+    public const string ConversationRead = "conversation.read";
+    public const string MessageStatusChanged = "message.status_changed";
+
+    /// <summary>Where the messaging outbox relay parks events it could not publish.</summary>
+    public const string MessageProcessingDeadLetter = "message_processing_dlq";
+
+    /// <summary>Dead-letter topic of a subscribed topic.</summary>
+    public static string DeadLetterOf(string topic) => topic + ".dlq";
 }

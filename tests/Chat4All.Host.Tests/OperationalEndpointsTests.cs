@@ -70,4 +70,22 @@ public sealed class OperationalEndpointsTests(PlatformFixture platform) : IClass
         Assert.True(document.GetProperty("paths").TryGetProperty("/v1/me", out _));
         Assert.Contains("client_secret", document.GetProperty("components").GetRawText(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task AnIncomingTraceparentIsContinued()
+    {
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, platform.Host.Port);
+        await using var stream = tcp.GetStream();
+
+        // Written by hand: HttpClient's own instrumentation in this process would replace the header.
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"GET /v1/no-such-thing HTTP/1.1\r\nHost: 127.0.0.1\r\ntraceparent: 00-{traceId}-00f067aa0ba902b7-01\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream);
+        var response = await reader.ReadToEndAsync();
+
+        Assert.StartsWith("HTTP/1.1 401", response, StringComparison.Ordinal);
+        Assert.Contains($"\"trace_id\":\"{traceId}\"", response, StringComparison.Ordinal);
+    }
 }

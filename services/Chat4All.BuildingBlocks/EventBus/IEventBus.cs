@@ -1,0 +1,37 @@
+namespace Chat4All.BuildingBlocks.EventBus;
+
+/// <summary>
+/// An integration event as it travels: already serialized, with the metadata every adapter needs.
+/// <see cref="PartitionKey"/> decides ordering: events with the same key are delivered in publish
+/// order (Kafka partition in dapr, stream shard in standalone).
+/// </summary>
+/// <param name="Id">Unique event id; consumers dedupe on it.</param>
+/// <param name="Topic">Topic name from <c>Chat4All.Contracts.Topics</c>.</param>
+/// <param name="Type">Event type name (the contract record's name, e.g. <c>MessageCreated</c>).</param>
+/// <param name="PartitionKey">Ordering key, e.g. the conversation id.</param>
+/// <param name="Data">The event body as JSON (snake_case, per the contracts).</param>
+/// <param name="OccurredAt">When the fact happened.</param>
+/// <param name="TraceParent">W3C traceparent of the operation that caused the event, if any.</param>
+public sealed record IntegrationEvent(
+    Guid Id,
+    string Topic,
+    string Type,
+    string PartitionKey,
+    string Data,
+    DateTimeOffset OccurredAt,
+    string? TraceParent = null);
+
+/// <summary>The event-bus port (ARCHITECTURE §3). Publishing returns once the broker has accepted the event.</summary>
+public interface IEventBus
+{
+    Task PublishAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Handles one topic's events for one consuming service. Throwing means "not handled": the
+/// event is retried with backoff and finally dead-lettered — never acknowledged and dropped.
+/// </summary>
+public interface IIntegrationEventConsumer
+{
+    Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken);
+}

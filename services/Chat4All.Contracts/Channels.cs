@@ -1,0 +1,34 @@
+namespace Chat4All.Contracts;
+
+/// <summary>Delivery channels and statuses (API.md).</summary>
+public static class Channels
+{
+    public const string WhatsApp = "whatsapp";
+    public const string Instagram = "instagram";
+    public const string Telegram = "telegram";
+    public const string Messenger = "messenger";
+    public const string Sms = "sms";
+    public const string AllKeyword = "all";
+
+    public static readonly IReadOnlyList<string> All = [WhatsApp, Instagram, Telegram, Messenger, Sms];
+}
+
+/// <summary>Delivery status, ordered: a status never moves to a lower rank (failed is terminal).</summary>
+public static class DeliveryStatuses
+{
+    public const string Accepted = "accepted";
+    public const string Sent = "sent";
+    public const string Delivered = "delivered";
+    public const string Read = "read";
+    public const string Failed = "failed";
+
+    public static int Rank(string status) => status switch
+    {
+        Accepted => 0,
+        Sent => 1,
+        Delivered => 2,
+        Read => 3,
+        Failed => 4,
+        _ => -1,
+    };
+}
