@@ -24,6 +24,11 @@ if (targets.Contains(Targets.Identity))
     builder.AddIdentityService();
 }
 
+if (targets.Contains(Targets.Messaging))
+{
+    builder.AddMessagingService();
+}
+
 var app = builder.Build();
 
 app.UseServiceDefaults();
@@ -31,6 +36,11 @@ app.MapDefaultEndpoints();
 if (targets.Contains(Targets.Identity))
 {
     app.MapIdentityService();
+}
+
+if (targets.Contains(Targets.Messaging))
+{
+    app.MapMessagingService();
 }
 
 return await command.RunAsync(app);

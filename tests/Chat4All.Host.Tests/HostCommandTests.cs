@@ -127,11 +127,11 @@ public sealed class HostCommandTests : IAsyncLifetime
     public async Task TheServerLogsJsonLinesCarryingRequestAndTraceIdsAndStopsCleanlyOnCtrlC()
     {
         await HostProcess.RunAsync(_environment, "migrate");
-        var port = FreePort();
+        var port = HostPorts.Free();
         using var host = HostProcess.Start(new Dictionary<string, string>(_environment) { ["Serilog__MinimumLevel__Default"] = "Information" },
             "--target", "all", "--urls", $"http://127.0.0.1:{port}");
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        await WaitUntilServingAsync(client, host);
+        await host.WaitUntilServingAsync(client);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/me") { Headers = { { "X-Request-ID", "log-probe-1" } } };
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(request)).StatusCode);
@@ -151,39 +151,5 @@ public sealed class HostCommandTests : IAsyncLifetime
         Assert.True(requestLine.TryGetProperty("level", out _));
         Assert.Contains(lines, l => l.GetProperty("category").GetString() == "Chat4All.Audit" &&
                                     l.GetProperty("EventId").GetProperty("Name").GetString() == "auth.bearer_rejected");
-    }
-
-    // Serving starts before every hosted service (telemetry among them) has started; the host
-    // logs "Application started" only once all have, so probe after that line.
-    private static async Task WaitUntilServingAsync(HttpClient client, HostProcess host)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (host.StandardOutput.Contains("Application started", StringComparison.Ordinal))
-            {
-                try
-                {
-                    if ((await client.GetAsync("/health")).IsSuccessStatusCode)
-                    {
-                        return;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                }
-            }
-
-            await Task.Delay(200);
-        }
-
-        Assert.Fail("The host did not start serving: " + host.StandardError + host.StandardOutput);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Chat4All.BuildingBlocks.Data;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat4All.Testing;
@@ -16,9 +17,12 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
     public const string TestIssuer = "http://chat4all.test/";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _configureServices;
 
-    public Chat4AllHost(string postgres, string redis, string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null)
+    public Chat4AllHost(string postgres, string redis, string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
     {
+        _configureServices = configureServices;
         Port = FreeLoopbackPort();
         _settings = new Dictionary<string, string?>
         {
@@ -63,6 +67,11 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_configureServices is not null)
+        {
+            builder.ConfigureTestServices(_configureServices);
         }
     }
 

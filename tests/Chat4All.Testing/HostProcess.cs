@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Chat4All.Host.Tests;
+namespace Chat4All.Testing;
 
 /// <summary>Runs the real host binary (copied next to these tests) as a separate process.</summary>
-internal sealed class HostProcess : IDisposable
+public sealed class HostProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
@@ -65,6 +65,44 @@ internal sealed class HostProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Waits until the host logs "Application started" (every hosted service, telemetry included,
+    /// has started; serving begins a little earlier) and answers /health.
+    /// </summary>
+    public async Task WaitUntilServingAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                break;
+            }
+
+            if (StandardOutput.Contains("Application started", StringComparison.Ordinal))
+            {
+                try
+                {
+                    using var health = await client.GetAsync("/health");
+                    if (health.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("The host did not start serving: " + StandardError + StandardOutput);
+    }
+
+    /// <summary>SIGKILL: the process dies at once, mid-request, with nothing flushed.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
     /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>
     public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
@@ -76,5 +114,16 @@ internal sealed class HostProcess : IDisposable
         }
 
         _process.Dispose();
+    }
+}
+
+/// <summary>Loopback ports for processes the tests start.</summary>
+public static class HostPorts
+{
+    public static int Free()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

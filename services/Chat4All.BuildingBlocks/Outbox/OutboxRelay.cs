@@ -1,0 +1,245 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Chat4All.BuildingBlocks.Outbox;
+
+/// <summary>
+/// Publishes a DbContext's outbox through the event bus. Rows are split into buckets by partition
+/// key; a relay works on a bucket only while it holds that bucket's transaction-scoped advisory
+/// lock, and publishes the bucket's pending rows in insertion order, so several relays (instances)
+/// run at once without reordering a conversation's events. A failed row holds back the later rows
+/// of its partition key, is retried with exponential backoff, and after <see cref="OutboxOptions.MaxAttempts"/>
+/// goes to the dead-letter topic with its error. A row is marked published only after the broker
+/// accepted it, so a crash at any point loses nothing (it may publish twice; consumers dedupe).
+/// </summary>
+public sealed partial class OutboxRelay<TContext>(
+    IServiceScopeFactory scopes,
+    IEventBus bus,
+    OutboxSignal signal,
+    IOptions<OutboxOptions> options,
+    TimeProvider time,
+    OutboxMetrics metrics,
+    ILogger<OutboxRelay<TContext>> logger) : BackgroundService
+    where TContext : DbContext
+{
+    private readonly OutboxOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var published = 0;
+            try
+            {
+                published = await RelayOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                LogRelayFailed(logger, ex, typeof(TContext).Name);
+                await Task.Delay(_options.InitialRetryDelay, time, stoppingToken);
+            }
+
+            if (published == 0)
+            {
+                try
+                {
+                    await signal.WaitAsync(_options.PollInterval, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>One pass over every bucket with due rows. Returns how many rows were published.</summary>
+    public async Task<int> RelayOnceAsync(CancellationToken cancellationToken)
+    {
+        List<int> buckets;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<TContext>();
+            var now = time.GetUtcNow();
+            buckets = await db.Set<OutboxMessage>()
+                .Where(m => m.PublishedAt == null && m.NextAttemptAt <= now)
+                .Select(m => m.Bucket).Distinct().ToListAsync(cancellationToken);
+            metrics.ObservePending(typeof(TContext).Name, await db.Set<OutboxMessage>().CountAsync(m => m.PublishedAt == null, cancellationToken));
+        }
+
+        var published = 0;
+        foreach (var bucket in buckets)
+        {
+            published += await RelayBucketAsync(bucket, cancellationToken);
+        }
+
+        return published;
+    }
+
+    private async Task<int> RelayBucketAsync(int bucket, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        var table = db.Model.FindEntityType(typeof(OutboxMessage))!;
+        var schema = table.GetSchema() ?? "public";
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+
+        var locked = await db.Database
+            .SqlQueryRaw<bool>("SELECT pg_try_advisory_xact_lock({0}, {1}) AS \"Value\"", (int)PartitionHash.Of(schema + "." + OutboxModel.TableName), bucket)
+            .SingleAsync(cancellationToken);
+        if (!locked)
+        {
+            return 0; // another relay is on it
+        }
+
+        // The schema comes from our own EF model, never from input; values are parameters.
+#pragma warning disable EF1003
+        var rows = await db.Set<OutboxMessage>()
+            .FromSqlRaw(
+                $"SELECT * FROM \"{schema}\".\"{OutboxModel.TableName}\" WHERE bucket = {{0}} AND published_at IS NULL " +
+                "ORDER BY position LIMIT {1} FOR UPDATE SKIP LOCKED", bucket, _options.BatchSize)
+            .ToListAsync(cancellationToken);
+#pragma warning restore EF1003
+
+        var heldBack = new HashSet<string>(StringComparer.Ordinal);
+        var published = 0;
+        foreach (var row in rows)
+        {
+            var now = time.GetUtcNow();
+            if (heldBack.Contains(row.PartitionKey) || row.NextAttemptAt > now)
+            {
+                heldBack.Add(row.PartitionKey); // later events of this key wait for this one: order first
+                continue;
+            }
+
+            try
+            {
+                await bus.PublishAsync(ToIntegrationEvent(row), cancellationToken);
+                row.PublishedAt = now;
+                published++;
+                metrics.Published(row.Topic, now - row.CreatedAt);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                row.Attempts++;
+                row.LastError = ex.GetType().Name + ": " + ex.Message;
+                metrics.PublishFailed(row.Topic);
+                LogPublishFailed(logger, row.EventId, row.Topic, row.Attempts, ex.Message);
+                if (row.Attempts >= _options.MaxAttempts && await TryDeadLetterAsync(row, now, cancellationToken))
+                {
+                    continue;
+                }
+
+                row.NextAttemptAt = now + Backoff(row.Attempts);
+                heldBack.Add(row.PartitionKey);
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return published;
+    }
+
+    // Dead-lettering needs the broker too: if it is down as a whole, the event is not the problem,
+    // so it stays pending and is offered to its own topic again first when the broker returns.
+    private async Task<bool> TryDeadLetterAsync(OutboxMessage row, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var letter = JsonSerializer.Serialize(new
+        {
+            event_id = row.EventId,
+            topic = row.Topic,
+            type = row.Type,
+            partition_key = row.PartitionKey,
+            payload = JsonDocument.Parse(row.Payload).RootElement,
+            error = row.LastError,
+            attempts = row.Attempts,
+            failed_at = now,
+        });
+        try
+        {
+            await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(now), _options.DeadLetterTopic, "DeadLetter", row.PartitionKey, letter, now, row.TraceParent), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        row.PublishedAt = now;
+        row.DeadLetteredAt = now;
+        metrics.DeadLettered(row.Topic);
+        LogDeadLettered(logger, row.EventId, row.Topic, _options.DeadLetterTopic, row.LastError);
+        return true;
+    }
+
+    private TimeSpan Backoff(int attempts)
+    {
+        var delay = _options.InitialRetryDelay * Math.Pow(2, Math.Min(attempts - 1, 20));
+        return delay < _options.MaxRetryDelay || attempts < _options.MaxAttempts ? delay : _options.MaxRetryDelay;
+    }
+
+    private static IntegrationEvent ToIntegrationEvent(OutboxMessage row) =>
+        new(row.EventId, row.Topic, row.Type, row.PartitionKey, row.Payload, row.CreatedAt, row.TraceParent);
+
+    [LoggerMessage(EventId = 6000, Level = LogLevel.Error, Message = "Outbox relay pass for {Context} failed")]
+    private static partial void LogRelayFailed(ILogger logger, Exception exception, string context);
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Publishing event {IntegrationEventId} to {Topic} failed (attempt {Attempts}): {Error}")]
+    private static partial void LogPublishFailed(ILogger logger, Guid integrationEventId, string topic, int attempts, string error);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Event {IntegrationEventId} for {Topic} dead-lettered to {DeadLetterTopic}: {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, Guid integrationEventId, string topic, string deadLetterTopic, string? error);
+}
+
+/// <summary>Outbox metrics (meter <c>Chat4All.Outbox</c>): pending rows, publish lag, failures, dead letters.</summary>
+public sealed class OutboxMetrics : IDisposable
+{
+    private readonly Meter _meter = new("Chat4All.Outbox");
+    private readonly Counter<long> _published;
+    private readonly Counter<long> _failures;
+    private readonly Counter<long> _deadLettered;
+    private readonly Histogram<double> _lag;
+    private readonly Dictionary<string, long> _pending = [];
+
+    public OutboxMetrics()
+    {
+        _published = _meter.CreateCounter<long>("chat4all.outbox.published", description: "Events published from the outbox");
+        _failures = _meter.CreateCounter<long>("chat4all.outbox.publish_failures", description: "Failed publish attempts");
+        _deadLettered = _meter.CreateCounter<long>("chat4all.outbox.dead_lettered", description: "Events moved to the dead-letter topic");
+        _lag = _meter.CreateHistogram<double>("chat4all.outbox.publish_lag", unit: "s", description: "Commit-to-publish delay");
+        _meter.CreateObservableGauge("chat4all.outbox.pending", ObservePendingRows, description: "Unpublished outbox rows");
+    }
+
+    public void Published(string topic, TimeSpan lag)
+    {
+        _published.Add(1, new KeyValuePair<string, object?>("topic", topic));
+        _lag.Record(Math.Max(0, lag.TotalSeconds), new KeyValuePair<string, object?>("topic", topic));
+    }
+
+    public void PublishFailed(string topic) => _failures.Add(1, new KeyValuePair<string, object?>("topic", topic));
+
+    public void DeadLettered(string topic) => _deadLettered.Add(1, new KeyValuePair<string, object?>("topic", topic));
+
+    public void ObservePending(string context, long count)
+    {
+        lock (_pending)
+        {
+            _pending[context] = count;
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObservePendingRows()
+    {
+        lock (_pending)
+        {
+            return _pending.Select(p => new Measurement<long>(p.Value, new KeyValuePair<string, object?>("context", p.Key))).ToList();
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

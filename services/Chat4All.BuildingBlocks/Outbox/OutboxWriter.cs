@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+
+namespace Chat4All.BuildingBlocks.Outbox;
+
+/// <summary>Adds events to the outbox of a DbContext; they commit with the caller's SaveChanges.</summary>
+public static class OutboxWriter
+{
+    /// <summary>Fixed forever: rows carry their bucket, and relays lock buckets by number.</summary>
+    public const int Buckets = 32;
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    public static OutboxMessage Enqueue<TEvent>(this DbContext db, string topic, string partitionKey, TEvent integrationEvent, DateTimeOffset now)
+        where TEvent : notnull
+    {
+        var message = new OutboxMessage
+        {
+            EventId = Guid.CreateVersion7(now),
+            Topic = topic,
+            Type = typeof(TEvent).Name,
+            PartitionKey = partitionKey,
+            Bucket = BucketOf(partitionKey),
+            Payload = JsonSerializer.Serialize(integrationEvent, Json),
+            TraceParent = Activity.Current?.Id is { } id && Activity.Current.IdFormat == ActivityIdFormat.W3C ? id : null,
+            CreatedAt = now,
+            NextAttemptAt = now,
+        };
+        db.Set<OutboxMessage>().Add(message);
+        return message;
+    }
+
+    public static int BucketOf(string partitionKey) => PartitionHash.Bucket(partitionKey, Buckets);
+}

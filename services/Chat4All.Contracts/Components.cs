@@ -1,0 +1,11 @@
+namespace Chat4All.Contracts;
+
+/// <summary>
+/// Dapr component names (ARCHITECTURE §3). Code, component YAML checks and tests use these, so a
+/// platform team can swap a component's implementation without any name drifting.
+/// </summary>
+public static class Components
+{
+    /// <summary>The pub/sub component every service publishes to and subscribes through (Kafka in k8s).</summary>
+    public const string PubSub = "pubsub";
+}

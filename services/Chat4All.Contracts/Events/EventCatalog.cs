@@ -1,0 +1,17 @@
+namespace Chat4All.Contracts.Events;
+
+/// <summary>
+/// Every integration event: its topic and its record. <c>docs/events/*.schema.json</c> is generated
+/// from this list (and a test fails when the two drift), so other languages can subscribe.
+/// </summary>
+public static class EventCatalog
+{
+    public static readonly IReadOnlyList<(string Topic, Type EventType)> Events =
+    [
+        (Topics.UserCreated, typeof(UserCreated)),
+        (Topics.ConversationCreated, typeof(ConversationCreated)),
+        (Topics.MessageCreated, typeof(MessageCreated)),
+        (Topics.ConversationRead, typeof(ConversationRead)),
+        (Topics.MessageStatusChanged, typeof(MessageStatusChanged)),
+    ];
+}

@@ -1,0 +1,200 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
+using Chat4All.Messaging.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Chat4All.Messaging.Conversations;
+
+public sealed record ConversationMetadata([property: StringLength(200)] string? Name, [property: StringLength(1000)] string? Description);
+
+public sealed record CreateConversationRequest([property: Required] string Type, [property: Required] IReadOnlyList<Guid> Members, ConversationMetadata? Metadata);
+
+public sealed record ConversationResponse(Guid ConversationId, string Type, IReadOnlyList<Guid> Members, ConversationMetadata Metadata, DateTimeOffset CreatedAt);
+
+public sealed record LastMessagePreview(Guid MessageId, long Seq, Guid SenderId, string Preview, DateTimeOffset CreatedAt);
+
+public sealed record ConversationSummary(Guid ConversationId, string Type, ConversationMetadata Metadata, IReadOnlyList<Guid> Members,
+    LastMessagePreview? LastMessage, long UnreadCount, DateTimeOffset UpdatedAt);
+
+public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, string? NextCursor, bool HasMore);
+
+/// <summary><c>/v1/conversations</c>: create, list (newest activity first), get.</summary>
+public static class ConversationsApi
+{
+    public const string Private = "private";
+    public const string Group = "group";
+    private const int PreviewLength = 100;
+
+    public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/conversations").RequireAuthorization(ChatScopes.Messages).WithTags("Conversations");
+        group.MapPost("/", CreateConversation).WithName("CreateConversation");
+        group.MapGet("/", ListConversations).WithName("ListConversations");
+        group.MapGet("/{conversationId:guid}", GetConversation).WithName("GetConversation");
+        return endpoints;
+    }
+
+    public static async Task<Results<Created<ConversationResponse>, Ok<ConversationResponse>, ValidationProblem>> CreateConversation(
+        CreateConversationRequest request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
+        IOptions<MessagingOptions> options, CancellationToken cancellationToken)
+    {
+        var caller = http.CallerId();
+        var members = request.Members.Append(caller).Distinct().ToList();
+        var type = request.Type.Trim().ToLowerInvariant();
+        var errors = new Dictionary<string, string[]>();
+        if (type is not (Private or Group))
+        {
+            errors["type"] = ["Type must be 'private' or 'group'."];
+        }
+        else if (type == Private && members.Count != 2)
+        {
+            errors["members"] = ["A private conversation has exactly two members: you and one other user."];
+        }
+        else if (type == Group && (members.Count < 3 || members.Count > options.Value.MaxGroupMembers))
+        {
+            errors["members"] = [$"A group has 3 to {options.Value.MaxGroupMembers} members, you included."];
+        }
+
+        if (members.Contains(Guid.Empty))
+        {
+            errors["members"] = ["Member ids must be non-empty UUIDs."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var pairKey = type == Private ? string.Join(':', members.Order().Select(m => m.ToString("N"))) : null;
+        if (pairKey is not null && await FindPrivateAsync(db, pairKey, cancellationToken) is { } existing)
+        {
+            return TypedResults.Ok(existing);
+        }
+
+        var now = time.GetUtcNow();
+        var conversation = new Conversation
+        {
+            Id = Guid.CreateVersion7(now),
+            Type = type,
+            Name = request.Metadata?.Name,
+            Description = request.Metadata?.Description,
+            CreatedBy = caller,
+            PrivatePairKey = pairKey,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Members = [.. members.Select(m => new ConversationMember { UserId = m, JoinedAt = now })],
+        };
+        db.Conversations.Add(conversation);
+        db.Enqueue(Topics.ConversationCreated, conversation.Id.ToString(),
+            new ConversationCreated(conversation.Id, type, members, caller, now), now);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (pairKey is not null && ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            // The same pair raced us: theirs won, and it is ours too.
+            db.ChangeTracker.Clear();
+            return TypedResults.Ok((await FindPrivateAsync(db, pairKey, cancellationToken))!);
+        }
+
+        outbox.Notify();
+        return TypedResults.Created($"/v1/conversations/{conversation.Id}", ToResponse(conversation, members));
+    }
+
+    public static async Task<Results<Ok<ConversationPage>, ValidationProblem>> ListConversations(
+        HttpContext http, MessagingDbContext db, CancellationToken cancellationToken, int? limit = null, string? cursor = null)
+    {
+        var caller = http.CallerId();
+        var take = limit ?? Cursor.DefaultLimit;
+        if (take is < 1 or > Cursor.MaxLimit)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be 1..{Cursor.MaxLimit}."] });
+        }
+
+        DateTimeOffset? afterTime = null;
+        var afterId = Guid.Empty;
+        if (cursor is not null)
+        {
+            if (Cursor.Decode(cursor)?.Split('|') is not [var t, var id] || !long.TryParse(t, CultureInfo.InvariantCulture, out var ticks) ||
+                !Guid.TryParse(id, out afterId))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = ["The cursor is not valid."] });
+            }
+
+            afterTime = new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+
+        // One round trip: membership, conversation, members, last message and unread count together.
+        var query = from member in db.Members
+                    where member.UserId == caller
+                    join c in db.Conversations on member.ConversationId equals c.Id
+                    select new { c, member.LastReadSeq };
+        if (afterTime is { } at)
+        {
+            query = query.Where(x => x.c.UpdatedAt < at || (x.c.UpdatedAt == at && x.c.Id.CompareTo(afterId) < 0));
+        }
+
+        var rows = await query
+            .OrderByDescending(x => x.c.UpdatedAt).ThenByDescending(x => x.c.Id)
+            .Take(take + 1)
+            .Select(x => new
+            {
+                x.c.Id,
+                x.c.Type,
+                x.c.Name,
+                x.c.Description,
+                x.c.UpdatedAt,
+                Unread = x.c.LastSeq - x.LastReadSeq,
+                Members = x.c.Members.Select(m => m.UserId).ToList(),
+                Last = db.Messages.Where(m => m.ConversationId == x.c.Id && m.Seq == x.c.LastSeq)
+                    .Select(m => new { m.Id, m.Seq, m.SenderId, m.PayloadType, m.Text, m.CreatedAt })
+                    .FirstOrDefault(),
+            })
+            .ToListAsync(cancellationToken);
+
+        var hasMore = rows.Count > take;
+        var page = rows.Take(take).Select(r => new ConversationSummary(
+            r.Id, r.Type, new ConversationMetadata(r.Name, r.Description), r.Members,
+            r.Last is null ? null : new LastMessagePreview(r.Last.Id, r.Last.Seq, r.Last.SenderId, Preview(r.Last.PayloadType, r.Last.Text), r.Last.CreatedAt),
+            Math.Max(0, r.Unread), r.UpdatedAt)).ToList();
+        var next = hasMore
+            ? Cursor.Encode(string.Create(CultureInfo.InvariantCulture, $"{page[^1].UpdatedAt.UtcTicks}|{page[^1].ConversationId}"))
+            : null;
+        return TypedResults.Ok(new ConversationPage(page, next, hasMore));
+    }
+
+    public static async Task<Results<Ok<ConversationResponse>, ProblemHttpResult>> GetConversation(
+        Guid conversationId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken)
+    {
+        if (await db.CheckMemberAsync(conversationId, http.CallerId(), cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        var conversation = await db.Conversations.AsNoTracking().Include(c => c.Members).SingleAsync(c => c.Id == conversationId, cancellationToken);
+        return TypedResults.Ok(ToResponse(conversation, conversation.Members.Select(m => m.UserId).ToList()));
+    }
+
+    private static async Task<ConversationResponse?> FindPrivateAsync(MessagingDbContext db, string pairKey, CancellationToken cancellationToken)
+    {
+        var conversation = await db.Conversations.AsNoTracking().Include(c => c.Members)
+            .SingleOrDefaultAsync(c => c.PrivatePairKey == pairKey, cancellationToken);
+        return conversation is null ? null : ToResponse(conversation, conversation.Members.Select(m => m.UserId).ToList());
+    }
+
+    private static ConversationResponse ToResponse(Conversation c, IReadOnlyList<Guid> members) =>
+        new(c.Id, c.Type, members, new ConversationMetadata(c.Name, c.Description), c.CreatedAt);
+
+    private static string Preview(string payloadType, string? text) =>
+        payloadType == "file" ? "[file]" : text is null ? "" : text.Length <= PreviewLength ? text : text[..PreviewLength] + "…";
+}

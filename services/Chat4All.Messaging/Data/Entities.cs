@@ -1,0 +1,87 @@
+namespace Chat4All.Messaging.Data;
+
+public sealed class Conversation
+{
+    public Guid Id { get; init; }
+
+    public required string Type { get; init; }
+
+    public string? Name { get; set; }
+
+    public string? Description { get; set; }
+
+    public Guid CreatedBy { get; init; }
+
+    /// <summary>For private conversations: the two member ids, ordered, so a pair maps to one conversation.</summary>
+    public string? PrivatePairKey { get; init; }
+
+    /// <summary>The last <c>seq</c> handed out; the next message takes <c>LastSeq + 1</c> under the row lock.</summary>
+    public long LastSeq { get; set; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Newest activity (creation or last message): the order of the conversation list.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public List<ConversationMember> Members { get; init; } = [];
+}
+
+public sealed class ConversationMember
+{
+    public Guid ConversationId { get; init; }
+
+    public Guid UserId { get; init; }
+
+    public DateTimeOffset JoinedAt { get; init; }
+
+    /// <summary>Highest <c>seq</c> this member has read.</summary>
+    public long LastReadSeq { get; set; }
+}
+
+public sealed class Message
+{
+    public Guid Id { get; init; }
+
+    public Guid ConversationId { get; init; }
+
+    public long Seq { get; init; }
+
+    public Guid SenderId { get; init; }
+
+    public required string PayloadType { get; init; }
+
+    public string? Text { get; init; }
+
+    public Guid? FileId { get; init; }
+
+    public required List<string> Channels { get; init; }
+
+    public required string Priority { get; init; }
+
+    /// <summary>Furthest delivery status reached by any recipient.</summary>
+    public required string Status { get; set; }
+
+    /// <summary>The sender's <c>Idempotency-Key</c>, when the request named one instead of a message id.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>SHA-256 of the canonical request, to tell a replay from a different request with the same key.</summary>
+    public required string RequestHash { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>Delivery state of one message for one recipient on one channel.</summary>
+public sealed class Receipt
+{
+    public Guid MessageId { get; init; }
+
+    public Guid RecipientId { get; init; }
+
+    public required string Channel { get; init; }
+
+    public required string Status { get; set; }
+
+    public string? Error { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}

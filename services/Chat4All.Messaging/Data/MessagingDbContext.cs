@@ -1,0 +1,86 @@
+using Chat4All.BuildingBlocks.Outbox;
+using Microsoft.EntityFrameworkCore;
+
+namespace Chat4All.Messaging.Data;
+
+/// <summary>Messaging's schema: conversations, members, messages, receipts and the outbox.</summary>
+public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> options) : DbContext(options)
+{
+    public const string Schema = "messaging";
+
+    public DbSet<Conversation> Conversations => Set<Conversation>();
+
+    public DbSet<ConversationMember> Members => Set<ConversationMember>();
+
+    public DbSet<Message> Messages => Set<Message>();
+
+    public DbSet<Receipt> Receipts => Set<Receipt>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.HasDefaultSchema(Schema);
+
+        modelBuilder.Entity<Conversation>(c =>
+        {
+            c.ToTable("conversations");
+            c.HasKey(x => x.Id);
+            c.Property(x => x.Id).HasColumnName("conversation_id");
+            c.Property(x => x.Type).HasColumnName("type").HasMaxLength(16);
+            c.Property(x => x.Name).HasColumnName("name").HasMaxLength(200);
+            c.Property(x => x.Description).HasColumnName("description").HasMaxLength(1000);
+            c.Property(x => x.CreatedBy).HasColumnName("created_by");
+            c.Property(x => x.PrivatePairKey).HasColumnName("private_pair_key").HasMaxLength(80);
+            c.Property(x => x.LastSeq).HasColumnName("last_seq");
+            c.Property(x => x.CreatedAt).HasColumnName("created_at");
+            c.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+            c.HasIndex(x => x.PrivatePairKey).IsUnique();
+            c.HasMany(x => x.Members).WithOne().HasForeignKey(m => m.ConversationId);
+        });
+
+        modelBuilder.Entity<ConversationMember>(m =>
+        {
+            m.ToTable("conversation_members");
+            m.HasKey(x => new { x.ConversationId, x.UserId });
+            m.Property(x => x.ConversationId).HasColumnName("conversation_id");
+            m.Property(x => x.UserId).HasColumnName("user_id");
+            m.Property(x => x.JoinedAt).HasColumnName("joined_at");
+            m.Property(x => x.LastReadSeq).HasColumnName("last_read_seq");
+            m.HasIndex(x => x.UserId);
+        });
+
+        modelBuilder.Entity<Message>(m =>
+        {
+            m.ToTable("messages");
+            m.HasKey(x => x.Id);
+            m.Property(x => x.Id).HasColumnName("message_id");
+            m.Property(x => x.ConversationId).HasColumnName("conversation_id");
+            m.Property(x => x.Seq).HasColumnName("seq");
+            m.Property(x => x.SenderId).HasColumnName("sender_id");
+            m.Property(x => x.PayloadType).HasColumnName("payload_type").HasMaxLength(16);
+            m.Property(x => x.Text).HasColumnName("text");
+            m.Property(x => x.FileId).HasColumnName("file_id");
+            m.Property(x => x.Channels).HasColumnName("channels");
+            m.Property(x => x.Priority).HasColumnName("priority").HasMaxLength(8);
+            m.Property(x => x.Status).HasColumnName("status").HasMaxLength(16);
+            m.Property(x => x.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(255);
+            m.Property(x => x.RequestHash).HasColumnName("request_hash").HasMaxLength(64);
+            m.Property(x => x.CreatedAt).HasColumnName("created_at");
+            m.HasIndex(x => new { x.ConversationId, x.Seq }).IsUnique();
+            m.HasIndex(x => new { x.SenderId, x.IdempotencyKey }).IsUnique().HasFilter("idempotency_key IS NOT NULL");
+        });
+
+        modelBuilder.Entity<Receipt>(r =>
+        {
+            r.ToTable("receipts");
+            r.HasKey(x => new { x.MessageId, x.RecipientId, x.Channel });
+            r.Property(x => x.MessageId).HasColumnName("message_id");
+            r.Property(x => x.RecipientId).HasColumnName("recipient_id");
+            r.Property(x => x.Channel).HasColumnName("channel").HasMaxLength(16);
+            r.Property(x => x.Status).HasColumnName("status").HasMaxLength(16);
+            r.Property(x => x.Error).HasColumnName("error").HasMaxLength(1000);
+            r.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+        });
+
+        modelBuilder.AddOutbox();
+    }
+}

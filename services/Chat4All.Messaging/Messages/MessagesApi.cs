@@ -1,0 +1,336 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
+using Chat4All.Messaging.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Chat4All.Messaging.Messages;
+
+public sealed record PayloadRequest([property: Required] string Type, string? Text, Guid? FileId);
+
+public sealed record SendMessageRequest(Guid? MessageId, [property: Required] Guid? ConversationId, [property: Required] PayloadRequest? Payload,
+    IReadOnlyList<string>? Channels, string? Priority);
+
+public sealed record AcceptedMessage(string Status, Guid MessageId, Guid ConversationId, long Seq, DateTimeOffset CreatedAt);
+
+public sealed record MessageView(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
+    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt);
+
+public sealed record DeliveryView(Guid RecipientId, string Channel, string Status, DateTimeOffset UpdatedAt, string? Error);
+
+public sealed record MessageDetail(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
+    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryView> Deliveries);
+
+public sealed record MessagePage(Guid ConversationId, IReadOnlyList<MessageView> Messages, string? NextCursor, bool HasMore);
+
+/// <summary><c>POST /v1/messages</c>, <c>GET /v1/messages/{id}</c> and conversation history.</summary>
+public static class MessagesApi
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotent-Replayed";
+    public const long MaxRequestBytes = 256 * 1024;
+    private static readonly string[] Priorities = ["low", "normal", "high"];
+
+    public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder endpoints)
+    {
+        var messages = endpoints.MapGroup("/v1/messages").RequireAuthorization(ChatScopes.Messages).WithTags("Messages");
+        // A message is small JSON; refuse anything larger before reading it (413), whatever Kestrel's global limit.
+        messages.MapPost("/", SendMessage).WithName("SendMessage").WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes));
+        messages.MapGet("/{messageId:guid}", GetMessage).WithName("GetMessage");
+        endpoints.MapGet("/v1/conversations/{conversationId:guid}/messages", GetHistory)
+            .RequireAuthorization(ChatScopes.Messages).WithTags("Messages").WithName("GetConversationMessages");
+        return endpoints;
+    }
+
+    public static async Task<Results<Accepted<AcceptedMessage>, ValidationProblem, ProblemHttpResult>> SendMessage(
+        SendMessageRequest request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
+        IOptions<MessagingOptions> options, CancellationToken cancellationToken,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey = null)
+    {
+        var sender = http.CallerId();
+        if (Validate(request, idempotencyKey, options.Value) is { Count: > 0 } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var conversationId = request.ConversationId!.Value;
+        var payload = request.Payload!;
+        var channels = NormalizeChannels(request.Channels);
+        var priority = request.Priority?.ToLowerInvariant() ?? "normal";
+        var requestHash = Hash(conversationId, payload, channels, priority);
+
+        if (await db.CheckMemberAsync(conversationId, sender, cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        if (await FindExistingAsync(db, request.MessageId, sender, idempotencyKey, cancellationToken) is { } existing)
+        {
+            return Replay(http, existing, requestHash);
+        }
+
+        if (payload.Type == "file")
+        {
+            // Files are checked against what the files service has announced (file.uploaded); until it
+            // exists no file is known, so file messages are refused rather than accepted blindly.
+            return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "file_not_available",
+                "The file is not an uploaded, completed file of this conversation.");
+        }
+
+        var now = time.GetUtcNow();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+
+        // The row lock on the conversation serialises senders: seq is gap-free and strictly increasing.
+        var seq = await db.Database
+            .SqlQuery<long>($"UPDATE messaging.conversations SET last_seq = last_seq + 1, updated_at = {now} WHERE conversation_id = {conversationId} RETURNING last_seq AS \"Value\"")
+            .ToListAsync(cancellationToken) is [var next] ? next : throw new InvalidOperationException("The conversation vanished mid-send.");
+        var message = new Message
+        {
+            Id = request.MessageId ?? Guid.CreateVersion7(now),
+            ConversationId = conversationId,
+            Seq = seq,
+            SenderId = sender,
+            PayloadType = payload.Type,
+            Text = payload.Text,
+            FileId = payload.FileId,
+            Channels = channels,
+            Priority = priority,
+            Status = DeliveryStatuses.Accepted,
+            IdempotencyKey = idempotencyKey,
+            RequestHash = requestHash,
+            CreatedAt = now,
+        };
+        db.Messages.Add(message);
+        var recipients = await db.Members.Where(m => m.ConversationId == conversationId && m.UserId != sender).Select(m => m.UserId).ToListAsync(cancellationToken);
+        db.Enqueue(Topics.MessageCreated, conversationId.ToString(), new MessageCreated(message.Id, conversationId, seq, sender, recipients,
+            new MessagePayload(payload.Type, payload.Text, payload.FileId), channels, priority, now), now);
+
+        // Sending implies having read everything up to one's own message.
+        await db.Members.Where(m => m.ConversationId == conversationId && m.UserId == sender)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.LastReadSeq, seq), cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            // A concurrent request with the same key committed first; answer as its replay.
+            await transaction.RollbackAsync(cancellationToken);
+            db.ChangeTracker.Clear();
+            var winner = await FindExistingAsync(db, request.MessageId, sender, idempotencyKey, cancellationToken);
+            return winner is null
+                ? Problems.Problem(StatusCodes.Status409Conflict, "request_in_flight", "The same message is being processed; retry shortly.")
+                : Replay(http, winner, requestHash);
+        }
+
+        outbox.Notify();
+        return TypedResults.Accepted($"/v1/messages/{message.Id}", new AcceptedMessage("accepted", message.Id, conversationId, seq, now));
+    }
+
+    public static async Task<Results<Ok<MessageDetail>, ProblemHttpResult>> GetMessage(
+        Guid messageId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken)
+    {
+        var message = await db.Messages.AsNoTracking().SingleOrDefaultAsync(m => m.Id == messageId, cancellationToken);
+        if (message is null)
+        {
+            return Problems.NotFound("message_not_found", "No such message.");
+        }
+
+        if (await db.CheckMemberAsync(message.ConversationId, http.CallerId(), cancellationToken) is { } problem)
+        {
+            return problem.StatusCode == StatusCodes.Status403Forbidden ? Problems.NotFound("message_not_found", "No such message.") : problem;
+        }
+
+        var deliveries = await db.Receipts.AsNoTracking().Where(r => r.MessageId == messageId)
+            .OrderBy(r => r.RecipientId).ThenBy(r => r.Channel)
+            .Select(r => new DeliveryView(r.RecipientId, r.Channel, r.Status, r.UpdatedAt, r.Error))
+            .ToListAsync(cancellationToken);
+        var view = ToView(message);
+        return TypedResults.Ok(new MessageDetail(view.MessageId, view.ConversationId, view.Seq, view.SenderId, view.Payload, view.Channels,
+            view.Priority, view.Status, view.CreatedAt, deliveries));
+    }
+
+    /// <summary>
+    /// History in <c>seq</c> order. <c>after_seq</c> pages forward (catching up), <c>before_seq</c> — and
+    /// no position at all, meaning the newest — pages backward; <c>next_cursor</c> continues the same way.
+    /// </summary>
+    public static async Task<Results<Ok<MessagePage>, ValidationProblem, ProblemHttpResult>> GetHistory(
+        Guid conversationId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken,
+        int? limit = null, string? cursor = null, [FromQuery(Name = "before_seq")] long? beforeSeq = null,
+        [FromQuery(Name = "after_seq")] long? afterSeq = null, int? offset = null)
+    {
+        var take = limit ?? Cursor.DefaultLimit;
+        var errors = new Dictionary<string, string[]>();
+        if (take is < 1 or > Cursor.MaxLimit)
+        {
+            errors["limit"] = [$"limit must be 1..{Cursor.MaxLimit}."];
+        }
+
+        if (offset is < 0)
+        {
+            errors["offset"] = ["offset must not be negative."];
+        }
+
+        if (cursor is not null)
+        {
+            switch (Cursor.Decode(cursor)?.Split(':'))
+            {
+                case ["a", var n] when long.TryParse(n, CultureInfo.InvariantCulture, out var after):
+                    afterSeq = after;
+                    break;
+                case ["b", var n] when long.TryParse(n, CultureInfo.InvariantCulture, out var before):
+                    beforeSeq = before;
+                    break;
+                default:
+                    errors["cursor"] = ["The cursor is not valid."];
+                    break;
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        if (await db.CheckMemberAsync(conversationId, http.CallerId(), cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        // seq is gap-free from 1, so an offset is the same as a position.
+        afterSeq ??= offset;
+        var messages = db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId);
+        List<Message> rows;
+        bool hasMore;
+        string? next;
+        if (afterSeq is { } from)
+        {
+            rows = await messages.Where(m => m.Seq > from).OrderBy(m => m.Seq).Take(take + 1).ToListAsync(cancellationToken);
+            hasMore = rows.Count > take;
+            rows = [.. rows.Take(take)];
+            next = hasMore ? Cursor.Encode(string.Create(CultureInfo.InvariantCulture, $"a:{rows[^1].Seq}")) : null;
+        }
+        else
+        {
+            var query = beforeSeq is { } before ? messages.Where(m => m.Seq < before) : messages;
+            rows = await query.OrderByDescending(m => m.Seq).Take(take + 1).ToListAsync(cancellationToken);
+            hasMore = rows.Count > take;
+            rows = [.. rows.Take(take).Reverse()];
+            next = hasMore ? Cursor.Encode(string.Create(CultureInfo.InvariantCulture, $"b:{rows[0].Seq}")) : null;
+        }
+
+        return TypedResults.Ok(new MessagePage(conversationId, [.. rows.Select(ToView)], next, hasMore));
+    }
+
+    internal static MessageView ToView(Message m) =>
+        new(m.Id, m.ConversationId, m.Seq, m.SenderId, new MessagePayload(m.PayloadType, m.Text, m.FileId), m.Channels, m.Priority, m.Status, m.CreatedAt);
+
+    private static Dictionary<string, string[]> Validate(SendMessageRequest request, string? idempotencyKey, MessagingOptions options)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.ConversationId is null || request.ConversationId == Guid.Empty)
+        {
+            errors["conversation_id"] = ["conversation_id is required."];
+        }
+
+        if (request.MessageId == Guid.Empty)
+        {
+            errors["message_id"] = ["message_id must be a non-empty UUID."];
+        }
+
+        if (idempotencyKey is { Length: 0 or > 255 })
+        {
+            errors[IdempotencyKeyHeader] = ["Idempotency-Key must be 1 to 255 characters."];
+        }
+
+        switch (request.Payload)
+        {
+            case null:
+                errors["payload"] = ["payload is required."];
+                break;
+            case { Type: "text" } text when string.IsNullOrWhiteSpace(text.Text):
+                errors["payload.text"] = ["Text must not be empty."];
+                break;
+            case { Type: "text" } text when text.Text!.Length > options.MaxTextLength:
+                errors["payload.text"] = [$"Text is limited to {options.MaxTextLength} characters."];
+                break;
+            case { Type: "text", FileId: not null }:
+                errors["payload.file_id"] = ["A text payload has no file_id."];
+                break;
+            case { Type: "file" } file when file.FileId is null || file.FileId == Guid.Empty:
+                errors["payload.file_id"] = ["A file payload needs file_id."];
+                break;
+            case { Type: "text" or "file" }:
+                break;
+            default:
+                errors["payload.type"] = ["payload.type must be 'text' or 'file'."];
+                break;
+        }
+
+        if (request.Channels is { } channels)
+        {
+            var unknown = channels.Where(c => c is null ||
+                (!Channels.All.Contains(c.ToLowerInvariant()) && !c.Equals(Channels.AllKeyword, StringComparison.OrdinalIgnoreCase))).ToList();
+            if (unknown.Count > 0 || channels.Count == 0)
+            {
+                errors["channels"] = [$"Channels are a non-empty list of {string.Join(", ", Channels.All)}, or [\"all\"]."];
+            }
+        }
+
+        if (request.Priority is { } priority && !Priorities.Contains(priority.ToLowerInvariant()))
+        {
+            errors["priority"] = ["priority must be low, normal or high."];
+        }
+
+        return errors;
+    }
+
+    private static List<string> NormalizeChannels(IReadOnlyList<string>? channels) =>
+        channels is null || channels.Any(c => c.Equals(Channels.AllKeyword, StringComparison.OrdinalIgnoreCase))
+            ? [Channels.AllKeyword]
+            : [.. channels.Select(c => c.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal)];
+
+    private static async Task<Message?> FindExistingAsync(MessagingDbContext db, Guid? messageId, Guid sender, string? idempotencyKey, CancellationToken cancellationToken) =>
+        messageId is { } id
+            ? await db.Messages.AsNoTracking().SingleOrDefaultAsync(m => m.Id == id, cancellationToken)
+            : idempotencyKey is not null
+                ? await db.Messages.AsNoTracking().SingleOrDefaultAsync(m => m.SenderId == sender && m.IdempotencyKey == idempotencyKey, cancellationToken)
+                : null;
+
+    private static Results<Accepted<AcceptedMessage>, ValidationProblem, ProblemHttpResult> Replay(HttpContext http, Message existing, string requestHash)
+    {
+        if (existing.SenderId != http.CallerId() || existing.RequestHash != requestHash)
+        {
+            return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused",
+                "This message id or Idempotency-Key was already used for a different request.");
+        }
+
+        http.Response.Headers[ReplayedHeader] = "true";
+        return TypedResults.Accepted($"/v1/messages/{existing.Id}",
+            new AcceptedMessage("accepted", existing.Id, existing.ConversationId, existing.Seq, existing.CreatedAt));
+    }
+
+    private static string Hash(Guid conversationId, PayloadRequest payload, List<string> channels, string priority) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            conversationId,
+            payload.Type,
+            payload.Text,
+            payload.FileId,
+            channels,
+            priority,
+        }))));
+}

@@ -1,0 +1,36 @@
+using Chat4All.Contracts;
+using Chat4All.Messaging;
+using Chat4All.Messaging.Conversations;
+using Chat4All.Messaging.Data;
+using Chat4All.Messaging.Messages;
+using Chat4All.Messaging.Receipts;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class MessagingExtensions
+{
+    /// <summary>
+    /// The messaging service: conversations, messages with per-conversation <c>seq</c>, read receipts,
+    /// the transactional outbox and its relay, and the consumer of delivery status changes.
+    /// </summary>
+    public static IHostApplicationBuilder AddMessagingService(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddServiceDbContext<MessagingDbContext>(MessagingDbContext.Schema);
+        builder.AddEventBus();
+        builder.AddOutboxRelay<MessagingDbContext>();
+        builder.AddEventSubscription<StatusChangedConsumer>(Topics.MessageStatusChanged, Targets.Messaging);
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapMessagingService(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapConversationsApi();
+        endpoints.MapMessagesApi();
+        endpoints.MapReadApi();
+        endpoints.MapEventSubscriptions();
+        return endpoints;
+    }
+}

@@ -1,0 +1,156 @@
+using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace Chat4All.BuildingBlocks.Tests.EventBus;
+
+public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
+{
+    private RedisScope _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisScope.CreateAsync();
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    [Fact]
+    public async Task PublishedEntryCarriesTheDocumentedFieldsInTheShardStreamOfItsKey()
+    {
+        var deliveries = new Deliveries();
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a");
+        var published = BusHost.NewEvent("conversation-1", "{\"text\":\"olá\"}", traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+        await host.Bus.PublishAsync(published, CancellationToken.None);
+
+        var entry = Assert.Single(await _redis.Database.StreamRangeAsync(_redis.Stream("conversation-1")));
+        var fields = entry.Values.ToDictionary(v => v.Name.ToString(), v => v.Value.ToString());
+        Assert.Equal(published.Id.ToString(), fields["id"]);
+        Assert.Equal("TestHappened", fields["type"]);
+        Assert.Equal("conversation-1", fields["partition_key"]);
+        Assert.Equal("{\"text\":\"olá\"}", fields["data"]);
+        Assert.Equal(published.OccurredAt, DateTimeOffset.Parse(fields["occurred_at"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(published.TraceParent, fields["traceparent"]);
+
+        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
+        Assert.Equal(published, deliveries.Calls[0].Event);
+    }
+
+    [Fact]
+    public async Task EntryLeftPendingByAConsumerThatDiedIsReclaimedAndHandledByAnotherInstance()
+    {
+        // A consumer read the entry and died before acknowledging it, still holding the shard's lease.
+        var orphan = BusHost.NewEvent("conversation-7");
+        var stream = _redis.Stream("conversation-7");
+        var shard = RedisStreamKeys.ShardOf("conversation-7", 4);
+        await _redis.Database.StreamCreateConsumerGroupAsync(stream, BusHost.Group, StreamPosition.Beginning, createStream: true);
+        await _redis.Database.StreamAddAsync(stream, RedisStreamEntries.Encode(orphan));
+        var read = await _redis.Database.StreamReadGroupAsync(stream, BusHost.Group, "crashed-consumer", StreamPosition.NewMessages, 10);
+        Assert.Single(read);
+        await _redis.Database.StringSetAsync(RedisStreamKeys.Lease(_redis.Prefix, BusHost.Group, BusHost.Topic, shard), "crashed-consumer/1", TimeSpan.FromSeconds(1));
+
+        var deliveries = new Deliveries();
+        await using var survivor = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "survivor");
+
+        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
+        Assert.Equal(orphan, deliveries.Calls[0].Event);
+        Assert.Equal("survivor", deliveries.Calls[0].Instance);
+        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(stream, BusHost.Group)).PendingMessageCount == 0);
+        // Once its entries were claimed, the dead consumer is removed from the group.
+        await WaitUntilAsync(async () =>
+            (await _redis.Database.StreamConsumerInfoAsync(stream, BusHost.Group)).All(c => c.Name != "crashed-consumer"));
+    }
+
+    [Fact]
+    public async Task FailingEventIsRetriedWithBackoffThenDeadLetteredAndLaterEventsOfItsShardGoOn()
+    {
+        var deliveries = new Deliveries
+        {
+            Behavior = (e, _) => e.Type == "Poison" ? throw new InvalidOperationException("cannot digest " + e.Id) : Task.CompletedTask,
+        };
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", new Dictionary<string, string?>
+        {
+            ["Chat4All:EventBus:Shards"] = "1",
+            ["Chat4All:EventBus:MaxDeliveryAttempts"] = "3",
+            ["Chat4All:EventBus:InitialRetryDelay"] = "00:00:00.100",
+        });
+        using var metrics = new BusMetrics(host.Services);
+        var before = BusHost.NewEvent("conversation-1");
+        var poison = BusHost.NewEvent("conversation-1", type: "Poison");
+        var after = BusHost.NewEvent("conversation-2");
+
+        foreach (var e in new[] { before, poison, after })
+        {
+            await host.Bus.PublishAsync(e, CancellationToken.None);
+        }
+
+        await deliveries.WaitUntilAsync(calls => calls.Any(c => c.Event.Id == after.Id));
+        var calls = deliveries.Calls;
+        Assert.Equal([before.Id, poison.Id, poison.Id, poison.Id, after.Id], calls.Select(c => c.Event.Id));
+
+        // 100 ms then 200 ms (+ up to 10 % jitter) between the attempts: the shard waited each time.
+        var attempts = calls.Where(c => c.Event.Id == poison.Id).Select(c => c.At).ToList();
+        Assert.InRange((attempts[1] - attempts[0]).TotalMilliseconds, 90, 2000);
+        Assert.InRange((attempts[2] - attempts[1]).TotalMilliseconds, 190, 3000);
+
+        var deadLetter = Assert.Single(await host.Services.GetRequiredService<IDeadLetterReader>().ReadAsync(BusHost.Topic, 10, CancellationToken.None));
+        Assert.Equal(poison, deadLetter.Event);
+        Assert.Equal(BusHost.Group, deadLetter.ConsumerGroup);
+        Assert.Equal(3, deadLetter.Attempts);
+        Assert.Contains("InvalidOperationException: cannot digest " + poison.Id, deadLetter.Error, StringComparison.Ordinal);
+        Assert.Equal(1, await _redis.Database.StreamLengthAsync(RedisStreamKeys.DeadLetterStream(_redis.Prefix, BusHost.Topic)));
+        Assert.EndsWith(Topics.DeadLetterOf(BusHost.Topic), RedisStreamKeys.DeadLetterStream(_redis.Prefix, BusHost.Topic), StringComparison.Ordinal);
+
+        // Acknowledged only after dead-lettering (and handling): nothing is left pending.
+        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-1", shards: 1), BusHost.Group)).PendingMessageCount == 0);
+
+        Assert.Equal(3, metrics["chat4all.eventbus.published"]);
+        Assert.Equal(2, metrics["chat4all.eventbus.consumed"]);
+        Assert.Equal(2, metrics["chat4all.eventbus.retried"]);
+        Assert.Equal(1, metrics["chat4all.eventbus.dead_lettered"]);
+        Assert.Equal(5, metrics["chat4all.eventbus.handler.duration"]);
+    }
+
+    [Fact]
+    public async Task SameEventIdPublishedTwiceIsHandledOnce()
+    {
+        var deliveries = new Deliveries();
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a");
+        var twice = BusHost.NewEvent("conversation-3");
+        var sentinel = BusHost.NewEvent("conversation-3");
+
+        await host.Bus.PublishAsync(twice, CancellationToken.None);
+        await host.Bus.PublishAsync(twice, CancellationToken.None);
+        await host.Bus.PublishAsync(sentinel, CancellationToken.None);
+
+        // Same key, so the sentinel is handled only after both copies were processed.
+        await deliveries.WaitUntilAsync(calls => calls.Any(c => c.Event.Id == sentinel.Id));
+        Assert.Equal([twice.Id, sentinel.Id], deliveries.Calls.Select(c => c.Event.Id));
+        Assert.Equal(3, await _redis.Database.StreamLengthAsync(_redis.Stream("conversation-3")));
+        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-3"), BusHost.Group)).PendingMessageCount == 0);
+    }
+
+    [Fact]
+    public async Task EachEventIsHandledInADependencyScopeOfItsOwn()
+    {
+        var deliveries = new Deliveries();
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a");
+
+        for (var i = 0; i < 3; i++)
+        {
+            await host.Bus.PublishAsync(BusHost.NewEvent("conversation-4"), CancellationToken.None);
+        }
+
+        await deliveries.WaitUntilAsync(calls => calls.Count == 3);
+        Assert.Equal(3, deliveries.Calls.Select(c => c.Scope).Distinct().Count());
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 30 s.");
+            await Task.Delay(20);
+        }
+    }
+}

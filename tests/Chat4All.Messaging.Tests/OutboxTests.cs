@@ -1,0 +1,22 @@
+using Chat4All.Contracts;
+
+namespace Chat4All.Messaging.Tests;
+
+public sealed class OutboxTests(MessagingPlatform platform) : IClassFixture<MessagingPlatform>
+{
+    [Fact]
+    public async Task EveryAcceptedMessageIsPublishedOnceInSeqOrderWithTheConversationAsPartitionKey()
+    {
+        var alice = await platform.CreateUserAsync();
+        var bob = await platform.CreateUserAsync();
+        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
+        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(i => asAlice.SendAndGetSeqAsync(conversationId, $"m{i}")));
+
+        var events = await PublishedEvents.WaitForAsync(platform.Redis, platform.EventBusPrefix, Topics.MessageCreated, 30,
+            e => e.GetProperty("conversation_id").GetGuid() == conversationId);
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => (long)i), events.Select(e => e.GetProperty("seq").GetInt64()));
+        Assert.All(events, e => Assert.Equal([bob.UserId], e.GetProperty("recipients").EnumerateArray().Select(r => r.GetGuid())));
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
+using Chat4All.Messaging.Data;
+using Chat4All.Messaging.Receipts;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Chat4All.Messaging.Tests;
+
+public sealed class StatusChangedTests(MessagingPlatform platform) : IClassFixture<MessagingPlatform>
+{
+    private async Task ApplyAsync(Guid messageId, Guid conversationId, Guid recipient, string channel, string status, string? error = null)
+    {
+        var change = new MessageStatusChanged(messageId, conversationId, recipient, channel, "unknown", status, DateTimeOffset.UtcNow, error);
+        await using var scope = platform.Host.Services.CreateAsyncScope();
+        var consumer = ActivatorUtilities.CreateInstance<StatusChangedConsumer>(scope.ServiceProvider);
+        await consumer.HandleAsync(new IntegrationEvent(Guid.NewGuid(), Topics.MessageStatusChanged, nameof(MessageStatusChanged),
+            conversationId.ToString(), JsonSerializer.Serialize(change, OutboxWriter.Json), DateTimeOffset.UtcNow), CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task StatusesOnlyMoveForwardWhateverOrderOrHowOftenEventsArrive()
+    {
+        var alice = await platform.CreateUserAsync();
+        var bob = await platform.CreateUserAsync();
+        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
+        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+        using var sent = await asAlice.SendTextAsync(conversationId, "track me");
+        var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
+
+        await ApplyAsync(messageId, conversationId, bob.UserId, "whatsapp", "delivered");
+        await ApplyAsync(messageId, conversationId, bob.UserId, "whatsapp", "sent"); // late, out of order
+        await ApplyAsync(messageId, conversationId, bob.UserId, "whatsapp", "delivered"); // duplicate
+        await ApplyAsync(messageId, conversationId, bob.UserId, "sms", "failed", "invalid recipient");
+        await ApplyAsync(messageId, conversationId, bob.UserId, "sms", "delivered"); // failed is terminal
+
+        var detail = await asAlice.GetJsonAsync($"/v1/messages/{messageId}");
+        var deliveries = detail.GetProperty("deliveries").EnumerateArray().ToDictionary(d => d.GetProperty("channel").GetString()!);
+        Assert.Equal("delivered", deliveries["whatsapp"].GetProperty("status").GetString());
+        Assert.Equal("failed", deliveries["sms"].GetProperty("status").GetString());
+        Assert.Equal("invalid recipient", deliveries["sms"].GetProperty("error").GetString());
+        Assert.Equal("delivered", detail.GetProperty("status").GetString()); // the furthest any delivery got
+
+        await ApplyAsync(messageId, conversationId, bob.UserId, "whatsapp", "read");
+        Assert.Equal("read", (await asAlice.GetJsonAsync($"/v1/messages/{messageId}")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AMessageWhoseEveryDeliveryFailedIsFailed()
+    {
+        var alice = await platform.CreateUserAsync();
+        var bob = await platform.CreateUserAsync();
+        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
+        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+        using var sent = await asAlice.SendTextAsync(conversationId, "doomed");
+        var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
+
+        await ApplyAsync(messageId, conversationId, bob.UserId, "sms", "failed", "carrier down");
+
+        Assert.Equal("failed", (await asAlice.GetJsonAsync($"/v1/messages/{messageId}")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AStatusForAnUnknownMessageWritesNothing()
+    {
+        var unknown = Guid.NewGuid();
+
+        await ApplyAsync(unknown, Guid.NewGuid(), Guid.NewGuid(), "sms", "sent");
+
+        await using var scope = platform.Host.Services.CreateAsyncScope();
+        Assert.False(scope.ServiceProvider.GetRequiredService<MessagingDbContext>().Receipts.Any(r => r.MessageId == unknown));
+    }
+}
