@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Chat4All.Contracts;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat4All.Messaging.Tests;
 
@@ -41,9 +40,8 @@ public sealed class MessagingFaultTests : IAsyncLifetime
     public async Task MessagesAcceptedWhileRedisIsDownArePublishedInSeqOrderWhenItReturns()
     {
         await using var host = await new Chat4AllHost(_database.ConnectionString, _redis.ConnectionString, _data.Path, Settings).StartAsync();
-        var platform = new HostUsers(host);
-        var (alice, bob) = (await platform.CreateAsync(), await platform.CreateAsync());
-        using var asAlice = await platform.ClientAsync(alice);
+        var (alice, bob) = (await host.CreateUserAsync(), await host.CreateUserAsync());
+        using var asAlice = await host.CreateAuthenticatedClientAsync(alice);
         var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
 
         await _redis.StopAsync();
@@ -151,24 +149,5 @@ public sealed class MessagingFaultTests : IAsyncLifetime
         var token = await OAuth.RequestTokenAsync(client, user);
         client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
         return client;
-    }
-
-    /// <summary>Users and clients for a host started outside <see cref="PlatformFixture"/>.</summary>
-    private sealed class HostUsers(Chat4AllHost host)
-    {
-        public async Task<TestUser> CreateAsync()
-        {
-            await using var scope = host.Services.CreateAsyncScope();
-            var user = await scope.ServiceProvider.GetRequiredService<Chat4All.Identity.Users.UserProvisioner>()
-                .CreateAsync("u" + Guid.NewGuid().ToString("N")[..10], [], null, CancellationToken.None);
-            return new TestUser(user.UserId, user.Name, user.ClientId, user.ClientSecret, user.Scopes);
-        }
-
-        public async Task<HttpClient> ClientAsync(TestUser user)
-        {
-            var client = host.CreateHttpClient();
-            client.DefaultRequestHeaders.Authorization = new("Bearer", (await OAuth.RequestTokenAsync(client, user)).AccessToken);
-            return client;
-        }
     }
 }

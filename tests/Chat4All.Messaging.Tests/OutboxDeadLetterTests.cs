@@ -46,9 +46,8 @@ public sealed class OutboxDeadLetterTests : IAsyncLifetime
     [Fact]
     public async Task APoisonEventIsDeadLetteredWithItsErrorAfterTheRetriesAndLaterEventsFollow()
     {
-        var (alice, bob) = (await CreateUserAsync(), await CreateUserAsync());
-        using var client = _host.CreateHttpClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", (await OAuth.RequestTokenAsync(client, alice)).AccessToken);
+        var (alice, bob) = (await _host.CreateUserAsync(), await _host.CreateUserAsync());
+        using var client = await _host.CreateAuthenticatedClientAsync(alice);
         var conversationId = await client.CreateConversationAsync("private", bob.UserId);
 
         await client.SendAndGetSeqAsync(conversationId, "before");
@@ -66,14 +65,6 @@ public sealed class OutboxDeadLetterTests : IAsyncLifetime
         var created = await PublishedEvents.WaitForAsync(_redis, _prefix, Topics.MessageCreated, 2,
             e => e.GetProperty("conversation_id").GetGuid() == conversationId);
         Assert.Equal(["before", "after"], created.Select(e => e.GetProperty("payload").GetProperty("text").GetString()));
-    }
-
-    private async Task<TestUser> CreateUserAsync()
-    {
-        await using var scope = _host.Services.CreateAsyncScope();
-        var user = await scope.ServiceProvider.GetRequiredService<Chat4All.Identity.Users.UserProvisioner>()
-            .CreateAsync("u" + Guid.NewGuid().ToString("N")[..10], [], null, CancellationToken.None);
-        return new TestUser(user.UserId, user.Name, user.ClientId, user.ClientSecret, user.Scopes);
     }
 
     /// <summary>The real broker, except that it refuses one marked event — as a broker refuses an oversized or malformed one.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Chat4All.BuildingBlocks.Data;
+using Chat4All.Contracts;
+using Chat4All.Identity.Users;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -56,6 +58,25 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
         }
 
         return this;
+    }
+
+    /// <summary>Provisions a user directly through identity's provisioning service, as the admin API would.</summary>
+    public async Task<TestUser> CreateUserAsync(params string[] scopes)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var user = await scope.ServiceProvider.GetRequiredService<UserProvisioner>().CreateAsync(
+            "user-" + Guid.NewGuid().ToString("N")[..12], scopes.Length > 0 ? scopes : [ChatScopes.Messages, ChatScopes.Files],
+            tenantId: null, CancellationToken.None);
+        return new TestUser(user.UserId, user.Name, user.ClientId, user.ClientSecret, user.Scopes);
+    }
+
+    /// <summary>A client over real HTTP carrying a fresh access token of <paramref name="user"/>.</summary>
+    public async Task<HttpClient> CreateAuthenticatedClientAsync(TestUser user)
+    {
+        var client = CreateHttpClient();
+        var token = await OAuth.RequestTokenAsync(client, user);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
+        return client;
     }
 
     /// <summary>A plain HttpClient over real loopback HTTP to this instance.</summary>

@@ -1,6 +1,3 @@
-using Chat4All.Contracts;
-using Chat4All.Identity.Users;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Chat4All.Testing;
@@ -48,22 +45,10 @@ public class PlatformFixture : IAsyncLifetime
         Host = await NewInstance().StartAsync();
     }
 
-    public async Task<TestUser> CreateUserAsync(params string[] scopes)
-    {
-        await using var scope = Host.Services.CreateAsyncScope();
-        var provisioner = scope.ServiceProvider.GetRequiredService<UserProvisioner>();
-        var user = await provisioner.CreateAsync("user-" + Guid.NewGuid().ToString("N")[..12],
-            scopes.Length > 0 ? scopes : [ChatScopes.Messages, ChatScopes.Files], tenantId: null, CancellationToken.None);
-        return new TestUser(user.UserId, user.Name, user.ClientId, user.ClientSecret, user.Scopes);
-    }
+    public Task<TestUser> CreateUserAsync(params string[] scopes) => Host.CreateUserAsync(scopes);
 
-    public async Task<HttpClient> CreateAuthenticatedClientAsync(TestUser user, Chat4AllHost? instance = null)
-    {
-        var client = (instance ?? Host).CreateHttpClient();
-        var token = await OAuth.RequestTokenAsync(client, user);
-        client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
-        return client;
-    }
+    public Task<HttpClient> CreateAuthenticatedClientAsync(TestUser user, Chat4AllHost? instance = null) =>
+        (instance ?? Host).CreateAuthenticatedClientAsync(user);
 
     public virtual async Task DisposeAsync()
     {
