@@ -6,9 +6,13 @@ namespace Chat4All.Bench;
 /// <summary>Which scenarios to run.</summary>
 internal enum ScenarioSelection
 {
+    /// <summary>Token issuance and the auth no-op: needs only a running host.</summary>
     All,
     Token,
     Noop,
+
+    /// <summary>Accepted messages next to pgbench; needs rate limiting off and PostgreSQL access, so not part of <see cref="All"/>.</summary>
+    Messages,
 }
 
 /// <summary>Command-line settings. Parsed by hand: a dozen flags do not justify a parser dependency.</summary>
@@ -20,19 +24,38 @@ internal sealed record BenchOptions(
     int Concurrency,
     int TokenConcurrency,
     ScenarioSelection Scenario,
-    bool Markdown)
+    bool Markdown,
+    IReadOnlyList<int> PeakConcurrencies,
+    IReadOnlyList<int> LoadPercents,
+    int MaxInFlight,
+    string? Postgres,
+    string? PostgresBin,
+    bool Pgbench)
 {
     public const string DefaultUsersPath = ".chat4all/demo-users.json";
 
     // Hard bounds so a typo cannot turn the bench into an hour-long or fork-bomb-sized run.
     private const int MaxSeconds = 600;
     private const int MaxConcurrency = 1024;
+    private const int MaxListEntries = 8;
+    private const int MaxLoadPercent = 200;
+
+    /// <summary>The environment variable <c>scripts/infra.sh env</c> exports and the host reads.</summary>
+    public const string PostgresEnvironmentVariable = "ConnectionStrings__Postgres";
+
+    /// <summary>The PostgreSQL bin directory <c>scripts/infra.sh env</c> exports.</summary>
+    public const string PostgresBinEnvironmentVariable = "CHAT4ALL_PG_BIN";
 
     private static readonly HashSet<string> ValueOptions =
-        new(["--url", "--users", "--duration", "--warmup", "--concurrency", "--token-concurrency", "--scenario"], StringComparer.Ordinal);
+        new(
+        [
+            "--url", "--users", "--duration", "--warmup", "--concurrency", "--token-concurrency", "--scenario",
+            "--peak-concurrency", "--loads", "--max-in-flight", "--postgres", "--pg-bin",
+        ], StringComparer.Ordinal);
 
     public const string Usage = """
-        Chat4All.Bench: closed-loop HTTP load against a running Chat4All host, next to a bare Kestrel ceiling.
+        Chat4All.Bench: HTTP load against a running Chat4All host. token and noop: closed loop, next to a
+        bare Kestrel ceiling. messages: closed-loop peak and open-loop offered loads, next to pgbench.
 
         Usage: dotnet run -c Release --project bench/Chat4All.Bench -- [options]
 
@@ -43,9 +66,28 @@ internal sealed record BenchOptions(
           --warmup <seconds>          unrecorded warm-up per target (default 3, max 600)
           --concurrency <n>           workers for the authenticated no-op (default 32, max 1024)
           --token-concurrency <n>     workers for token issuance (default 8; it is CPU-heavy server-side)
-          --scenario all|token|noop   what to run (default all)
+          --scenario all|token|noop|messages
+                                      what to run (default all = token + noop; messages runs only when
+                                      named, because it needs the setup below)
           --markdown                  print the results as a Markdown table
           --help                      show this text
+
+        The messages scenario (POST /v1/messages, beside pgbench on the same PostgreSQL):
+          --peak-concurrency <list>   closed-loop workers for the peak runs (default 8,32,64)
+          --loads <list>              open-loop offered loads in % of the measured peak (default 25,50,75,100)
+          --max-in-flight <n>         open-loop cap on requests in flight; a send due while the cap is
+                                      reached is dropped and counted as an error (default 1024, max 1024)
+          --postgres <conn-string>    the platform's PostgreSQL, as an Npgsql connection string
+                                      (Host=...;Port=...;Database=...;Username=...;Password=...). Default:
+                                      the ConnectionStrings__Postgres environment variable, which
+                                      `eval "$(scripts/infra.sh env)"` exports. Loopback hosts only. The
+                                      bench creates schema `bench` and table bench.messages there and
+                                      truncates only that table; the password reaches pgbench and psql
+                                      through PGPASSWORD, never on a command line
+          --pg-bin <dir>              directory holding pgbench and psql (default: $CHAT4ALL_PG_BIN, else PATH)
+          --no-pgbench                skip the pgbench baseline (then --postgres is optional)
+          The host must run with rate limiting off, or 429s stop the bench:
+            Chat4All__RateLimiting__Enabled=false scripts/run.sh
         """;
 
     public static BenchOptions Default { get; } = new(
@@ -56,7 +98,17 @@ internal sealed record BenchOptions(
         Concurrency: 32,
         TokenConcurrency: 8,
         ScenarioSelection.All,
-        Markdown: false);
+        Markdown: false,
+        PeakConcurrencies: [8, 32, 64],
+        LoadPercents: [25, 50, 75, 100],
+        MaxInFlight: 1024,
+        Postgres: null,
+        PostgresBin: null,
+        Pgbench: true);
+
+    /// <summary>The connection string from <c>--postgres</c>, else from the environment; null when neither is set.</summary>
+    public string? ResolvePostgres() =>
+        Postgres ?? (Environment.GetEnvironmentVariable(PostgresEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null);
 
     /// <summary>Parses <paramref name="args"/>; returns null and sets <paramref name="error"/> (empty for --help).</summary>
     public static BenchOptions? Parse(IReadOnlyList<string> args, out string? error)
@@ -81,6 +133,9 @@ internal sealed record BenchOptions(
                     return null;
                 case "--markdown":
                     options = options with { Markdown = true };
+                    continue;
+                case "--no-pgbench":
+                    options = options with { Pgbench = false };
                     continue;
             }
 
@@ -157,15 +212,52 @@ internal sealed record BenchOptions(
                         "ALL" => ScenarioSelection.All,
                         "TOKEN" => ScenarioSelection.Token,
                         "NOOP" => ScenarioSelection.Noop,
+                        "MESSAGES" => ScenarioSelection.Messages,
                         _ => null,
                     };
                     if (scenario is null)
                     {
-                        error = $"--scenario must be all, token or noop (got '{value}').";
+                        error = $"--scenario must be all, token, noop or messages (got '{value}').";
                         return null;
                     }
 
                     options = options with { Scenario = scenario.Value };
+                    break;
+                case "--peak-concurrency":
+                    if (!TryParseIntList(arg, value, 1, MaxConcurrency, out var peakConcurrencies, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { PeakConcurrencies = peakConcurrencies };
+                    break;
+                case "--loads":
+                    if (!TryParseIntList(arg, value, 1, MaxLoadPercent, out var loads, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { LoadPercents = loads };
+                    break;
+                case "--max-in-flight":
+                    if (!TryParseInt(arg, value, 1, MaxConcurrency, out var maxInFlight, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { MaxInFlight = maxInFlight };
+                    break;
+                case "--postgres":
+                    if (string.IsNullOrWhiteSpace(value))
+                    {
+                        error = "--postgres needs a connection string.";
+                        return null;
+                    }
+
+                    options = options with { Postgres = value };
+                    break;
+                case "--pg-bin":
+                    options = options with { PostgresBin = value };
                     break;
                 default:
                     throw new InvalidOperationException("ValueOptions lists " + arg + " but nothing parses it.");
@@ -201,6 +293,38 @@ internal sealed record BenchOptions(
 
         // A trailing slash makes relative request URIs ("auth/token") resolve under any path base.
         url = parsed.AbsolutePath.EndsWith('/') ? parsed : new Uri(parsed.AbsoluteUri + "/");
+        error = null;
+        return true;
+    }
+
+    /// <summary>A comma-separated list of distinct whole numbers, kept in the given order.</summary>
+    private static bool TryParseIntList(string name, string value, int min, int max, out IReadOnlyList<int> result, out string? error)
+    {
+        var parts = value.Split(',', StringSplitOptions.TrimEntries);
+        var numbers = new List<int>(parts.Length);
+        foreach (var part in parts)
+        {
+            if (!TryParseInt(name, part, min, max, out var number, out error))
+            {
+                result = [];
+                error = $"{name} must be a comma-separated list of whole numbers from {min} to {max} (got '{value}').";
+                return false;
+            }
+
+            if (!numbers.Contains(number))
+            {
+                numbers.Add(number);
+            }
+        }
+
+        if (numbers.Count > MaxListEntries)
+        {
+            result = [];
+            error = $"{name} takes at most {MaxListEntries} values (got {numbers.Count}).";
+            return false;
+        }
+
+        result = numbers;
         error = null;
         return true;
     }

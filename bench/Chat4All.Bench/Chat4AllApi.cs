@@ -1,12 +1,22 @@
+using System.Net;
+using System.Text;
 using System.Text.Json;
 
 namespace Chat4All.Bench;
 
-/// <summary>The two Chat4All endpoints the bench drives, plus the up-front calls that prove the setup works.</summary>
+/// <summary>A conversation the messages scenario sends to, with the demo users (by index) who may send in it.</summary>
+internal sealed record BenchConversation(string ConversationId, string Type, IReadOnlyList<int> MemberIndexes);
+
+/// <summary>The Chat4All endpoints the bench drives, plus the up-front calls that prove the setup works.</summary>
 internal static class Chat4AllApi
 {
     public const string TokenPath = "auth/token";
     public const string MePath = "v1/me";
+    public const string ConversationsPath = "v1/conversations";
+    public const string MessagesPath = "v1/messages";
+
+    /// <summary>A typical short chat line; the same text goes into pgbench's rows.</summary>
+    public const string MessageText = "Chat4All bench: a short text message, about as long as a typical chat line.";
 
     /// <summary>
     /// Issues one token for <paramref name="user"/>. Failures throw <see cref="InvalidOperationException"/>
@@ -57,6 +67,99 @@ internal static class Chat4AllApi
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             throw new InvalidOperationException($"GET {MePath} with a fresh token returned {(int)response.StatusCode}: {Excerpt(body)}");
+        }
+    }
+
+    /// <summary>
+    /// <c>POST v1/conversations</c> as the user holding <paramref name="accessToken"/>; returns the
+    /// conversation id. A private pair that already exists comes back with 200, which is fine: reruns
+    /// reuse the same conversations.
+    /// </summary>
+    public static async Task<string> CreateConversationAsync(
+        HttpClient client, Uri baseAddress, string accessToken, string type, IReadOnlyList<string> otherMembers, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.Serialize(new Dictionary<string, object> { ["type"] = type, ["members"] = otherMembers });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, ConversationsPath))
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
+        using var response = await client.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        ThrowIfRateLimited(response);
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
+        {
+            throw new InvalidOperationException(
+                $"POST {ConversationsPath} returned {(int)response.StatusCode}: this host does not serve the messaging API. " +
+                "Run a build that includes it, with the messaging target enabled.");
+        }
+
+        if (response.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK))
+        {
+            throw new InvalidOperationException($"POST {ConversationsPath} ({type}) returned {(int)response.StatusCode}: {Excerpt(body)}");
+        }
+
+        return ReadString(body, "conversation_id") ??
+            throw new InvalidOperationException($"POST {ConversationsPath} returned {(int)response.StatusCode} without a conversation_id: {Excerpt(body)}");
+    }
+
+    /// <summary>
+    /// One message, checked in full (202, <c>status: accepted</c>, no rate limiting announced), so a
+    /// broken send path or an enabled rate limit stops the bench before any measurement.
+    /// </summary>
+    public static async Task CheckSendMessageAsync(HttpClient client, Uri baseAddress, string accessToken, string conversationId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, MessagesPath))
+        {
+            Content = new ByteArrayContent(MessageBody(conversationId)),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
+        using var response = await client.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        ThrowIfRateLimited(response);
+        if (response.StatusCode != HttpStatusCode.Accepted || ReadString(body, "status") != "accepted")
+        {
+            throw new InvalidOperationException($"POST {MessagesPath} returned {(int)response.StatusCode}, expected 202 accepted: {Excerpt(body)}");
+        }
+    }
+
+    /// <summary>The request body for one text message; built once per conversation and reused.</summary>
+    public static byte[] MessageBody(string conversationId) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["conversation_id"] = conversationId,
+            ["payload"] = new Dictionary<string, string> { ["type"] = "text", ["text"] = MessageText },
+        });
+
+    private static void ThrowIfRateLimited(HttpResponseMessage response)
+    {
+        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            throw RateLimitedException.From(response);
+        }
+
+        // With the limiter on, every limited response carries the policy, so the first setup call
+        // already tells; stopping here beats discovering it 60 requests into a measured window.
+        if (RateLimitedException.IsAnnounced(response))
+        {
+            throw RateLimitedException.Announced(response);
+        }
+    }
+
+    private static string? ReadString(string body, string property)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            return json.RootElement.ValueKind == JsonValueKind.Object &&
+                json.RootElement.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+                    ? value.GetString()
+                    : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

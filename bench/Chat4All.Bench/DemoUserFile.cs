@@ -3,11 +3,19 @@ using System.Text.Json.Serialization;
 
 namespace Chat4All.Bench;
 
-/// <summary>One entry of the host's <c>demo-users.json</c>; only the credentials matter here.</summary>
+/// <summary>
+/// One entry of the host's <c>demo-users.json</c>. The credentials are all token and no-op need; the
+/// messages scenario also needs the user id (to name conversation members) and the scopes.
+/// </summary>
 internal sealed record DemoUser(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("client_id")] string ClientId,
-    [property: JsonPropertyName("client_secret")] string ClientSecret);
+    [property: JsonPropertyName("client_secret")] string ClientSecret,
+    [property: JsonPropertyName("user_id")] string? UserId = null,
+    [property: JsonPropertyName("scopes")] IReadOnlyList<string>? Scopes = null)
+{
+    public bool HasScope(string scope) => Scopes?.Contains(scope, StringComparer.Ordinal) == true;
+}
 
 /// <summary>Finds and reads the demo users file written by <c>Chat4All.Host users seed-demo</c>.</summary>
 internal static class DemoUserFile

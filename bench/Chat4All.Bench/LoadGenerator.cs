@@ -10,6 +10,7 @@ internal sealed record RunResult(
     long Successes,
     long Errors,
     double WindowSeconds,
+    double MeanMilliseconds,
     double P50Milliseconds,
     double P95Milliseconds,
     double P99Milliseconds,
@@ -49,9 +50,23 @@ internal sealed class LoadGenerator(HttpClient client, TimeSpan warmup, TimeSpan
         return (int)Math.Clamp(expected / concurrency, 1024, int.MaxValue / 2);
     }
 
-    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+    internal static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
-    private static double ToMilliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+    internal static double ToMilliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    internal static double Mean(long[] ticks) => ticks.Length == 0 ? double.NaN : ToMilliseconds(ticks.Sum()) / ticks.Length;
+
+    /// <summary>Nearest-rank percentile of sorted tick counts, in milliseconds; NaN when nothing succeeded.</summary>
+    internal static double Percentile(long[] sorted, double quantile)
+    {
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var rank = (long)Math.Ceiling(quantile * sorted.LongLength);
+        return ToMilliseconds(sorted[Math.Clamp(rank - 1, 0, sorted.LongLength - 1)]);
+    }
 
     /// <summary>State of one workload's run; workers write only their own slot, the rest is Interlocked.</summary>
     private sealed class Run(HttpClient client, Workload workload, long requestCap, TimeSpan warmup, TimeSpan duration, int initialCapacity)
@@ -63,9 +78,12 @@ internal sealed class LoadGenerator(HttpClient client, TimeSpan warmup, TimeSpan
         private long sent;
         private long capReachedAt;
         private string? firstError;
+        private RateLimitedException? rateLimited;
 
         public async Task<RunResult> ExecuteAsync(CancellationToken cancellationToken)
         {
+            // A 429 in any worker stops all of them (see Workload.CheckAsync); the user's token stays untouched.
+            using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             for (var i = 0; i < latencies.Length; i++)
             {
                 latencies[i] = new List<long>(initialCapacity);
@@ -80,15 +98,21 @@ internal sealed class LoadGenerator(HttpClient client, TimeSpan warmup, TimeSpan
             for (var i = 0; i < workers.Length; i++)
             {
                 var index = i;
-                workers[i] = Task.Run(() => WorkAsync(index, cancellationToken), CancellationToken.None);
+                workers[i] = Task.Run(() => WorkAsync(index, abort), CancellationToken.None);
             }
 
             await Task.WhenAll(workers);
+            if (rateLimited is not null)
+            {
+                throw rateLimited;
+            }
+
             return Summarize();
         }
 
-        private async Task WorkAsync(int index, CancellationToken cancellationToken)
+        private async Task WorkAsync(int index, CancellationTokenSource abort)
         {
+            var cancellationToken = abort.Token;
             var recorded = latencies[index];
             // Worker i takes requests i, i+N, i+2N, ... so demo users rotate across all workers.
             for (long sequence = index; !cancellationToken.IsCancellationRequested; sequence += workload.Concurrency)
@@ -114,7 +138,13 @@ internal sealed class LoadGenerator(HttpClient client, TimeSpan warmup, TimeSpan
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    return; // interrupted by the user: abandoned, not failed
+                    return; // interrupted by the user or by a 429 elsewhere: abandoned, not failed
+                }
+                catch (RateLimitedException ex)
+                {
+                    Interlocked.CompareExchange(ref rateLimited, ex, null);
+                    await abort.CancelAsync();
+                    return;
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
                 {
@@ -170,23 +200,12 @@ internal sealed class LoadGenerator(HttpClient client, TimeSpan warmup, TimeSpan
                 all.LongLength,
                 errors.Sum(),
                 windowSeconds,
+                Mean(all),
                 Percentile(all, 0.50),
                 Percentile(all, 0.95),
                 Percentile(all, 0.99),
                 firstError,
                 capReached);
-        }
-
-        /// <summary>Nearest-rank percentile of sorted tick counts, in milliseconds; NaN when nothing succeeded.</summary>
-        private static double Percentile(long[] sorted, double quantile)
-        {
-            if (sorted.Length == 0)
-            {
-                return double.NaN;
-            }
-
-            var rank = (long)Math.Ceiling(quantile * sorted.LongLength);
-            return ToMilliseconds(sorted[Math.Clamp(rank - 1, 0, sorted.LongLength - 1)]);
         }
     }
 }

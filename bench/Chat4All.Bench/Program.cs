@@ -4,8 +4,9 @@ using System.Text.Json;
 using Chat4All.Bench;
 
 // Bench scenario 1: token issuance and an authenticated no-op against a running Chat4All host, each
-// next to the same load on a bare in-process Kestrel server (the ceiling). Results go to stdout,
-// progress to stderr, so `> results.md` captures only what belongs in the README.
+// next to the same load on a bare in-process Kestrel server (the ceiling). Scenario 2 (messages) is
+// in MessagesScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
+// what belongs in the README.
 var options = BenchOptions.Parse(args, out var parseError);
 if (options is null)
 {
@@ -54,10 +55,13 @@ catch (Exception ex) when (ex is JsonException or InvalidDataException or IOExce
     return 1;
 }
 
-var maxConcurrency = Math.Max(options.Concurrency, options.TokenConcurrency);
+var runMessages = options.Scenario is ScenarioSelection.Messages;
+var maxConcurrency = runMessages
+    ? Math.Max(options.PeakConcurrencies.Max(), options.MaxInFlight)
+    : Math.Max(options.Concurrency, options.TokenConcurrency);
 using var client = new HttpClient(new SocketsHttpHandler
 {
-    // One connection per closed-loop worker, never queued behind the pool limit.
+    // One connection per closed-loop worker (or open-loop request in flight), never queued behind the pool limit.
     MaxConnectionsPerServer = maxConcurrency,
     // Longer than any run, so no connection is recycled (and re-handshaken) inside a measured window.
     PooledConnectionLifetime = TimeSpan.FromMinutes(30),
@@ -110,6 +114,12 @@ catch (InvalidOperationException ex)
 catch (OperationCanceledException)
 {
     return 130;
+}
+
+if (runMessages)
+{
+    // Its own setup (conversations, PostgreSQL), runs and table; see MessagesScenario.
+    return await new MessagesScenario(options, client, users).RunAsync(cancellationToken);
 }
 
 // Printed only once the setup works, so a failed preflight leaves stdout empty.
@@ -168,6 +178,10 @@ if (results.Count > 0)
     Console.WriteLine(
         "The load generator runs on the same machine and shares its " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) +
         " cores with the server under test (Chat4All in its own process, the bare Kestrel ceiling inside this one).");
+    if (MachineInfo.DescribeLoadAtEnd() is { } load)
+    {
+        Console.WriteLine(load);
+    }
     foreach (var result in results.Where(r => r.FirstError is not null))
     {
         Console.WriteLine("Errors in " + result.Scenario + " / " + result.Target + ", first: " + result.FirstError);

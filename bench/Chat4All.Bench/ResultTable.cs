@@ -15,8 +15,12 @@ internal static class ResultTable
     public static string Render(IReadOnlyList<RunResult> results, bool markdown)
     {
         var rows = results.Select(r => Cells(r, results)).ToList();
-        return markdown ? RenderMarkdown(rows) : RenderText(rows);
+        return Render(Headers, RightAligned, rows, markdown);
     }
+
+    /// <summary>Any table: aligned text (numbers right-aligned) or Markdown.</summary>
+    public static string Render(string[] headers, bool[] rightAligned, List<string[]> rows, bool markdown) =>
+        markdown ? RenderMarkdown(headers, rightAligned, rows) : RenderText(headers, rightAligned, rows);
 
     /// <summary>Chat4All's rate over the bare Kestrel rate of the same scenario; null when either is missing.</summary>
     public static double? CeilingRatio(RunResult result, IReadOnlyList<RunResult> results)
@@ -50,35 +54,35 @@ internal static class ResultTable
     }
 
     // Two decimals hide the difference between 0.004 and 0.009 (token issuance lives down there).
-    private static string Ratio(double value) => value.ToString(value >= 0.1 ? "0.00" : "0.0##", CultureInfo.InvariantCulture);
+    public static string Ratio(double value) => value.ToString(value >= 0.1 ? "0.00" : "0.0##", CultureInfo.InvariantCulture);
 
-    private static string Format(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    public static string Format(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Milliseconds(double value) =>
+    public static string Milliseconds(double value) =>
         double.IsNaN(value) ? "n/a" : value.ToString(value < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
 
-    private static string RenderText(List<string[]> rows)
+    private static string RenderText(string[] headers, bool[] rightAligned, List<string[]> rows)
     {
-        var widths = Headers.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
+        var widths = headers.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
         var text = new StringBuilder();
-        AppendTextRow(text, Headers, widths);
+        AppendTextRow(text, headers, rightAligned, widths);
         text.AppendLine(string.Join("  ", widths.Select(w => new string('-', w))));
         foreach (var row in rows)
         {
-            AppendTextRow(text, row, widths);
+            AppendTextRow(text, row, rightAligned, widths);
         }
 
         return text.ToString();
     }
 
-    private static void AppendTextRow(StringBuilder text, string[] cells, int[] widths) =>
-        text.AppendLine(string.Join("  ", cells.Select((c, i) => RightAligned[i] ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))).TrimEnd());
+    private static void AppendTextRow(StringBuilder text, string[] cells, bool[] rightAligned, int[] widths) =>
+        text.AppendLine(string.Join("  ", cells.Select((c, i) => rightAligned[i] ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))).TrimEnd());
 
-    private static string RenderMarkdown(List<string[]> rows)
+    private static string RenderMarkdown(string[] headers, bool[] rightAligned, List<string[]> rows)
     {
         var text = new StringBuilder();
-        text.AppendLine("| " + string.Join(" | ", Headers) + " |");
-        text.AppendLine("|" + string.Join("|", RightAligned.Select(r => r ? "---:" : "---")) + "|");
+        text.AppendLine("| " + string.Join(" | ", headers) + " |");
+        text.AppendLine("|" + string.Join("|", rightAligned.Select(r => r ? "---:" : "---")) + "|");
         foreach (var row in rows)
         {
             text.AppendLine("| " + string.Join(" | ", row) + " |");

@@ -71,9 +71,16 @@ public static class MessagesApi
         var priority = request.Priority?.ToLowerInvariant() ?? "normal";
         var requestHash = Hash(conversationId, payload, channels, priority);
 
-        if (await db.CheckMemberAsync(conversationId, sender, cancellationToken) is { } problem)
+        // One read answers existence, membership and the recipients (a conversation always has members).
+        var members = await db.Members.Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
+        if (members.Count == 0)
         {
-            return problem;
+            return Problems.NotFound("conversation_not_found", "No such conversation.");
+        }
+
+        if (!members.Contains(sender))
+        {
+            return Problems.NotAMember();
         }
 
         if (await FindExistingAsync(db, request.MessageId, sender, idempotencyKey, cancellationToken) is { } existing)
@@ -93,9 +100,16 @@ public static class MessagesApi
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
         // The row lock on the conversation serialises senders: seq is gap-free and strictly increasing.
-        var seq = await db.Database
-            .SqlQuery<long>($"UPDATE messaging.conversations SET last_seq = last_seq + 1, updated_at = {now} WHERE conversation_id = {conversationId} RETURNING last_seq AS \"Value\"")
-            .ToListAsync(cancellationToken) is [var next] ? next : throw new InvalidOperationException("The conversation vanished mid-send.");
+        // Sending also implies having read everything up to one's own message; one round trip does both.
+        var seq = await db.Database.SqlQuery<long>($"""
+            WITH next AS (
+              UPDATE messaging.conversations SET last_seq = last_seq + 1, updated_at = {now}
+              WHERE conversation_id = {conversationId} RETURNING last_seq),
+            reader AS (
+              UPDATE messaging.conversation_members SET last_read_seq = (SELECT last_seq FROM next)
+              WHERE conversation_id = {conversationId} AND user_id = {sender})
+            SELECT last_seq AS "Value" FROM next
+            """).ToListAsync(cancellationToken) is [var next] ? next : throw new InvalidOperationException("The conversation vanished mid-send.");
         var message = new Message
         {
             Id = request.MessageId ?? Guid.CreateVersion7(now),
@@ -113,13 +127,9 @@ public static class MessagesApi
             CreatedAt = now,
         };
         db.Messages.Add(message);
-        var recipients = await db.Members.Where(m => m.ConversationId == conversationId && m.UserId != sender).Select(m => m.UserId).ToListAsync(cancellationToken);
+        var recipients = members.Where(m => m != sender).ToList();
         db.Enqueue(Topics.MessageCreated, conversationId.ToString(), new MessageCreated(message.Id, conversationId, seq, sender, recipients,
             new MessagePayload(payload.Type, payload.Text, payload.FileId), channels, priority, now), now);
-
-        // Sending implies having read everything up to one's own message.
-        await db.Members.Where(m => m.ConversationId == conversationId && m.UserId == sender)
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.LastReadSeq, seq), cancellationToken);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
