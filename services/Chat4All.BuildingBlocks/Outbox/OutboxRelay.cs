@@ -28,7 +28,9 @@ public sealed partial class OutboxRelay<TContext>(
     ILogger<OutboxRelay<TContext>> logger) : BackgroundService
     where TContext : DbContext
 {
+    private static readonly TimeSpan PendingObservationInterval = TimeSpan.FromSeconds(5);
     private readonly OutboxOptions _options = options.Value;
+    private DateTimeOffset _pendingObservedAt = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -70,7 +72,12 @@ public sealed partial class OutboxRelay<TContext>(
             buckets = await db.Set<OutboxMessage>()
                 .Where(m => m.PublishedAt == null && m.NextAttemptAt <= now)
                 .Select(m => m.Bucket).Distinct().ToListAsync(cancellationToken);
-            metrics.ObservePending(typeof(TContext).Name, await db.Set<OutboxMessage>().CountAsync(m => m.PublishedAt == null, cancellationToken));
+            // The pending gauge is worth a count(*) every few seconds, not on every (busy) pass.
+            if (now - _pendingObservedAt >= PendingObservationInterval)
+            {
+                _pendingObservedAt = now;
+                metrics.ObservePending(typeof(TContext).Name, await db.Set<OutboxMessage>().CountAsync(m => m.PublishedAt == null, cancellationToken));
+            }
         }
 
         var published = 0;
