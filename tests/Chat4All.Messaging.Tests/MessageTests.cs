@@ -9,11 +9,8 @@ public sealed class MessageTests(MessagingPlatform platform) : IClassFixture<Mes
 {
     private async Task<(HttpClient Alice, HttpClient Bob, Guid ConversationId, TestUser AliceUser, TestUser BobUser)> PairAsync()
     {
-        var alice = await platform.CreateUserAsync();
-        var bob = await platform.CreateUserAsync();
-        var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
-        var asBob = await platform.CreateAuthenticatedClientAsync(bob);
-        return (asAlice, asBob, await asAlice.CreateConversationAsync("private", bob.UserId), alice, bob);
+        var pair = await platform.Host.CreatePairAsync();
+        return (pair.AsAlice, pair.AsBob, pair.ConversationId, pair.Alice, pair.Bob);
     }
 
     private async Task<long> CountAsync(string sql, Guid id)

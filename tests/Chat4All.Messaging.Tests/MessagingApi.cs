@@ -32,6 +32,28 @@ internal static class MessagingApi
     }
 }
 
+/// <summary>Two users in a private conversation, each with an authenticated client.</summary>
+internal sealed record Pair(TestUser Alice, TestUser Bob, HttpClient AsAlice, HttpClient AsBob, Guid ConversationId) : IDisposable
+{
+    public void Dispose()
+    {
+        AsAlice.Dispose();
+        AsBob.Dispose();
+    }
+}
+
+internal static class Pairs
+{
+    public static async Task<Pair> CreatePairAsync(this Chat4AllHost host)
+    {
+        var alice = await host.CreateUserAsync();
+        var bob = await host.CreateUserAsync();
+        var asAlice = await host.CreateAuthenticatedClientAsync(alice);
+        var asBob = await host.CreateAuthenticatedClientAsync(bob);
+        return new Pair(alice, bob, asAlice, asBob, await asAlice.CreateConversationAsync("private", bob.UserId));
+    }
+}
+
 /// <summary>A platform with three users and their authenticated clients, for messaging tests.</summary>
 public sealed class MessagingPlatform : PlatformFixture
 {

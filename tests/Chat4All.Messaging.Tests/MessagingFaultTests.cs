@@ -40,9 +40,8 @@ public sealed class MessagingFaultTests : IAsyncLifetime
     public async Task MessagesAcceptedWhileRedisIsDownArePublishedInSeqOrderWhenItReturns()
     {
         await using var host = await new Chat4AllHost(_database.ConnectionString, _redis.ConnectionString, _data.Path, Settings).StartAsync();
-        var (alice, bob) = (await host.CreateUserAsync(), await host.CreateUserAsync());
-        using var asAlice = await host.CreateAuthenticatedClientAsync(alice);
-        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+        using var pair = await host.CreatePairAsync();
+        var (asAlice, conversationId) = (pair.AsAlice, pair.ConversationId);
 
         await _redis.StopAsync();
         for (var i = 1; i <= 50; i++)

@@ -46,9 +46,8 @@ public sealed class OutboxDeadLetterTests : IAsyncLifetime
     [Fact]
     public async Task APoisonEventIsDeadLetteredWithItsErrorAfterTheRetriesAndLaterEventsFollow()
     {
-        var (alice, bob) = (await _host.CreateUserAsync(), await _host.CreateUserAsync());
-        using var client = await _host.CreateAuthenticatedClientAsync(alice);
-        var conversationId = await client.CreateConversationAsync("private", bob.UserId);
+        using var pair = await _host.CreatePairAsync();
+        var (client, conversationId) = (pair.AsAlice, pair.ConversationId);
 
         await client.SendAndGetSeqAsync(conversationId, "before");
         await client.SendAndGetSeqAsync(conversationId, RefusesPoison.Marker);

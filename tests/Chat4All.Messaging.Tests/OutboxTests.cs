@@ -7,10 +7,8 @@ public sealed class OutboxTests(MessagingPlatform platform) : IClassFixture<Mess
     [Fact]
     public async Task EveryAcceptedMessageIsPublishedOnceInSeqOrderWithTheConversationAsPartitionKey()
     {
-        var alice = await platform.CreateUserAsync();
-        var bob = await platform.CreateUserAsync();
-        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
-        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+        using var pair = await platform.Host.CreatePairAsync();
+        var (bob, asAlice, conversationId) = (pair.Bob, pair.AsAlice, pair.ConversationId);
 
         await Task.WhenAll(Enumerable.Range(0, 30).Select(i => asAlice.SendAndGetSeqAsync(conversationId, $"m{i}")));
 

@@ -9,11 +9,8 @@ public sealed class ReadReceiptTests(MessagingPlatform platform) : IClassFixture
     [Fact]
     public async Task ReadingMovesThePositionMarksTheMessagesReadAndPublishesConversationRead()
     {
-        var alice = await platform.CreateUserAsync();
-        var bob = await platform.CreateUserAsync();
-        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
-        using var asBob = await platform.CreateAuthenticatedClientAsync(bob);
-        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+        using var pair = await platform.Host.CreatePairAsync();
+        var (bob, asAlice, asBob, conversationId) = (pair.Bob, pair.AsAlice, pair.AsBob, pair.ConversationId);
         for (var i = 0; i < 5; i++)
         {
             await asAlice.SendAndGetSeqAsync(conversationId, $"m{i}");

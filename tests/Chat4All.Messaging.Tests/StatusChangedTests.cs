@@ -23,10 +23,8 @@ public sealed class StatusChangedTests(MessagingPlatform platform) : IClassFixtu
     [Fact]
     public async Task StatusesOnlyMoveForwardWhateverOrderOrHowOftenEventsArrive()
     {
-        var alice = await platform.CreateUserAsync();
-        var bob = await platform.CreateUserAsync();
-        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
-        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+        using var pair = await platform.Host.CreatePairAsync();
+        var (bob, asAlice, conversationId) = (pair.Bob, pair.AsAlice, pair.ConversationId);
         using var sent = await asAlice.SendTextAsync(conversationId, "track me");
         var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
 
@@ -50,10 +48,8 @@ public sealed class StatusChangedTests(MessagingPlatform platform) : IClassFixtu
     [Fact]
     public async Task AMessageWhoseEveryDeliveryFailedIsFailed()
     {
-        var alice = await platform.CreateUserAsync();
-        var bob = await platform.CreateUserAsync();
-        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
-        var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
+        using var pair = await platform.Host.CreatePairAsync();
+        var (bob, asAlice, conversationId) = (pair.Bob, pair.AsAlice, pair.ConversationId);
         using var sent = await asAlice.SendTextAsync(conversationId, "doomed");
         var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
 
