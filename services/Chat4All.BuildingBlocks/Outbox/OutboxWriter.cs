@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.BuildingBlocks.Outbox;
 
-/// <summary>Adds events to the outbox of a DbContext; they commit with the caller's SaveChanges.</summary>
+/// <summary>Adds events to the outbox of a DbContext; they commit with the caller's SaveChanges (or SQL).</summary>
 public static class OutboxWriter
 {
     /// <summary>Fixed forever: rows carry their bucket, and relays lock buckets by number.</summary>
@@ -19,7 +19,15 @@ public static class OutboxWriter
     public static OutboxMessage Enqueue<TEvent>(this DbContext db, string topic, string partitionKey, TEvent integrationEvent, DateTimeOffset now)
         where TEvent : notnull
     {
-        var message = new OutboxMessage
+        var message = Create(topic, partitionKey, integrationEvent, now);
+        db.Set<OutboxMessage>().Add(message);
+        return message;
+    }
+
+    /// <summary>The outbox row for an event, for callers that insert it with their own SQL.</summary>
+    public static OutboxMessage Create<TEvent>(string topic, string partitionKey, TEvent integrationEvent, DateTimeOffset now)
+        where TEvent : notnull =>
+        new()
         {
             EventId = Guid.CreateVersion7(now),
             Topic = topic,
@@ -31,9 +39,6 @@ public static class OutboxWriter
             CreatedAt = now,
             NextAttemptAt = now,
         };
-        db.Set<OutboxMessage>().Add(message);
-        return message;
-    }
 
     public static int BucketOf(string partitionKey) => PartitionHash.Bucket(partitionKey, Buckets);
 }
