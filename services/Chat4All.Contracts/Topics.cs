@@ -9,6 +9,12 @@ public static class Topics
     public const string ConversationRead = "conversation.read";
     public const string MessageStatusChanged = "message.status_changed";
 
+    /// <summary>Published by delivery when a channel contact writes to us; messaging adds it to the conversation.</summary>
+    public const string MessageInbound = "message.inbound";
+
+    /// <summary>Where delivery parks deliveries that failed for good (after retries, or permanently), with the reason.</summary>
+    public const string DeliveryDeadLetter = "delivery_dlq";
+
     /// <summary>Where the messaging outbox relay parks events it could not publish.</summary>
     public const string MessageProcessingDeadLetter = "message_processing_dlq";
 

@@ -29,6 +29,11 @@ if (targets.Contains(Targets.Messaging))
     builder.AddMessagingService();
 }
 
+if (targets.Contains(Targets.Delivery))
+{
+    builder.AddDeliveryService();
+}
+
 var app = builder.Build();
 
 app.UseServiceDefaults();
@@ -41,6 +46,11 @@ if (targets.Contains(Targets.Identity))
 if (targets.Contains(Targets.Messaging))
 {
     app.MapMessagingService();
+}
+
+if (targets.Contains(Targets.Delivery))
+{
+    app.MapDeliveryService();
 }
 
 return await command.RunAsync(app);

@@ -22,6 +22,7 @@ public static class MessagingExtensions
         builder.AddEventBus();
         builder.AddOutboxRelay<MessagingDbContext>();
         builder.AddEventSubscription<StatusChangedConsumer>(Topics.MessageStatusChanged, Targets.Messaging);
+        builder.AddEventSubscription<InboundMessageConsumer>(Topics.MessageInbound, Targets.Messaging);
         return builder;
     }
 

@@ -72,15 +72,15 @@ public sealed class MessagingFaultTests : IAsyncLifetime
         }
 
         Assert.Equal(0, (await HostProcess.RunAsync(environment, "migrate")).ExitCode);
-        var alice = await CreateUserWithCommandAsync(environment);
-        var bob = await CreateUserWithCommandAsync(environment);
+        var alice = await HostProcess.CreateUserAsync(environment);
+        var bob = await HostProcess.CreateUserAsync(environment);
         var port = HostPorts.Free();
         var accepted = new ConcurrentBag<Guid>();
         Guid conversationId;
 
         using (var first = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}"))
         {
-            using var asAlice = await ClientAsync(port, first, alice);
+            using var asAlice = await first.CreateAuthenticatedClientAsync(port, alice);
             conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
 
             // Four senders stream messages; the host dies under them.
@@ -114,7 +114,7 @@ public sealed class MessagingFaultTests : IAsyncLifetime
         }
 
         using var second = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}");
-        using var client = await ClientAsync(port, second, alice);
+        using var client = await second.CreateAuthenticatedClientAsync(port, alice);
         var stored = new HashSet<Guid>();
         var cursorPath = $"/v1/conversations/{conversationId}/messages?after_seq=0&limit=100";
         while (cursorPath is not null)
@@ -130,23 +130,5 @@ public sealed class MessagingFaultTests : IAsyncLifetime
         var published = await PublishedEvents.WaitForAsync(_redis.ConnectionString, _prefix, Topics.MessageCreated, stored.Count,
             e => e.GetProperty("conversation_id").GetGuid() == conversationId);
         Assert.Superset(stored, published.Select(e => e.GetProperty("message_id").GetGuid()).ToHashSet());
-    }
-
-    private static async Task<TestUser> CreateUserWithCommandAsync(Dictionary<string, string> environment)
-    {
-        var (exitCode, stdout, stderr) = await HostProcess.RunAsync(environment, "users", "create", "--name", "u" + Guid.NewGuid().ToString("N")[..10]);
-        Assert.True(exitCode == 0, stderr);
-        var json = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
-        return new TestUser(Guid.Parse(json.GetProperty("user_id").GetString()!), json.GetProperty("name").GetString()!,
-            json.GetProperty("client_id").GetString()!, json.GetProperty("client_secret").GetString()!, []);
-    }
-
-    private static async Task<HttpClient> ClientAsync(int port, HostProcess host, TestUser user)
-    {
-        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        await host.WaitUntilServingAsync(client);
-        var token = await OAuth.RequestTokenAsync(client, user);
-        client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
-        return client;
     }
 }

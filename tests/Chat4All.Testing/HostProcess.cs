@@ -57,6 +57,26 @@ public sealed class HostProcess : IDisposable
         return (exitCode, host.StandardOutput, host.StandardError);
     }
 
+    /// <summary>Provisions a user with the <c>users create</c> command, as an operator would.</summary>
+    public static async Task<TestUser> CreateUserAsync(IReadOnlyDictionary<string, string> environment)
+    {
+        var (exitCode, stdout, stderr) = await RunAsync(environment, "users", "create", "--name", "u" + Guid.NewGuid().ToString("N")[..10]);
+        Xunit.Assert.True(exitCode == 0, stderr);
+        var json = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        return new TestUser(Guid.Parse(json.GetProperty("user_id").GetString()!), json.GetProperty("name").GetString()!,
+            json.GetProperty("client_id").GetString()!, json.GetProperty("client_secret").GetString()!, []);
+    }
+
+    /// <summary>Waits until this host serves on <paramref name="port"/>, then returns a client carrying a fresh token of <paramref name="user"/>.</summary>
+    public async Task<HttpClient> CreateAuthenticatedClientAsync(int port, TestUser user)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        await WaitUntilServingAsync(client);
+        var token = await OAuth.RequestTokenAsync(client, user);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
+        return client;
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cancellation = new CancellationTokenSource(timeout);

@@ -7,10 +7,18 @@ namespace Microsoft.Extensions.Hosting;
 
 public static class OutboxExtensions
 {
-    /// <summary>Runs the outbox relay for <typeparamref name="TContext"/> (which must map <c>AddOutbox()</c>).</summary>
+    /// <summary>
+    /// Runs the outbox relay for <typeparamref name="TContext"/> (which must map <c>AddOutbox()</c>).
+    /// Idempotent: a service may also get it through <c>AddStateStore</c>, and one relay per context is enough.
+    /// </summary>
     public static IHostApplicationBuilder AddOutboxRelay<TContext>(this IHostApplicationBuilder builder)
         where TContext : DbContext
     {
+        if (builder.Services.Any(d => d.ServiceType == typeof(OutboxRelay<TContext>)))
+        {
+            return builder;
+        }
+
         builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.TryAddSingleton<OutboxSignal>();
         builder.Services.TryAddSingleton<OutboxMetrics>();

@@ -50,6 +50,13 @@ public interface IStateStore
     Task<IReadOnlyList<StateItem<T>>> GetManyAsync<T>(IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Up to <paramref name="limit"/> items whose value has the top-level JSON string field
+    /// <paramref name="field"/> equal to <paramref name="value"/> — enough for a service to find its
+    /// unfinished work after a crash (Dapr: the state query API, which state.postgresql supports).
+    /// </summary>
+    Task<IReadOnlyList<StateItem<T>>> QueryAsync<T>(string field, string value, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Applies every operation and enqueues every event in one transaction, or nothing at all:
     /// a failed condition throws <see cref="StateConcurrencyException"/>.
     /// </summary>

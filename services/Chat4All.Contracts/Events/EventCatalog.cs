@@ -13,5 +13,7 @@ public static class EventCatalog
         (Topics.MessageCreated, typeof(MessageCreated)),
         (Topics.ConversationRead, typeof(ConversationRead)),
         (Topics.MessageStatusChanged, typeof(MessageStatusChanged)),
+        (Topics.MessageInbound, typeof(MessageInbound)),
+        (Topics.DeliveryDeadLetter, typeof(DeliveryDeadLettered)),
     ];
 }

@@ -16,7 +16,8 @@ public sealed record MessageCreated(
     MessagePayload Payload,
     IReadOnlyList<string> Channels,
     string Priority,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    string? FallbackChannel = null);
 
 /// <summary>Published by messaging when a member's read position moves (partition key: conversation id).</summary>
 public sealed record ConversationRead(Guid ConversationId, Guid UserId, long ReadUpToSeq, int MessagesMarkedRead, DateTimeOffset ReadAt);
@@ -30,4 +31,5 @@ public sealed record MessageStatusChanged(
     string OldStatus,
     string NewStatus,
     DateTimeOffset UpdatedAt,
-    string? Error = null);
+    string? Error = null,
+    string? FallbackFrom = null);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Chat4All.BuildingBlocks.Data;
+using Chat4All.Delivery.Addresses;
 using Chat4All.Identity.Users;
 
 namespace Chat4All.Host.Commands;
@@ -152,6 +153,12 @@ internal abstract record HostCommand(string[] HostArgs)
             ValidateOptions(app);
             await using var scope = app.Services.CreateAsyncScope();
             var users = await scope.ServiceProvider.GetRequiredService<DemoUsers>().EnsureAsync(OutputPath, CancellationToken.None);
+            if (scope.ServiceProvider.GetService<DemoChannelAddresses>() is { } addresses)
+            {
+                // With the delivery target, every demo user is reachable on every simulated channel.
+                await addresses.EnsureAsync([.. users.Select(u => (u.Name, u.UserId))], CancellationToken.None);
+            }
+
             await Console.Out.WriteLineAsync($"{users.Count} demo users written to {OutputPath}");
             return 0;
         }

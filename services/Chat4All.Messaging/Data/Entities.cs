@@ -58,6 +58,9 @@ public sealed class Message
 
     public required string Priority { get; init; }
 
+    /// <summary>The channel delivery tries for a recipient when another channel failed for good.</summary>
+    public string? FallbackChannel { get; init; }
+
     /// <summary>Furthest delivery status reached by any recipient.</summary>
     public required string Status { get; set; }
 
@@ -82,6 +85,9 @@ public sealed class Receipt
     public required string Status { get; set; }
 
     public string? Error { get; set; }
+
+    /// <summary>For a fallback delivery: the channel whose failure caused it.</summary>
+    public string? FallbackFrom { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
 }

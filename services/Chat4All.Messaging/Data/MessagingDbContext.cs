@@ -61,6 +61,7 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             m.Property(x => x.FileId).HasColumnName("file_id");
             m.Property(x => x.Channels).HasColumnName("channels");
             m.Property(x => x.Priority).HasColumnName("priority").HasMaxLength(8);
+            m.Property(x => x.FallbackChannel).HasColumnName("fallback_channel").HasMaxLength(16);
             m.Property(x => x.Status).HasColumnName("status").HasMaxLength(16);
             m.Property(x => x.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(255);
             m.Property(x => x.RequestHash).HasColumnName("request_hash").HasMaxLength(64);
@@ -78,6 +79,7 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             r.Property(x => x.Channel).HasColumnName("channel").HasMaxLength(16);
             r.Property(x => x.Status).HasColumnName("status").HasMaxLength(16);
             r.Property(x => x.Error).HasColumnName("error").HasMaxLength(1000);
+            r.Property(x => x.FallbackFrom).HasColumnName("fallback_from").HasMaxLength(16);
             r.Property(x => x.UpdatedAt).HasColumnName("updated_at");
         });
 

@@ -7,6 +7,9 @@ using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
+using Chat4All.ServiceDefaults.Auth;
+using Chat4All.ServiceDefaults.Errors;
+using Chat4All.ServiceDefaults.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,14 +24,14 @@ namespace Chat4All.Messaging.Messages;
 public sealed record PayloadRequest([property: Required] string Type, string? Text, Guid? FileId);
 
 public sealed record SendMessageRequest(Guid? MessageId, [property: Required] Guid? ConversationId, [property: Required] PayloadRequest? Payload,
-    IReadOnlyList<string>? Channels, string? Priority);
+    IReadOnlyList<string>? Channels, string? Priority, string? FallbackChannel = null);
 
 public sealed record AcceptedMessage(string Status, Guid MessageId, Guid ConversationId, long Seq, DateTimeOffset CreatedAt);
 
 public sealed record MessageView(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
     IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt);
 
-public sealed record DeliveryView(Guid RecipientId, string Channel, string Status, DateTimeOffset UpdatedAt, string? Error);
+public sealed record DeliveryView(Guid RecipientId, string Channel, string Status, DateTimeOffset UpdatedAt, string? Error, string? FallbackFrom);
 
 public sealed record MessageDetail(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
     IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryView> Deliveries);
@@ -69,7 +72,8 @@ public static class MessagesApi
         var payload = request.Payload!;
         var channels = NormalizeChannels(request.Channels);
         var priority = request.Priority?.ToLowerInvariant() ?? "normal";
-        var requestHash = Hash(conversationId, payload, channels, priority);
+        var fallback = request.FallbackChannel?.ToLowerInvariant();
+        var requestHash = Hash(conversationId, payload, channels, priority, fallback);
 
         // One read answers existence, membership and the recipients (a conversation always has members).
         var members = await db.Members.Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
@@ -99,38 +103,11 @@ public static class MessagesApi
         var now = time.GetUtcNow();
         var messageId = request.MessageId ?? Guid.CreateVersion7(now);
         var recipients = members.Where(m => m != sender).ToList();
-        // seq is not known until the statement runs; the event carries 0 and the statement sets it.
-        var created = OutboxWriter.Create(Topics.MessageCreated, conversationId.ToString(), new MessageCreated(messageId, conversationId, 0, sender,
-            recipients, new MessagePayload(payload.Type, payload.Text, payload.FileId), channels, priority, now), now);
-
-        // One statement, so one implicit transaction and one round trip (the bench showed the send path
-        // is round-trip bound): take the next seq under the conversation's row lock — gap-free, since a
-        // failed statement gives it back — move the sender's read position (sending implies having read),
-        // insert the message and its message.created outbox row.
         long seq;
         try
         {
-            seq = await db.Database.SqlQuery<long>($$"""
-                WITH next AS (
-                  UPDATE messaging.conversations SET last_seq = last_seq + 1, updated_at = {{now}}
-                  WHERE conversation_id = {{conversationId}} RETURNING last_seq),
-                reader AS (
-                  UPDATE messaging.conversation_members SET last_read_seq = (SELECT last_seq FROM next)
-                  WHERE conversation_id = {{conversationId}} AND user_id = {{sender}}),
-                message AS (
-                  INSERT INTO messaging.messages (message_id, conversation_id, seq, sender_id, payload_type, text, file_id,
-                    channels, priority, status, idempotency_key, request_hash, created_at)
-                  SELECT {{messageId}}, {{conversationId}}, last_seq, {{sender}}, {{payload.Type}}, {{payload.Text}}::text, {{payload.FileId}}::uuid,
-                    {{channels.ToArray()}}, {{priority}}, {{DeliveryStatuses.Accepted}}, {{idempotencyKey}}::text, {{requestHash}}, {{now}}
-                  FROM next
-                  RETURNING seq),
-                event AS (
-                  INSERT INTO messaging.outbox (event_id, topic, type, partition_key, bucket, payload, traceparent, created_at, attempts, next_attempt_at)
-                  SELECT {{created.EventId}}, {{created.Topic}}, {{created.Type}}, {{created.PartitionKey}}, {{created.Bucket}},
-                    jsonb_set({{created.Payload}}::jsonb, '{seq}', to_jsonb(seq)), {{created.TraceParent}}::text, {{now}}, 0, {{now}}
-                  FROM message)
-                SELECT seq AS "Value" FROM message
-                """).ToListAsync(cancellationToken) is [var next] ? next : throw new InvalidOperationException("The conversation vanished mid-send.");
+            seq = await MessageWriter.InsertAsync(db, new NewMessage(messageId, conversationId, sender, recipients,
+                new MessagePayload(payload.Type, payload.Text, payload.FileId), channels, priority, fallback, idempotencyKey, requestHash, now), cancellationToken);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
@@ -161,7 +138,7 @@ public static class MessagesApi
 
         var deliveries = await db.Receipts.AsNoTracking().Where(r => r.MessageId == messageId)
             .OrderBy(r => r.RecipientId).ThenBy(r => r.Channel)
-            .Select(r => new DeliveryView(r.RecipientId, r.Channel, r.Status, r.UpdatedAt, r.Error))
+            .Select(r => new DeliveryView(r.RecipientId, r.Channel, r.Status, r.UpdatedAt, r.Error, r.FallbackFrom))
             .ToListAsync(cancellationToken);
         var view = ToView(message);
         return TypedResults.Ok(new MessageDetail(view.MessageId, view.ConversationId, view.Seq, view.SenderId, view.Payload, view.Channels,
@@ -295,6 +272,11 @@ public static class MessagesApi
             }
         }
 
+        if (request.FallbackChannel is { } fallback && !Channels.All.Contains(fallback.ToLowerInvariant()))
+        {
+            errors["fallback_channel"] = [$"fallback_channel must be one of {string.Join(", ", Channels.All)}."];
+        }
+
         if (request.Priority is { } priority && !Priorities.Contains(priority.ToLowerInvariant()))
         {
             errors["priority"] = ["priority must be low, normal or high."];
@@ -328,7 +310,7 @@ public static class MessagesApi
             new AcceptedMessage("accepted", existing.Id, existing.ConversationId, existing.Seq, existing.CreatedAt));
     }
 
-    private static string Hash(Guid conversationId, PayloadRequest payload, List<string> channels, string priority) =>
+    private static string Hash(Guid conversationId, PayloadRequest payload, List<string> channels, string priority, string? fallback) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
         {
             conversationId,
@@ -337,5 +319,6 @@ public static class MessagesApi
             payload.FileId,
             channels,
             priority,
+            fallback,
         }))));
 }

@@ -11,7 +11,10 @@ namespace Chat4All.Messaging.Receipts;
 /// <summary>
 /// Applies delivery's <c>message.status_changed</c> to receipts, monotonically: a status only moves
 /// up (accepted → sent → delivered → read), <c>failed</c> is terminal and never overrides a delivery
-/// that got further, so duplicated or reordered events cannot move anything backwards.
+/// that got further, so duplicated or reordered events cannot move anything backwards. The one way
+/// out of <c>failed</c> is an operator's replay: delivery then announces the next status with
+/// <c>old_status: failed</c>, which only a replayed delivery ever does. An accepted delivery may be
+/// announced again as accepted with an error: a retry is scheduled, and the sender sees why.
 /// </summary>
 public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationEventConsumer
 {
@@ -25,16 +28,20 @@ public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationE
             throw new JsonException($"Unknown delivery status '{status}'.");
         }
 
+        var replayed = change.OldStatus == DeliveryStatuses.Failed && status != DeliveryStatuses.Failed;
         // One statement: insert, or move forward only. rank() is spelled out as CASE for PostgreSQL.
         await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO messaging.receipts AS r (message_id, recipient_id, channel, status, error, updated_at)
-            SELECT {change.MessageId}, {change.RecipientId}, {change.Channel}, {status}, {change.Error}, {change.UpdatedAt}
+            INSERT INTO messaging.receipts AS r (message_id, recipient_id, channel, status, error, fallback_from, updated_at)
+            SELECT {change.MessageId}, {change.RecipientId}, {change.Channel}, {status}, {change.Error}, {change.FallbackFrom}, {change.UpdatedAt}
             WHERE EXISTS (SELECT 1 FROM messaging.messages WHERE message_id = {change.MessageId})
             ON CONFLICT (message_id, recipient_id, channel) DO UPDATE
-              SET status = EXCLUDED.status, error = EXCLUDED.error, updated_at = EXCLUDED.updated_at
-              WHERE r.status NOT IN ('read', 'failed')
+              SET status = EXCLUDED.status, error = EXCLUDED.error, fallback_from = coalesce(EXCLUDED.fallback_from, r.fallback_from),
+                  updated_at = EXCLUDED.updated_at
+              WHERE (r.status NOT IN ('read', 'failed')
                 AND (CASE EXCLUDED.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END)
-                  > (CASE r.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END)
+                  > (CASE r.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END))
+                OR (r.status = 'failed' AND {replayed})
+                OR (r.status = 'accepted' AND EXCLUDED.status = 'accepted')
             """, cancellationToken);
 
         // The message shows the furthest state any delivery reached; failed only if none got anywhere.

@@ -202,6 +202,11 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("FallbackChannel")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("fallback_channel");
+
                     b.Property<Guid?>("FileId")
                         .HasColumnType("uuid")
                         .HasColumnName("file_id");
@@ -278,6 +283,11 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)")
                         .HasColumnName("error");
+
+                    b.Property<string>("FallbackFrom")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("fallback_from");
 
                     b.Property<string>("Status")
                         .IsRequired()

@@ -1,10 +1,10 @@
 using System.Buffers.Text;
 using System.Text;
 
-namespace Chat4All.Messaging;
+namespace Chat4All.ServiceDefaults.Http;
 
 /// <summary>Opaque cursors: base64url of a small text form, so clients cannot depend on the contents.</summary>
-internal static class Cursor
+public static class Cursor
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 100;

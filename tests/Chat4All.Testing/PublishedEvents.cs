@@ -1,10 +1,10 @@
 using System.Text.Json;
 using StackExchange.Redis;
 
-namespace Chat4All.Messaging.Tests;
+namespace Chat4All.Testing;
 
 /// <summary>Reads what actually reached the standalone broker (Redis Streams), as any consumer would see it.</summary>
-internal static class PublishedEvents
+public static class PublishedEvents
 {
     public static async Task<List<JsonElement>> ReadAsync(string redis, string prefix, string topic, Func<JsonElement, bool> filter)
     {

@@ -1,0 +1,94 @@
+using Chat4All.Contracts;
+using Chat4All.Delivery.Connectors;
+using Chat4All.Delivery.Data;
+using Chat4All.ServiceDefaults.Auth;
+using Chat4All.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Chat4All.Delivery.Addresses;
+
+public sealed record ChannelAddressView(string Channel, string Address, DateTimeOffset UpdatedAt);
+
+public sealed record ChannelAddressList(Guid UserId, IReadOnlyList<ChannelAddressView> Items);
+
+public sealed record SetChannelAddressRequest(string? Address);
+
+/// <summary>
+/// Where a user is reached on each channel. <c>/v1/me/channels</c> for the caller (scope messages),
+/// <c>/v1/admin/users/{user_id}/channels</c> for operators (scope admin). An address belongs to one
+/// user per channel (409 <c>address_taken</c>), and each channel's connector decides what a valid
+/// address looks like (400).
+/// </summary>
+public static class ChannelAddressesApi
+{
+    public static IEndpointRouteBuilder MapChannelAddressesApi(this IEndpointRouteBuilder endpoints)
+    {
+        var me = endpoints.MapGroup("/v1/me/channels").RequireAuthorization(ChatScopes.Messages).WithTags("Channel addresses");
+        me.MapGet("/", (HttpContext http, DeliveryDbContext db, CancellationToken ct) => ListAsync(http.CallerId(), db, ct)).WithName("ListMyChannels");
+        me.MapPut("/{channel}", (string channel, SetChannelAddressRequest request, HttpContext http, DeliveryDbContext db, ChannelConnectors connectors,
+            TimeProvider time, CancellationToken ct) => SetAsync(http.CallerId(), channel, request, db, connectors, time, ct)).WithName("SetMyChannel");
+        me.MapDelete("/{channel}", (string channel, HttpContext http, DeliveryDbContext db, CancellationToken ct) => DeleteAsync(http.CallerId(), channel, db, ct))
+            .WithName("DeleteMyChannel");
+
+        var admin = endpoints.MapGroup("/v1/admin/users/{userId:guid}/channels").RequireAuthorization(ChatScopes.Admin).WithTags("Channel addresses");
+        admin.MapGet("/", (Guid userId, DeliveryDbContext db, CancellationToken ct) => ListAsync(userId, db, ct)).WithName("ListUserChannels");
+        admin.MapPut("/{channel}", (Guid userId, string channel, SetChannelAddressRequest request, DeliveryDbContext db, ChannelConnectors connectors,
+            TimeProvider time, CancellationToken ct) => SetAsync(userId, channel, request, db, connectors, time, ct)).WithName("SetUserChannel");
+        admin.MapDelete("/{channel}", (Guid userId, string channel, DeliveryDbContext db, CancellationToken ct) => DeleteAsync(userId, channel, db, ct))
+            .WithName("DeleteUserChannel");
+        return endpoints;
+    }
+
+    public static async Task<Ok<ChannelAddressList>> ListAsync(Guid userId, DeliveryDbContext db, CancellationToken cancellationToken)
+    {
+        var items = await db.ChannelAddresses.AsNoTracking().Where(a => a.UserId == userId).OrderBy(a => a.Channel)
+            .Select(a => new ChannelAddressView(a.Channel, a.Address, a.UpdatedAt)).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new ChannelAddressList(userId, items));
+    }
+
+    public static async Task<Results<Ok<ChannelAddressView>, ValidationProblem, ProblemHttpResult>> SetAsync(Guid userId, string channel,
+        SetChannelAddressRequest request, DeliveryDbContext db, ChannelConnectors connectors, TimeProvider time, CancellationToken cancellationToken)
+    {
+        channel = channel.ToLowerInvariant();
+        if (!connectors.TryGet(channel, out var connector))
+        {
+            return Problems.NotFound("unknown_channel", $"No channel '{channel}'. Channels: {string.Join(", ", Channels.All)}.");
+        }
+
+        var address = request.Address?.Trim();
+        if (string.IsNullOrEmpty(address) || !connector.IsValidAddress(address))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["address"] = [$"Not a valid {channel} address."],
+            });
+        }
+
+        var now = time.GetUtcNow();
+        try
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO delivery.channel_addresses (user_id, channel, address, updated_at) VALUES ({userId}, {channel}, {address}, {now})
+                ON CONFLICT (user_id, channel) DO UPDATE SET address = EXCLUDED.address, updated_at = EXCLUDED.updated_at
+                """, cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return Problems.Problem(StatusCodes.Status409Conflict, "address_taken", $"That {channel} address belongs to another user.");
+        }
+
+        return TypedResults.Ok(new ChannelAddressView(channel, address, now));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid userId, string channel, DeliveryDbContext db, CancellationToken cancellationToken)
+    {
+        channel = channel.ToLowerInvariant();
+        var deleted = await db.ChannelAddresses.Where(a => a.UserId == userId && a.Channel == channel).ExecuteDeleteAsync(cancellationToken);
+        return deleted == 0 ? Problems.NotFound("channel_address_not_found", $"No {channel} address.") : TypedResults.NoContent();
+    }
+}

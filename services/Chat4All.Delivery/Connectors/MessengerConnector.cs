@@ -1,0 +1,16 @@
+using System.Text.RegularExpressions;
+using Chat4All.Contracts;
+using Chat4All.Delivery.Simulator;
+
+namespace Chat4All.Delivery.Connectors;
+
+/// <summary>Facebook Messenger (simulated). Addresses are page-scoped ids (PSID): 10–20 digits.</summary>
+public sealed partial class MessengerConnector(ChannelSimulator simulator) : SimulatedChannelConnector(simulator)
+{
+    public override string Channel => Channels.Messenger;
+
+    public override bool IsValidAddress(string address) => address is not null && PageScopedId().IsMatch(address);
+
+    [GeneratedRegex(@"^[0-9]{10,20}\z")]
+    private static partial Regex PageScopedId();
+}

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.BuildingBlocks.StateStore;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
+using Chat4All.Delivery.Connectors;
+using Chat4All.Delivery.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Chat4All.Delivery.Deliveries;
+
+/// <summary>
+/// Consumes <c>message.created</c>: one delivery per (recipient, channel) — recipients are the
+/// members other than the sender; <c>["all"]</c> means every channel the recipient has an address
+/// on (a recipient with none is reached only in the app); a named channel the recipient has no
+/// address on becomes a delivery that fails with <c>no_channel_address</c>, so the sender sees why.
+/// Records are created only if absent, so a redelivered or republished event makes no duplicates,
+/// then handed to the dispatcher; the event is acknowledged once the records are stored.
+/// </summary>
+public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, ChannelConnectors connectors, DeliveryDispatcher dispatcher, TimeProvider time)
+    : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var created = JsonSerializer.Deserialize<MessageCreated>(integrationEvent.Data, OutboxWriter.Json)
+            ?? throw new JsonException("Empty message.created event.");
+        var recipients = created.Recipients.Where(r => r != created.SenderId).Distinct().ToList();
+        if (recipients.Count == 0)
+        {
+            return;
+        }
+
+        var addresses = await db.ChannelAddresses.AsNoTracking().Where(a => recipients.Contains(a.UserId)).ToListAsync(cancellationToken);
+        var everyChannel = created.Channels.Contains(Channels.AllKeyword);
+        var now = time.GetUtcNow();
+        var wanted = new List<DeliveryRecord>();
+        foreach (var recipient in recipients)
+        {
+            var reachable = addresses.Where(a => a.UserId == recipient).ToDictionary(a => a.Channel, a => a.Address, StringComparer.Ordinal);
+            var channels = everyChannel ? reachable.Keys.Where(c => connectors.TryGet(c, out _)).Order(StringComparer.Ordinal) : created.Channels.AsEnumerable();
+            foreach (var channel in channels)
+            {
+                wanted.Add(NewRecord(created.MessageId, created.ConversationId, created.SenderId, recipient, channel, reachable.GetValueOrDefault(channel),
+                    created.Payload, created.FallbackChannel, now));
+            }
+        }
+
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+
+        var existing = (await store.GetManyAsync<DeliveryRecord>([.. wanted.Select(w => w.Key)], cancellationToken))
+            .Select(i => i.Key).ToHashSet(StringComparer.Ordinal);
+        var missing = wanted.Where(w => !existing.Contains(w.Key)).ToList();
+        if (missing.Count > 0)
+        {
+            try
+            {
+                await store.ExecuteAsync([.. missing.Select(m => new StateUpsert(m.Key, m, OnlyIfAbsent: true))],
+                    [.. missing.Select(m => DeliveryProcessor.CreatedEvent(m, now))], cancellationToken);
+            }
+            catch (StateConcurrencyException)
+            {
+                // Another consumer (a redelivery racing this one) created some: create the rest one by one.
+                foreach (var record in missing)
+                {
+                    try
+                    {
+                        await store.ExecuteAsync([new StateUpsert(record.Key, record, OnlyIfAbsent: true)], [DeliveryProcessor.CreatedEvent(record, now)],
+                            cancellationToken);
+                    }
+                    catch (StateConcurrencyException)
+                    {
+                        // exists: fine
+                    }
+                }
+            }
+        }
+
+        // Existing ones too: after a crash they may be pending with nobody working on them.
+        foreach (var record in wanted)
+        {
+            dispatcher.Schedule(record.Key, now);
+        }
+    }
+
+    internal static DeliveryRecord NewRecord(Guid messageId, Guid conversationId, Guid senderId, Guid recipientId, string channel, string? address,
+        MessagePayload payload, string? fallbackChannel, DateTimeOffset now) =>
+        new()
+        {
+            DeliveryId = DeliveryRecord.IdOf(messageId, recipientId, channel),
+            MessageId = messageId,
+            ConversationId = conversationId,
+            SenderId = senderId,
+            RecipientId = recipientId,
+            Channel = channel,
+            Address = address,
+            Payload = payload,
+            FallbackChannel = fallbackChannel,
+            Status = DeliveryRecord.Pending,
+            NextAttemptAt = now,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+}

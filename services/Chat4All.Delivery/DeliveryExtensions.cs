@@ -1,0 +1,45 @@
+using Chat4All.Contracts;
+using Chat4All.Delivery;
+using Chat4All.Delivery.Addresses;
+using Chat4All.Delivery.Data;
+using Chat4All.Delivery.DeadLetters;
+using Chat4All.Delivery.Deliveries;
+using Chat4All.Delivery.Webhooks;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class DeliveryExtensions
+{
+    /// <summary>
+    /// The delivery service: routes <c>message.created</c> to one delivery per recipient and channel,
+    /// attempts them through the channel connectors with retries, breakers and fallback, keeps the
+    /// records in the state store with their status events, and takes providers' webhooks.
+    /// </summary>
+    public static IHostApplicationBuilder AddDeliveryService(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddServiceDbContext<DeliveryDbContext>(DeliveryDbContext.Schema);
+        builder.AddStateStore<DeliveryDbContext>();
+        builder.AddSimulatedChannelConnectors();
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<DeliveryMetrics>();
+        builder.Services.AddSingleton<DeliveryDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
+        builder.Services.AddSingleton<DeliveryClaims>();
+        builder.Services.AddScoped<DeliveryProcessor>();
+        builder.Services.AddScoped<DemoChannelAddresses>();
+        builder.AddEventSubscription<DeliveryRouter>(Topics.MessageCreated, Targets.Delivery);
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapDeliveryService(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapWebhooksApi();
+        endpoints.MapChannelAddressesApi();
+        endpoints.MapDeadLettersApi();
+        endpoints.MapEventSubscriptions();
+        return endpoints;
+    }
+}

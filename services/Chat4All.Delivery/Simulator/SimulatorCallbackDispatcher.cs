@@ -1,0 +1,210 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chat4All.Delivery.Simulator;
+
+/// <summary>
+/// Sends the simulated providers' webhooks: polls the callback queue, claims what is due (each
+/// webhook by one instance), and POSTs it over HTTP to <c>{base}/v1/webhooks/{channel}</c>, signed
+/// per Standard Webhooks with the channel's secret. A non-2xx answer or a connection error is
+/// retried with exponential backoff up to <c>CallbackMaxAttempts</c>, then the webhook is dropped
+/// with an error log — as real providers do.
+/// </summary>
+internal sealed class SimulatorCallbackDispatcher(
+    SimulatorCallbackQueue queue,
+    WebhookSecrets secrets,
+    WebhookTarget target,
+    IHttpClientFactory httpClients,
+    IOptions<ChannelSimulatorOptions> options,
+    TimeProvider time,
+    ILogger<SimulatorCallbackDispatcher> logger) : BackgroundService
+{
+    public const string HttpClientName = "Chat4All.Delivery.Simulator";
+
+    private readonly ChannelSimulatorOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var slots = new SemaphoreSlim(_options.CallbackConcurrency, _options.CallbackConcurrency);
+        var redisFailures = 0;
+        var waitingLogged = false;
+        var targetLogged = false;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (TryGetBaseUrl() is not { } baseUrl)
+                {
+                    if (!waitingLogged)
+                    {
+                        SimulatorLog.NoWebhookTarget(logger);
+                        waitingLogged = true;
+                    }
+
+                    await Task.Delay(_options.CallbackPollInterval, time, stoppingToken);
+                    continue;
+                }
+
+                if (!targetLogged)
+                {
+                    SimulatorLog.WebhookTarget(logger, baseUrl);
+                    targetLogged = true;
+                }
+
+                // Claim only as many as there are free slots, so every claimed webhook is POSTed at
+                // once and its claim (twice the POST timeout) cannot expire while it waits its turn.
+                await slots.WaitAsync(stoppingToken);
+                var free = 1;
+                while (slots.Wait(0, CancellationToken.None))
+                {
+                    free++;
+                }
+
+                IReadOnlyList<ClaimedWebhook> claimed = [];
+                TimeSpan? redisBackoff = null;
+                try
+                {
+                    var now = time.GetUtcNow();
+                    claimed = await queue.ClaimAsync(now, free, now + (2 * _options.CallbackTimeout));
+                    redisFailures = 0;
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    redisBackoff = TimeSpan.FromMilliseconds(Math.Min(5000, _options.CallbackPollInterval.TotalMilliseconds * Math.Pow(2, ++redisFailures)));
+                    SimulatorLog.RedisUnavailable(logger, ex, redisBackoff.Value);
+                }
+                finally
+                {
+                    if (free > claimed.Count)
+                    {
+                        slots.Release(free - claimed.Count);
+                    }
+                }
+
+                if (redisBackoff is { } backoff)
+                {
+                    await Task.Delay(backoff, time, stoppingToken);
+                    continue;
+                }
+
+                foreach (var webhook in claimed)
+                {
+                    _ = SendAndReleaseAsync(baseUrl, webhook, slots, stoppingToken);
+                }
+
+                if (claimed.Count == 0)
+                {
+                    await Task.Delay(_options.CallbackPollInterval, time, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        // Wait for the POSTs in flight (cancelled, they give their webhooks back) before the queue's Redis connection goes.
+        for (var i = 0; i < _options.CallbackConcurrency; i++)
+        {
+            await slots.WaitAsync(CancellationToken.None);
+        }
+    }
+
+    private Uri? TryGetBaseUrl()
+    {
+        try
+        {
+            return target.BaseUrl;
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // the server was changing its address list while we read it; next poll
+        }
+    }
+
+    private async Task SendAndReleaseAsync(Uri baseUrl, ClaimedWebhook claimed, SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Yield();
+            await SendAsync(baseUrl, claimed, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await ReleaseQuietlyAsync(claimed);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // E.g. Redis failed while settling, or the channel has no secret. The claim expires and the webhook is tried again.
+            SimulatorLog.WebhookError(logger, ex, claimed.Webhook.Id, claimed.Webhook.Channel);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private async Task SendAsync(Uri baseUrl, ClaimedWebhook claimed, CancellationToken stoppingToken)
+    {
+        var webhook = claimed.Webhook;
+        var body = Encoding.UTF8.GetBytes(webhook.Body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, WebhookTarget.Webhook(baseUrl, webhook.Channel))
+        {
+            Content = new ByteArrayContent(body),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        foreach (var (name, value) in secrets.For(webhook.Channel).CreateHeaders(webhook.Id, time.GetUtcNow(), body))
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        string error;
+        try
+        {
+            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stoppingToken);
+            // 409: the receiver had already processed this webhook id — we re-sent it after losing its answer.
+            if (response.IsSuccessStatusCode || response.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                await queue.CompleteAsync(claimed);
+                return;
+            }
+
+            error = $"HTTP {(int)response.StatusCode}";
+        }
+        catch (HttpRequestException ex)
+        {
+            error = ex.Message;
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            error = $"no answer within {_options.CallbackTimeout}";
+        }
+
+        if (webhook.Attempt >= _options.CallbackMaxAttempts)
+        {
+            await queue.CompleteAsync(claimed);
+            SimulatorLog.WebhookDropped(logger, webhook.Id, webhook.Channel, webhook.Attempt, error);
+            return;
+        }
+
+        var delay = TimeSpan.FromMilliseconds(Math.Min(
+            _options.CallbackInitialRetryDelay.TotalMilliseconds * Math.Pow(2, webhook.Attempt - 1), _options.CallbackMaxRetryDelay.TotalMilliseconds));
+        SimulatorLog.WebhookFailed(logger, webhook.Id, webhook.Channel, webhook.Attempt, _options.CallbackMaxAttempts, error, delay);
+        await queue.RescheduleAsync(claimed, time.GetUtcNow() + delay);
+    }
+
+    private async Task ReleaseQuietlyAsync(ClaimedWebhook claimed)
+    {
+        try
+        {
+            await queue.ReleaseAsync(claimed, time.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Shutting down without Redis: the claim expires and another instance sends it.
+        }
+    }
+}
