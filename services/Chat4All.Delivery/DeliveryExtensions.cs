@@ -4,6 +4,7 @@ using Chat4All.Delivery.Addresses;
 using Chat4All.Delivery.Data;
 using Chat4All.Delivery.DeadLetters;
 using Chat4All.Delivery.Deliveries;
+using Chat4All.Delivery.Simulator;
 using Chat4All.Delivery.Webhooks;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,6 +40,7 @@ public static class DeliveryExtensions
         endpoints.MapWebhooksApi();
         endpoints.MapChannelAddressesApi();
         endpoints.MapDeadLettersApi();
+        endpoints.MapSimulatorApi();
         endpoints.MapEventSubscriptions();
         return endpoints;
     }

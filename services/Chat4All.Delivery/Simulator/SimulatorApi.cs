@@ -1,0 +1,84 @@
+using Chat4All.Contracts;
+using Chat4All.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Chat4All.Delivery.Simulator;
+
+public sealed record SimulatedChannelState(string Channel, bool Outage, long ProviderMessages);
+
+public sealed record SetOutageRequest(bool Down);
+
+public sealed record SimulateInboundRequest(string? From, string? Text, string? InReplyTo);
+
+public sealed record SimulatedInbound(string Channel, string ProviderMessageId);
+
+/// <summary>
+/// Operator controls of the simulated providers (scope admin), for demos and drills: see each
+/// channel's state, take a channel down and bring it back (every instance sees it), and make a
+/// channel contact write in — as a reply to one of our provider message ids.
+/// </summary>
+public static class SimulatorApi
+{
+    public static IEndpointRouteBuilder MapSimulatorApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/admin/simulator/channels").RequireAuthorization(ChatScopes.Admin).WithTags("Channel simulator");
+        group.MapGet("/", ListAsync).WithName("ListSimulatedChannels");
+        group.MapPut("/{channel}/outage", SetOutageAsync).WithName("SetSimulatedOutage");
+        group.MapPost("/{channel}/inbound", InboundAsync).WithName("SimulateInboundMessage");
+        return endpoints;
+    }
+
+    public static async Task<Ok<IReadOnlyList<SimulatedChannelState>>> ListAsync(ChannelSimulator simulator)
+    {
+        var states = new List<SimulatedChannelState>();
+        foreach (var channel in Channels.All)
+        {
+            states.Add(new SimulatedChannelState(channel, await simulator.IsInOutageAsync(channel), await simulator.GetAcceptedCountAsync(channel)));
+        }
+
+        return TypedResults.Ok<IReadOnlyList<SimulatedChannelState>>(states);
+    }
+
+    public static async Task<Results<Ok<SimulatedChannelState>, ProblemHttpResult>> SetOutageAsync(string channel, SetOutageRequest request,
+        ChannelSimulator simulator)
+    {
+        if (!Channels.All.Contains(channel))
+        {
+            return Problems.NotFound("unknown_channel", $"No channel '{channel}'.");
+        }
+
+        await simulator.SetOutageAsync(channel, request.Down);
+        return TypedResults.Ok(new SimulatedChannelState(channel, request.Down, await simulator.GetAcceptedCountAsync(channel)));
+    }
+
+    public static async Task<Results<Accepted<SimulatedInbound>, ValidationProblem, ProblemHttpResult>> InboundAsync(string channel,
+        SimulateInboundRequest request, ChannelSimulator simulator)
+    {
+        if (!Channels.All.Contains(channel))
+        {
+            return Problems.NotFound("unknown_channel", $"No channel '{channel}'.");
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.From))
+        {
+            errors["from"] = ["from is the contact's address on the channel."];
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Text))
+        {
+            errors["text"] = ["text must not be empty."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var id = await simulator.SimulateInboundAsync(channel, request.From!, request.Text!, request.InReplyTo);
+        return TypedResults.Accepted((string?)null, new SimulatedInbound(channel, id));
+    }
+}
