@@ -13,6 +13,9 @@ internal enum ScenarioSelection
 
     /// <summary>Accepted messages next to pgbench; needs rate limiting off and PostgreSQL access, so not part of <see cref="All"/>.</summary>
     Messages,
+
+    /// <summary>End-to-end deliveries (message accepted → every delivery delivered); needs rate limiting off and the delivery service, so not part of <see cref="All"/>.</summary>
+    Deliveries,
 }
 
 /// <summary>Command-line settings. Parsed by hand: a dozen flags do not justify a parser dependency.</summary>
@@ -30,7 +33,12 @@ internal sealed record BenchOptions(
     int MaxInFlight,
     string? Postgres,
     string? PostgresBin,
-    bool Pgbench)
+    bool Pgbench,
+    int Messages,
+    int SendConcurrency,
+    TimeSpan DeliveryTimeout,
+    string? Label,
+    int? SendRate)
 {
     public const string DefaultUsersPath = ".chat4all/demo-users.json";
 
@@ -39,6 +47,9 @@ internal sealed record BenchOptions(
     private const int MaxConcurrency = 1024;
     private const int MaxListEntries = 8;
     private const int MaxLoadPercent = 200;
+    private const int MaxMessages = 100_000;
+    private const int MaxSendRate = 100_000;
+    private const int MaxLabelLength = 80;
 
     /// <summary>The environment variable <c>scripts/infra.sh env</c> exports and the host reads.</summary>
     public const string PostgresEnvironmentVariable = "ConnectionStrings__Postgres";
@@ -51,11 +62,13 @@ internal sealed record BenchOptions(
         [
             "--url", "--users", "--duration", "--warmup", "--concurrency", "--token-concurrency", "--scenario",
             "--peak-concurrency", "--loads", "--max-in-flight", "--postgres", "--pg-bin",
+            "--messages", "--send-concurrency", "--timeout", "--label", "--rate",
         ], StringComparer.Ordinal);
 
     public const string Usage = """
         Chat4All.Bench: HTTP load against a running Chat4All host. token and noop: closed loop, next to a
         bare Kestrel ceiling. messages: closed-loop peak and open-loop offered loads, next to pgbench.
+        deliveries: end-to-end deliveries/s and latency, message accepted -> every delivery delivered.
 
         Usage: dotnet run -c Release --project bench/Chat4All.Bench -- [options]
 
@@ -66,9 +79,9 @@ internal sealed record BenchOptions(
           --warmup <seconds>          unrecorded warm-up per target (default 3, max 600)
           --concurrency <n>           workers for the authenticated no-op (default 32, max 1024)
           --token-concurrency <n>     workers for token issuance (default 8; it is CPU-heavy server-side)
-          --scenario all|token|noop|messages
-                                      what to run (default all = token + noop; messages runs only when
-                                      named, because it needs the setup below)
+          --scenario all|token|noop|messages|deliveries
+                                      what to run (default all = token + noop; messages and deliveries
+                                      run only when named, because they need the setup below)
           --markdown                  print the results as a Markdown table
           --help                      show this text
 
@@ -88,6 +101,22 @@ internal sealed record BenchOptions(
           --no-pgbench                skip the pgbench baseline (then --postgres is optional)
           The host must run with rate limiting off, or 429s stop the bench:
             Chat4All__RateLimiting__Enabled=false scripts/run.sh
+
+        The deliveries scenario (POST /v1/messages with channels whatsapp+sms to groups of the 4 chat demo
+        users, 3 recipients x 2 channels = 6 deliveries per message, then waits until all are delivered):
+          --messages <n>              messages to send (default 1000, max 100000)
+          --send-concurrency <n>      sends in flight at once (default 16, max 1024)
+          --rate <msgs/s>             pace the sends at this many messages/s (default: unpaced, as fast
+                                      as --send-concurrency allows, i.e. a burst)
+          --timeout <seconds>         after the last send, how long to wait for every delivery to be
+                                      delivered before stopping with an error (default 120, max 600)
+          --label <text>              names the run in the table, e.g. "zero latency" or "50-200 ms".
+                                      The channel settings are host configuration the API does not
+                                      show; start the host with them, e.g. (rate limiting off too):
+            Chat4All__RateLimiting__Enabled=false \
+            Chat4All__Delivery__Channels__whatsapp__DeliveredDelay=00:00:00 \
+            Chat4All__Delivery__Channels__sms__DeliveredDelay=00:00:00 ... scripts/run.sh
+                                      (see bench/README.md for both configurations)
         """;
 
     public static BenchOptions Default { get; } = new(
@@ -104,7 +133,12 @@ internal sealed record BenchOptions(
         MaxInFlight: 1024,
         Postgres: null,
         PostgresBin: null,
-        Pgbench: true);
+        Pgbench: true,
+        Messages: 1000,
+        SendConcurrency: 16,
+        DeliveryTimeout: TimeSpan.FromSeconds(120),
+        Label: null,
+        SendRate: null);
 
     /// <summary>The connection string from <c>--postgres</c>, else from the environment; null when neither is set.</summary>
     public string? ResolvePostgres() =>
@@ -213,11 +247,12 @@ internal sealed record BenchOptions(
                         "TOKEN" => ScenarioSelection.Token,
                         "NOOP" => ScenarioSelection.Noop,
                         "MESSAGES" => ScenarioSelection.Messages,
+                        "DELIVERIES" => ScenarioSelection.Deliveries,
                         _ => null,
                     };
                     if (scenario is null)
                     {
-                        error = $"--scenario must be all, token, noop or messages (got '{value}').";
+                        error = $"--scenario must be all, token, noop, messages or deliveries (got '{value}').";
                         return null;
                     }
 
@@ -258,6 +293,49 @@ internal sealed record BenchOptions(
                     break;
                 case "--pg-bin":
                     options = options with { PostgresBin = value };
+                    break;
+                case "--messages":
+                    if (!TryParseInt(arg, value, 1, MaxMessages, out var messages, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { Messages = messages };
+                    break;
+                case "--send-concurrency":
+                    if (!TryParseInt(arg, value, 1, MaxConcurrency, out var sendConcurrency, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { SendConcurrency = sendConcurrency };
+                    break;
+                case "--timeout":
+                    if (!TryParseInt(arg, value, 1, MaxSeconds, out var timeout, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { DeliveryTimeout = TimeSpan.FromSeconds(timeout) };
+                    break;
+                case "--rate":
+                    if (!TryParseInt(arg, value, 1, MaxSendRate, out var sendRate, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { SendRate = sendRate };
+                    break;
+                case "--label":
+                    // It lands in a table cell: one line, no pipe (it would split the Markdown row).
+                    var label = value.Trim();
+                    if (label.Length is 0 or > MaxLabelLength || label.Any(c => char.IsControl(c) || c == '|'))
+                    {
+                        error = $"--label must be 1 to {MaxLabelLength} characters on one line, without '|' (got '{value}').";
+                        return null;
+                    }
+
+                    options = options with { Label = label };
                     break;
                 default:
                     throw new InvalidOperationException("ValueOptions lists " + arg + " but nothing parses it.");

@@ -7,6 +7,18 @@ namespace Chat4All.Bench;
 /// <summary>A conversation the messages scenario sends to, with the demo users (by index) who may send in it.</summary>
 internal sealed record BenchConversation(string ConversationId, string Type, IReadOnlyList<int> MemberIndexes);
 
+/// <summary>The 202 body of <c>POST v1/messages</c> (the fields the bench reads).</summary>
+internal sealed record AcceptedMessage(string? Status, string? MessageId, DateTimeOffset CreatedAt);
+
+/// <summary>One delivery of <c>GET v1/messages/{id}</c>: a (recipient, channel) pair and where it got to.</summary>
+internal sealed record DeliveryState(string? RecipientId, string? Channel, string? Status, DateTimeOffset UpdatedAt, string? Error, string? FallbackFrom);
+
+/// <summary>The fields of <c>GET v1/messages/{id}</c> the deliveries scenario reads.</summary>
+internal sealed record MessageDeliveries(string? MessageId, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryState>? Deliveries);
+
+/// <summary>One entry of <c>GET v1/admin/simulator/channels</c>.</summary>
+internal sealed record SimulatedChannelState(string Channel, bool Outage);
+
 /// <summary>The Chat4All endpoints the bench drives, plus the up-front calls that prove the setup works.</summary>
 internal static class Chat4AllApi
 {
@@ -14,6 +26,10 @@ internal static class Chat4AllApi
     public const string MePath = "v1/me";
     public const string ConversationsPath = "v1/conversations";
     public const string MessagesPath = "v1/messages";
+    public const string MetricsPath = "metrics";
+    public const string SimulatorChannelsPath = "v1/admin/simulator/channels";
+
+    private static readonly JsonSerializerOptions SnakeCase = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>A typical short chat line; the same text goes into pgbench's rows.</summary>
     public const string MessageText = "Chat4All bench: a short text message, about as long as a typical chat line.";
@@ -124,13 +140,116 @@ internal static class Chat4AllApi
         }
     }
 
-    /// <summary>The request body for one text message; built once per conversation and reused.</summary>
-    public static byte[] MessageBody(string conversationId) =>
-        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+    /// <summary>
+    /// The request body for one text message; built once per conversation and reused. Without
+    /// <paramref name="channels"/> the field is left out (the server's default).
+    /// </summary>
+    public static byte[] MessageBody(string conversationId, IReadOnlyList<string>? channels = null)
+    {
+        var body = new Dictionary<string, object>
         {
             ["conversation_id"] = conversationId,
             ["payload"] = new Dictionary<string, string> { ["type"] = "text", ["text"] = MessageText },
-        });
+        };
+        if (channels is not null)
+        {
+            body["channels"] = channels;
+        }
+
+        return JsonSerializer.SerializeToUtf8Bytes(body);
+    }
+
+    /// <summary>
+    /// One <c>POST v1/messages</c> with a prebuilt body. Returns the accepted message, or null with
+    /// <paramref name="error"/> set for anything but <c>202 {"status":"accepted",...}</c>; a 429 or an
+    /// announced rate limit throws <see cref="RateLimitedException"/>.
+    /// </summary>
+    public static async Task<(AcceptedMessage? Message, string? Error)> SendMessageAsync(
+        HttpClient client, Uri baseAddress, string accessToken, byte[] body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, MessagesPath)) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
+        using var response = await client.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        ThrowIfRateLimited(response);
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            return (null, $"POST {MessagesPath} returned {(int)response.StatusCode}: {Excerpt(text)}");
+        }
+
+        try
+        {
+            var accepted = JsonSerializer.Deserialize<AcceptedMessage>(text, SnakeCase);
+            if (accepted is { Status: "accepted", MessageId.Length: > 0 })
+            {
+                return (accepted, null);
+            }
+        }
+        catch (JsonException)
+        {
+            // Reported below together with the body.
+        }
+
+        return (null, $"POST {MessagesPath} returned 202 without status accepted and a message_id: {Excerpt(text)}");
+    }
+
+    /// <summary>
+    /// <c>GET v1/messages/{id}</c>: the message's <c>created_at</c> and its deliveries. Anything but a
+    /// 200 with that shape throws <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static async Task<MessageDeliveries> GetMessageAsync(
+        HttpClient client, Uri baseAddress, string accessToken, string messageId, CancellationToken cancellationToken)
+    {
+        var path = MessagesPath + "/" + Uri.EscapeDataString(messageId);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseAddress, path));
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
+        using var response = await client.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new InvalidOperationException($"GET {path} returned {(int)response.StatusCode}: {Excerpt(text)}");
+        }
+
+        try
+        {
+            if (JsonSerializer.Deserialize<MessageDeliveries>(text, SnakeCase) is { Deliveries: not null } message)
+            {
+                return message;
+            }
+        }
+        catch (JsonException)
+        {
+            // Reported below together with the body.
+        }
+
+        throw new InvalidOperationException($"GET {path} returned 200 without created_at and deliveries: {Excerpt(text)}");
+    }
+
+    /// <summary>
+    /// <c>GET v1/admin/simulator/channels</c> with an admin token: the simulated channels that are
+    /// switched into an outage. Null when the host does not offer the call (or the token may not use it).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>?> SimulatedOutagesAsync(HttpClient client, Uri baseAddress, string adminToken, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseAddress, SimulatorChannelsPath));
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + adminToken);
+        using var response = await client.SendAsync(request, cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return null;
+        }
+
+        try
+        {
+            var states = JsonSerializer.Deserialize<List<SimulatedChannelState>>(await response.Content.ReadAsStringAsync(cancellationToken), SnakeCase);
+            return states?.Where(s => s.Outage).Select(s => s.Channel).ToList();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static void ThrowIfRateLimited(HttpResponseMessage response)
     {

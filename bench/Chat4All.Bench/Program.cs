@@ -5,7 +5,7 @@ using Chat4All.Bench;
 
 // Bench scenario 1: token issuance and an authenticated no-op against a running Chat4All host, each
 // next to the same load on a bare in-process Kestrel server (the ceiling). Scenario 2 (messages) is
-// in MessagesScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
+// in MessagesScenario, scenario 3 (deliveries, end to end) in DeliveriesScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
 // what belongs in the README.
 var options = BenchOptions.Parse(args, out var parseError);
 if (options is null)
@@ -56,9 +56,13 @@ catch (Exception ex) when (ex is JsonException or InvalidDataException or IOExce
 }
 
 var runMessages = options.Scenario is ScenarioSelection.Messages;
+var runDeliveries = options.Scenario is ScenarioSelection.Deliveries;
 var maxConcurrency = runMessages
     ? Math.Max(options.PeakConcurrencies.Max(), options.MaxInFlight)
-    : Math.Max(options.Concurrency, options.TokenConcurrency);
+    : runDeliveries
+        // The sends, or the read-back GETs, plus the /metrics scrape.
+        ? Math.Max(options.SendConcurrency, DeliveriesScenario.PollConcurrency) + 1
+        : Math.Max(options.Concurrency, options.TokenConcurrency);
 using var client = new HttpClient(new SocketsHttpHandler
 {
     // One connection per closed-loop worker (or open-loop request in flight), never queued behind the pool limit.
@@ -120,6 +124,12 @@ if (runMessages)
 {
     // Its own setup (conversations, PostgreSQL), runs and table; see MessagesScenario.
     return await new MessagesScenario(options, client, users).RunAsync(cancellationToken);
+}
+
+if (runDeliveries)
+{
+    // Its own setup (groups, probe), send phase, wait and table; see DeliveriesScenario.
+    return await new DeliveriesScenario(options, client, users).RunAsync(cancellationToken);
 }
 
 // Printed only once the setup works, so a failed preflight leaves stdout empty.

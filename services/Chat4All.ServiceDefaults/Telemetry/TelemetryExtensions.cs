@@ -28,6 +28,11 @@ public static class TelemetryExtensions
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
                 .AddMeter(InstrumentationPrefix + "*")
+                // Our durations are in seconds; the SDK's default buckets (0, 5, 10, ... 10,000) suit milliseconds.
+                .AddView(instrument => instrument.Meter.Name.StartsWith(InstrumentationPrefix, StringComparison.Ordinal)
+                    && instrument.GetType().Name.StartsWith("Histogram", StringComparison.Ordinal) && instrument.Unit == "s"
+                        ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
+                        : null)
                 .AddPrometheusExporter())
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsOperationalPath(ctx.Request.Path))
@@ -43,6 +48,8 @@ public static class TelemetryExtensions
 
         return builder;
     }
+
+    private static readonly double[] SecondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
     internal static bool IsOperationalPath(Microsoft.AspNetCore.Http.PathString path) =>
         path.StartsWithSegments("/health") || path.StartsWithSegments("/ready") || path.StartsWithSegments("/metrics");
