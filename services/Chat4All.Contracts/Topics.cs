@@ -9,6 +9,9 @@ public static class Topics
     public const string ConversationRead = "conversation.read";
     public const string MessageStatusChanged = "message.status_changed";
 
+    /// <summary>Published by realtime when a user goes online (first live connection) or offline (last one gone).</summary>
+    public const string PresenceChanged = "presence.changed";
+
     /// <summary>Published by delivery when a channel contact writes to us; messaging adds it to the conversation.</summary>
     public const string MessageInbound = "message.inbound";
 

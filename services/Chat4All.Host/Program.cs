@@ -34,6 +34,11 @@ if (targets.Contains(Targets.Delivery))
     builder.AddDeliveryService();
 }
 
+if (targets.Contains(Targets.Realtime))
+{
+    builder.AddRealtimeService();
+}
+
 var app = builder.Build();
 
 app.UseServiceDefaults();
@@ -51,6 +56,11 @@ if (targets.Contains(Targets.Messaging))
 if (targets.Contains(Targets.Delivery))
 {
     app.MapDeliveryService();
+}
+
+if (targets.Contains(Targets.Realtime))
+{
+    app.MapRealtimeService();
 }
 
 return await command.RunAsync(app);

@@ -16,7 +16,7 @@ public sealed class IdentityServiceOptions
     /// <summary>PEM file with the RSA key that encrypts OpenIddict's internal (non-JWT) token payloads.</summary>
     public string? EncryptionKeyPath { get; set; }
 
-    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     [Range(typeof(TimeSpan), "00:05:00", "365.00:00:00")]

@@ -117,6 +117,7 @@ public static class ServiceDefaultsExtensions
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseMiddleware<AuthAuditMiddleware>();
+        app.UseMiddleware<WebSocketTokenMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

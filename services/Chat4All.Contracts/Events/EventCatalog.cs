@@ -15,5 +15,6 @@ public static class EventCatalog
         (Topics.MessageStatusChanged, typeof(MessageStatusChanged)),
         (Topics.MessageInbound, typeof(MessageInbound)),
         (Topics.DeliveryDeadLetter, typeof(DeliveryDeadLettered)),
+        (Topics.PresenceChanged, typeof(PresenceChanged)),
     ];
 }

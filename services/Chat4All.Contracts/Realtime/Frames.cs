@@ -1,0 +1,29 @@
+namespace Chat4All.Contracts.Realtime;
+
+/// <summary>WebSocket frame types (API.md "WebSocket"): every frame is <c>{type, timestamp, data}</c>.</summary>
+public static class FrameTypes
+{
+    public const string ConnectionEstablished = "connection.established";
+    public const string MessageCreated = "message.created";
+    public const string MessageStatusUpdated = "message.status_updated";
+    public const string ConversationRead = "conversation.read";
+    public const string PresenceChanged = "presence.changed";
+    public const string Resumed = "resumed";
+    public const string Ping = "ping";
+    public const string Pong = "pong";
+    public const string Error = "error";
+    public const string Subscribe = "subscribe";
+    public const string Unsubscribe = "unsubscribe";
+    public const string Resume = "resume";
+}
+
+/// <summary>WebSocket close codes (API.md).</summary>
+public static class CloseCodes
+{
+    public const int Normal = 1000;
+    public const int GoingAway = 1001;
+    public const int MessageTooBig = 1009;
+    public const int Unauthorized = 4001;
+    public const int Forbidden = 4003;
+    public const int PolicyViolation = 4008;
+}

@@ -1,0 +1,62 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Chat4All.Realtime.Data;
+
+/// <summary>
+/// Realtime's own read models (schema <c>realtime</c>), built from events so the service never
+/// reads another service's tables: who is in which conversation (for auto-subscription, subscribe
+/// checks and presence contacts), and the log of <c>message.created</c> frames that <c>resume</c>
+/// replays from.
+/// </summary>
+public sealed class RealtimeDbContext(DbContextOptions<RealtimeDbContext> options) : DbContext(options)
+{
+    public const string Schema = "realtime";
+
+    public DbSet<Membership> Memberships => Set<Membership>();
+
+    public DbSet<LoggedMessage> MessageLog => Set<LoggedMessage>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.HasDefaultSchema(Schema);
+        modelBuilder.Entity<Membership>(m =>
+        {
+            m.ToTable("memberships");
+            m.HasKey(x => new { x.ConversationId, x.UserId });
+            m.Property(x => x.ConversationId).HasColumnName("conversation_id");
+            m.Property(x => x.UserId).HasColumnName("user_id");
+            m.HasIndex(x => new { x.UserId, x.ConversationId });
+        });
+        modelBuilder.Entity<LoggedMessage>(l =>
+        {
+            l.ToTable("message_log");
+            l.HasKey(x => new { x.ConversationId, x.Seq });
+            l.Property(x => x.ConversationId).HasColumnName("conversation_id");
+            l.Property(x => x.Seq).HasColumnName("seq");
+            l.Property(x => x.MessageId).HasColumnName("message_id");
+            l.Property(x => x.Data).HasColumnName("data").HasColumnType("jsonb");
+            l.Property(x => x.CreatedAt).HasColumnName("created_at");
+        });
+    }
+}
+
+public sealed class Membership
+{
+    public Guid ConversationId { get; init; }
+
+    public Guid UserId { get; init; }
+}
+
+/// <summary>One <c>message.created</c> frame's data, as pushed live, kept for replay.</summary>
+public sealed class LoggedMessage
+{
+    public Guid ConversationId { get; init; }
+
+    public long Seq { get; init; }
+
+    public Guid MessageId { get; init; }
+
+    public required string Data { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+}

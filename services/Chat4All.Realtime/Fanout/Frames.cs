@@ -1,0 +1,17 @@
+using System.Text.Json;
+using Chat4All.BuildingBlocks.Outbox;
+
+namespace Chat4All.Realtime.Fanout;
+
+/// <summary>Builds the <c>{type, timestamp, data}</c> frames of the WebSocket contract, snake_case like the REST API.</summary>
+internal static class Frames
+{
+    public static string Serialize(string type, object? data, DateTimeOffset timestamp) =>
+        JsonSerializer.Serialize(new Frame(type, timestamp, data), OutboxWriter.Json);
+
+    /// <summary>A frame around data that is already JSON (the message log keeps message.created data as JSON).</summary>
+    public static string SerializeRaw(string type, string dataJson, DateTimeOffset timestamp) =>
+        "{\"type\":" + JsonSerializer.Serialize(type) + ",\"timestamp\":" + JsonSerializer.Serialize(timestamp) + ",\"data\":" + dataJson + "}";
+
+    private sealed record Frame(string Type, DateTimeOffset Timestamp, object? Data);
+}

@@ -1,0 +1,57 @@
+using Chat4All.BuildingBlocks.Presence;
+using Chat4All.Contracts;
+using Chat4All.Realtime.Data;
+using Chat4All.Realtime.Projections;
+using Chat4All.ServiceDefaults.Auth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+
+namespace Chat4All.Realtime.Presence;
+
+public sealed record PresenceView(Guid UserId, string Status, int Connections, DateTimeOffset? LastSeenAt);
+
+public sealed record PresenceList(IReadOnlyList<PresenceView> Items);
+
+/// <summary>
+/// <c>GET /v1/presence?user_ids=a,b</c>: presence of the caller's contacts (users sharing a
+/// conversation with them) and of the caller; other ids are left out, so presence says nothing
+/// about strangers.
+/// </summary>
+public static class PresenceApi
+{
+    public const int MaxUsers = 100;
+
+    public static IEndpointRouteBuilder MapPresenceApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/v1/presence", GetAsync).RequireAuthorization(ChatScopes.Messages).WithTags("Realtime").WithName("GetPresence");
+        return endpoints;
+    }
+
+    public static async Task<Results<Ok<PresenceList>, ValidationProblem>> GetAsync(HttpContext http, RealtimeDbContext db, IPresenceTracker presence,
+        CancellationToken cancellationToken, [FromQuery(Name = "user_ids")] string? userIds = null)
+    {
+        var requested = new List<Guid>();
+        foreach (var part in (userIds ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Guid.TryParse(part, out var id))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["user_ids"] = [$"'{part}' is not a user id."] });
+            }
+
+            requested.Add(id);
+        }
+
+        if (requested.Count is 0 or > MaxUsers)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["user_ids"] = [$"Give 1 to {MaxUsers} comma-separated user ids."] });
+        }
+
+        var caller = http.CallerId();
+        var visible = (await Memberships.ContactsOfAsync(db, caller, cancellationToken)).Append(caller).ToHashSet();
+        var statuses = await presence.GetAsync([.. requested.Distinct().Where(visible.Contains)], cancellationToken);
+        return TypedResults.Ok(new PresenceList([.. statuses.Select(s => new PresenceView(s.UserId, s.Online ? "online" : "offline", s.Connections, s.LastSeenAt))]));
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
+using Chat4All.Contracts.Realtime;
+using Chat4All.Realtime.Data;
+using Chat4All.Realtime.Fanout;
+using Microsoft.EntityFrameworkCore;
+
+namespace Chat4All.Realtime.Projections;
+
+/// <summary>Who is in a conversation, from <c>conversation.created</c> (members never change afterwards).</summary>
+public sealed class ConversationCreatedConsumer(RealtimeDbContext db) : IIntegrationEventConsumer
+{
+    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var created = Json.Read<ConversationCreated>(integrationEvent);
+        return Memberships.EnsureAsync(db, created.ConversationId, created.Members, cancellationToken);
+    }
+}
+
+/// <summary>
+/// Logs the frame for resume, then pushes it to every member's sockets. The log row is written
+/// before the publish, so anything a client receives live is already there for a later resume.
+/// </summary>
+public sealed class MessageCreatedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var created = Json.Read<MessageCreated>(integrationEvent);
+        List<Guid> members = [created.SenderId, .. created.Recipients];
+        // Events of different topics are not ordered: this may arrive before conversation.created.
+        await Memberships.EnsureAsync(db, created.ConversationId, members, cancellationToken);
+        var data = JsonSerializer.Serialize(new
+        {
+            message_id = created.MessageId,
+            conversation_id = created.ConversationId,
+            seq = created.Seq,
+            sender_id = created.SenderId,
+            payload = created.Payload,
+            channels = created.Channels,
+            status = DeliveryStatuses.Accepted,
+            created_at = created.CreatedAt,
+        }, OutboxWriter.Json);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO realtime.message_log (conversation_id, seq, message_id, data, created_at)
+            VALUES ({created.ConversationId}, {created.Seq}, {created.MessageId}, {data}::jsonb, {created.CreatedAt})
+            ON CONFLICT DO NOTHING
+            """, cancellationToken);
+        await fanout.PublishAsync(members, Frames.SerializeRaw(FrameTypes.MessageCreated, data, time.GetUtcNow()), created.ConversationId, created.Seq);
+    }
+}
+
+/// <summary>A member's read position, to every member (the reader's other devices included).</summary>
+public sealed class ConversationReadConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var read = Json.Read<ConversationRead>(integrationEvent);
+        var members = await Memberships.OfAsync(db, read.ConversationId, cancellationToken);
+        await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationRead,
+            new { conversation_id = read.ConversationId, user_id = read.UserId, read_up_to_seq = read.ReadUpToSeq, read_at = read.ReadAt },
+            time.GetUtcNow()), read.ConversationId);
+    }
+}
+
+/// <summary>Delivery progress, to every member of the conversation — the sender above all. A retry notice (accepted → accepted) is not news.</summary>
+public sealed class StatusChangedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var change = Json.Read<MessageStatusChanged>(integrationEvent);
+        if (change.OldStatus == change.NewStatus)
+        {
+            return;
+        }
+
+        var members = await Memberships.OfAsync(db, change.ConversationId, cancellationToken);
+        await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.MessageStatusUpdated, new
+        {
+            message_id = change.MessageId,
+            conversation_id = change.ConversationId,
+            recipient_id = change.RecipientId,
+            channel = change.Channel,
+            old_status = change.OldStatus,
+            new_status = change.NewStatus,
+            updated_at = change.UpdatedAt,
+            error = change.Error,
+        }, time.GetUtcNow()), change.ConversationId);
+    }
+}
+
+/// <summary>A user's presence, to everyone who shares a conversation with them.</summary>
+public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var changed = Json.Read<PresenceChanged>(integrationEvent);
+        var contacts = await Memberships.ContactsOfAsync(db, changed.UserId, cancellationToken);
+        await fanout.PublishAsync(contacts, Frames.Serialize(FrameTypes.PresenceChanged,
+            new { user_id = changed.UserId, status = changed.Status, last_seen_at = changed.LastSeenAt }, time.GetUtcNow()));
+    }
+}
+
+internal static class Memberships
+{
+    public static async Task EnsureAsync(RealtimeDbContext db, Guid conversationId, IEnumerable<Guid> members, CancellationToken cancellationToken)
+    {
+        var users = members.Distinct().ToArray();
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO realtime.memberships (conversation_id, user_id)
+            SELECT {conversationId}, u FROM unnest({users}) AS u
+            ON CONFLICT DO NOTHING
+            """, cancellationToken);
+    }
+
+    public static Task<List<Guid>> OfAsync(RealtimeDbContext db, Guid conversationId, CancellationToken cancellationToken) =>
+        db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
+
+    public static Task<List<Guid>> ContactsOfAsync(RealtimeDbContext db, Guid userId, CancellationToken cancellationToken) =>
+        db.Memberships.AsNoTracking()
+            .Where(m => m.UserId != userId && db.Memberships.Any(mine => mine.UserId == userId && mine.ConversationId == m.ConversationId))
+            .Select(m => m.UserId).Distinct().ToListAsync(cancellationToken);
+}
+
+internal static class Json
+{
+    public static T Read<T>(IntegrationEvent integrationEvent) =>
+        JsonSerializer.Deserialize<T>(integrationEvent.Data, OutboxWriter.Json) ?? throw new JsonException($"Empty {integrationEvent.Topic} event.");
+}

@@ -1,0 +1,48 @@
+using Chat4All.Contracts;
+using Chat4All.Realtime;
+using Chat4All.Realtime.Connections;
+using Chat4All.Realtime.Data;
+using Chat4All.Realtime.Fanout;
+using Chat4All.Realtime.Presence;
+using Chat4All.Realtime.Projections;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class RealtimeExtensions
+{
+    /// <summary>
+    /// The realtime service: <c>/ws</c> with lossless resume, cross-instance fan-out over Redis
+    /// pub/sub, presence, and the read models (memberships, message log) it keeps from events.
+    /// </summary>
+    public static IHostApplicationBuilder AddRealtimeService(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddServiceDbContext<RealtimeDbContext>(RealtimeDbContext.Schema);
+        builder.AddEventBus();
+        builder.AddPresence();
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<RealtimeMetrics>();
+        builder.Services.AddSingleton<RealtimeFanout>();
+        builder.Services.AddSingleton<PresenceAnnouncer>();
+        builder.Services.AddHostedService<HeartbeatService>();
+        builder.AddEventSubscription<ConversationCreatedConsumer>(Topics.ConversationCreated, Targets.Realtime);
+        builder.AddEventSubscription<MessageCreatedConsumer>(Topics.MessageCreated, Targets.Realtime);
+        builder.AddEventSubscription<ConversationReadConsumer>(Topics.ConversationRead, Targets.Realtime);
+        builder.AddEventSubscription<StatusChangedConsumer>(Topics.MessageStatusChanged, Targets.Realtime);
+        builder.AddEventSubscription<PresenceChangedConsumer>(Topics.PresenceChanged, Targets.Realtime);
+        return builder;
+    }
+
+    public static WebApplication MapRealtimeService(this WebApplication app)
+    {
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero }); // our own ping/pong frames are the heartbeat
+        app.MapWebSocketEndpoint();
+        app.MapPresenceApi();
+        app.MapPresence();
+        app.MapEventSubscriptions();
+        return app;
+    }
+}
