@@ -1,13 +1,5 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Design;
+using Chat4All.BuildingBlocks.Data;
 
 namespace Chat4All.Delivery.Data;
 
-/// <summary>Lets <c>dotnet ef migrations add</c> build the model without starting the host.</summary>
-internal sealed class DeliveryDbContextFactory : IDesignTimeDbContextFactory<DeliveryDbContext>
-{
-    public DeliveryDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<DeliveryDbContext>()
-            .UseNpgsql("Host=localhost", o => o.MigrationsHistoryTable("__ef_migrations_history", DeliveryDbContext.Schema))
-            .Options);
-}
+internal sealed class DeliveryDbContextFactory() : DesignTimeDbContextFactory<DeliveryDbContext>(DeliveryDbContext.Schema, options => new(options));
