@@ -14,7 +14,7 @@ public static class Targets
     public const string Files = "files";
 
     /// <summary>Targets that have an implementation in this build.</summary>
-    public static readonly IReadOnlyList<string> Implemented = [Identity, Messaging, Delivery, Realtime];
+    public static readonly IReadOnlyList<string> Implemented = [Identity, Messaging, Delivery, Realtime, Files];
 
     /// <summary>Every target name the contract knows, implemented or not.</summary>
     public static readonly IReadOnlyList<string> Known = [Identity, Messaging, Delivery, Realtime, Files];

@@ -9,6 +9,9 @@ public static class Topics
     public const string ConversationRead = "conversation.read";
     public const string MessageStatusChanged = "message.status_changed";
 
+    /// <summary>Published by files when an upload is assembled, verified and ready to be sent in messages.</summary>
+    public const string FileUploaded = "file.uploaded";
+
     /// <summary>Published by realtime when a user goes online (first live connection) or offline (last one gone).</summary>
     public const string PresenceChanged = "presence.changed";
 

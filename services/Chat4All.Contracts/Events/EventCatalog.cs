@@ -16,5 +16,6 @@ public static class EventCatalog
         (Topics.MessageInbound, typeof(MessageInbound)),
         (Topics.DeliveryDeadLetter, typeof(DeliveryDeadLettered)),
         (Topics.PresenceChanged, typeof(PresenceChanged)),
+        (Topics.FileUploaded, typeof(FileUploaded)),
     ];
 }
