@@ -43,6 +43,7 @@ public static partial class EventBusExtensions
         services.TryAddSingleton<IntegrationEventDispatcher>();
         services.TryAddSingleton<IDeadLetterReader, RedisDeadLetterReader>();
 
+        services.TryAddSingleton<StreamWakeups>();
         services.TryAddSingleton<RedisStreamsEventBus>();
         services.AddHostedService<RedisStreamsConsumer>(); // idle in the dapr runtime
         services.AddDaprClient(); // built only when the dapr runtime resolves it

@@ -44,4 +44,7 @@ internal static partial class EventBusLog
 
     [LoggerMessage(EventId = 6112, Level = LogLevel.Warning, Message = "Redis unavailable while deduplicating event {IntegrationEventId} ({Topic}) delivered by Dapr; answering RETRY")]
     public static partial void DaprDedupeUnavailable(ILogger logger, Exception exception, Guid integrationEventId, string topic);
+
+    [LoggerMessage(EventId = 6113, Level = LogLevel.Warning, Message = "Could not subscribe to the event bus wake-up channel; idle shards poll instead")]
+    public static partial void WakeupsUnavailable(ILogger logger, Exception exception);
 }

@@ -12,7 +12,8 @@ internal sealed record RedisConsumerContext(
     EventBusOptions Options,
     TimeProvider Time,
     ILogger Logger,
-    string LeaseOwner);
+    string LeaseOwner,
+    StreamWakeups Wakeups);
 
 /// <summary>
 /// Processes one (group, topic, shard) while this instance holds its lease, strictly one entry at a
@@ -123,7 +124,7 @@ internal sealed class RedisShardWorker : IDisposable
                     failures = 0;
                     if (entries.Length == 0)
                     {
-                        await Task.Delay(_context.Options.PollInterval, _context.Time, halt);
+                        await _context.Wakeups.WaitAsync(_stream, _context.Options.PollInterval, _context.Time, halt);
                         continue;
                     }
 

@@ -19,12 +19,12 @@ internal sealed class RedisStreamsConsumer(
     TimeProvider time,
     ILogger<RedisStreamsConsumer> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var subscriptions = services.GetServices<EventSubscription>().ToList();
         if (chat4all.Value.Runtime is not Chat4AllRuntime.Standalone || subscriptions.Count == 0)
         {
-            return Task.CompletedTask; // in the dapr runtime the sidecar delivers over HTTP instead
+            return; // in the dapr runtime the sidecar delivers over HTTP instead
         }
 
         // Resolved here, not injected: a host with nothing to consume (or in the dapr runtime) then
@@ -32,12 +32,32 @@ internal sealed class RedisStreamsConsumer(
         var redis = services.GetRequiredService<IConnectionMultiplexer>();
         var dispatcher = services.GetRequiredService<IntegrationEventDispatcher>();
         var metrics = services.GetRequiredService<EventBusMetrics>();
+        var wakeups = services.GetRequiredService<StreamWakeups>();
+
+        // Other instances' publishes wake this one's idle shards (best effort: polling remains).
+        var subscriber = redis.GetSubscriber();
+        var channel = StreamWakeups.Channel(options.Value.KeyPrefix);
+        try
+        {
+            await subscriber.SubscribeAsync(channel, (_, stream) => wakeups.Notify(stream.ToString()));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            EventBusLog.WakeupsUnavailable(logger, ex);
+        }
 
         // The random suffix keeps two hosts that share a consumer name (two in one test process, or
         // a misconfiguration) from ever both believing they own a shard.
         var owner = $"{options.Value.ConsumerName}/{Guid.NewGuid():N}";
-        var context = new RedisConsumerContext(redis, dispatcher, metrics, options.Value, time, logger, owner);
-        return Task.WhenAll(subscriptions.Select(s => new RedisShardCoordinator(s, context).RunAsync(stoppingToken)));
+        var context = new RedisConsumerContext(redis, dispatcher, metrics, options.Value, time, logger, owner, wakeups);
+        try
+        {
+            await Task.WhenAll(subscriptions.Select(s => new RedisShardCoordinator(s, context).RunAsync(stoppingToken)));
+        }
+        finally
+        {
+            await subscriber.UnsubscribeAsync(channel).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 }
 

@@ -10,6 +10,13 @@ public sealed class OutboxOptions
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// Buckets one relay works on at once, each in its own transaction. Events of one partition key
+    /// share a bucket, so their order holds; across buckets the relay is bound by round trips, not CPU.
+    /// </summary>
+    [Range(1, 64)]
+    public int Parallelism { get; set; } = 8;
+
     /// <summary>How often an idle relay looks for work (commits in this process also wake it at once).</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);

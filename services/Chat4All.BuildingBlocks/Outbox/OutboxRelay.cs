@@ -81,11 +81,10 @@ public sealed partial class OutboxRelay<TContext>(
         }
 
         var published = 0;
-        foreach (var bucket in buckets)
-        {
-            published += await RelayBucketAsync(bucket, cancellationToken);
-        }
-
+        await Parallel.ForEachAsync(
+            buckets,
+            new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = cancellationToken },
+            async (bucket, ct) => Interlocked.Add(ref published, await RelayBucketAsync(bucket, ct)));
         return published;
     }
 
@@ -104,6 +103,11 @@ public sealed partial class OutboxRelay<TContext>(
         {
             return 0; // another relay is on it
         }
+
+        // Losing this commit in a crash only means publishing its rows again, which consumers dedupe
+        // (at-least-once by design), so it need not wait for the WAL flush; the event rows themselves
+        // were committed durably by their writers.
+        await db.Database.ExecuteSqlRawAsync("SET LOCAL synchronous_commit TO OFF", cancellationToken);
 
         // The schema comes from our own EF model, never from input; values are parameters.
 #pragma warning disable EF1003

@@ -30,8 +30,6 @@ public sealed class MessageCreatedConsumer(RealtimeDbContext db, RealtimeFanout 
     {
         var created = Json.Read<MessageCreated>(integrationEvent);
         List<Guid> members = [created.SenderId, .. created.Recipients];
-        // Events of different topics are not ordered: this may arrive before conversation.created.
-        await Memberships.EnsureAsync(db, created.ConversationId, members, cancellationToken);
         var data = JsonSerializer.Serialize(new
         {
             message_id = created.MessageId,
@@ -43,7 +41,14 @@ public sealed class MessageCreatedConsumer(RealtimeDbContext db, RealtimeFanout 
             status = DeliveryStatuses.Accepted,
             created_at = created.CreatedAt,
         }, OutboxWriter.Json);
+        // One statement, so one round trip and one commit: the members (events of different topics are
+        // not ordered, so this may arrive before conversation.created) and the log entry for resumes.
+        var users = members.Distinct().ToArray();
         await db.Database.ExecuteSqlAsync($"""
+            WITH members AS (
+                INSERT INTO realtime.memberships (conversation_id, user_id)
+                SELECT {created.ConversationId}, u FROM unnest({users}) AS u
+                ON CONFLICT DO NOTHING)
             INSERT INTO realtime.message_log (conversation_id, seq, message_id, data, created_at)
             VALUES ({created.ConversationId}, {created.Seq}, {created.MessageId}, {data}::jsonb, {created.CreatedAt})
             ON CONFLICT DO NOTHING
