@@ -16,6 +16,12 @@ internal enum ScenarioSelection
 
     /// <summary>End-to-end deliveries (message accepted → every delivery delivered); needs rate limiting off and the delivery service, so not part of <see cref="All"/>.</summary>
     Deliveries,
+
+    /// <summary>Many idle WebSockets on one host: memory and CPU per connection; needs an admin demo user and raised fd limits.</summary>
+    Connections,
+
+    /// <summary>POST /v1/messages to the message.created frame on the recipient's socket, open loop at fixed rates; needs rate limiting off.</summary>
+    RealtimeLatency,
 }
 
 /// <summary>Command-line settings. Parsed by hand: a dozen flags do not justify a parser dependency.</summary>
@@ -38,7 +44,17 @@ internal sealed record BenchOptions(
     int SendConcurrency,
     TimeSpan DeliveryTimeout,
     string? Label,
-    int? SendRate)
+    int? SendRate,
+    int Connections,
+    int ConnectRate,
+    int ConnectionsPerUser,
+    int SourceAddresses,
+    TimeSpan Idle,
+    int? HostPid,
+    string? RealtimeUsersPath,
+    IReadOnlyList<int> Rates,
+    TimeSpan FrameTimeout,
+    int Conversations)
 {
     public const string DefaultUsersPath = ".chat4all/demo-users.json";
 
@@ -50,6 +66,11 @@ internal sealed record BenchOptions(
     private const int MaxMessages = 100_000;
     private const int MaxSendRate = 100_000;
     private const int MaxLabelLength = 80;
+    private const int MaxConnections = 100_000;
+    private const int MaxConversations = 1000;
+    private const int MaxConnectRate = 10_000;
+    private const int MaxConnectionsPerUser = 1000; // the host's own upper bound for Chat4All:Realtime:MaxConnectionsPerUser
+    private const int MaxSourceAddresses = 250;
 
     /// <summary>The environment variable <c>scripts/infra.sh env</c> exports and the host reads.</summary>
     public const string PostgresEnvironmentVariable = "ConnectionStrings__Postgres";
@@ -63,12 +84,17 @@ internal sealed record BenchOptions(
             "--url", "--users", "--duration", "--warmup", "--concurrency", "--token-concurrency", "--scenario",
             "--peak-concurrency", "--loads", "--max-in-flight", "--postgres", "--pg-bin",
             "--messages", "--send-concurrency", "--timeout", "--label", "--rate",
+            "--connections", "--connect-rate", "--connections-per-user", "--source-addresses", "--idle", "--host-pid",
+            "--realtime-users", "--rates", "--frame-timeout", "--conversations",
         ], StringComparer.Ordinal);
 
     public const string Usage = """
         Chat4All.Bench: HTTP load against a running Chat4All host. token and noop: closed loop, next to a
         bare Kestrel ceiling. messages: closed-loop peak and open-loop offered loads, next to pgbench.
         deliveries: end-to-end deliveries/s and latency, message accepted -> every delivery delivered.
+
+        connections: many idle WebSockets on one host, memory and CPU per connection. realtime-latency:
+        POST /v1/messages to the message.created frame on the recipient's socket, open loop.
 
         Usage: dotnet run -c Release --project bench/Chat4All.Bench -- [options]
 
@@ -79,9 +105,9 @@ internal sealed record BenchOptions(
           --warmup <seconds>          unrecorded warm-up per target (default 3, max 600)
           --concurrency <n>           workers for the authenticated no-op (default 32, max 1024)
           --token-concurrency <n>     workers for token issuance (default 8; it is CPU-heavy server-side)
-          --scenario all|token|noop|messages|deliveries
-                                      what to run (default all = token + noop; messages and deliveries
-                                      run only when named, because they need the setup below)
+          --scenario all|token|noop|messages|deliveries|connections|realtime-latency
+                                      what to run (default all = token + noop; the others run only
+                                      when named, because they need the setup below)
           --markdown                  print the results as a Markdown table
           --help                      show this text
 
@@ -117,6 +143,37 @@ internal sealed record BenchOptions(
             Chat4All__Delivery__Channels__whatsapp__DeliveredDelay=00:00:00 \
             Chat4All__Delivery__Channels__sms__DeliveredDelay=00:00:00 ... scripts/run.sh
                                       (see bench/README.md for both configurations)
+
+        The connections scenario (N WebSockets to GET /ws, idle, answering the server's pings):
+          --connections <n>           sockets to open (default 10000, max 100000)
+          --connect-rate <n/s>        new sockets per second at most (default 500, max 10000)
+          --connections-per-user <n>  sockets per user (default 10, the host's default
+                                      Chat4All:Realtime:MaxConnectionsPerUser; at most 1000, the
+                                      most the host accepts for that setting). The bench provisions
+                                      ceil(connections / n) users through POST /v1/admin/users with the
+                                      admin demo user and keeps their credentials for reruns
+          --realtime-users <path>     where those credentials are kept (default: bench-realtime-users.json
+                                      next to the demo users file; mode 600)
+          --source-addresses <n>      client source addresses 127.0.0.2 .. 127.0.0.(n+1), one ephemeral
+                                      port range each (default 8; 0 = let the kernel pick)
+          --idle <seconds>            idle window with every socket open, over which the host's CPU is
+                                      measured (default 30, max 600)
+          --host-pid <pid>            the host process to read /proc/<pid>/status and stat from (default:
+                                      the process listening on --url's port)
+          Raise the fd limit of both processes first (ulimit -n 65536), and start the host with a short
+          heartbeat so pings happen during the idle window, e.g.
+            Chat4All__Realtime__HeartbeatInterval=00:00:05 Chat4All__Realtime__PongTimeout=00:00:04
+
+        The realtime-latency scenario (one sender, one recipient with an open socket):
+          --rates <list>              offered messages/s, open loop (default 100,500,1000; each 1..100000)
+          --conversations <n>         1 = one private conversation (every message in one partition, so
+                                      consumed strictly one after another); n > 1 = n group conversations
+                                      of sender, recipient and a third demo user, sent to round robin, the
+                                      rate spread over the bus's shards (default 32, max 1000)
+          --frame-timeout <seconds>   a message whose frame has not arrived this long after its send is
+                                      lost (default 10, max 600)
+          --duration, --warmup, --max-in-flight as for the messages scenario. Rate limiting must be off:
+            Chat4All__RateLimiting__Enabled=false
         """;
 
     public static BenchOptions Default { get; } = new(
@@ -138,7 +195,17 @@ internal sealed record BenchOptions(
         SendConcurrency: 16,
         DeliveryTimeout: TimeSpan.FromSeconds(120),
         Label: null,
-        SendRate: null);
+        SendRate: null,
+        Connections: 10_000,
+        ConnectRate: 500,
+        ConnectionsPerUser: 10,
+        SourceAddresses: 8,
+        Idle: TimeSpan.FromSeconds(30),
+        HostPid: null,
+        RealtimeUsersPath: null,
+        Rates: [100, 500, 1000],
+        FrameTimeout: TimeSpan.FromSeconds(10),
+        Conversations: 32);
 
     /// <summary>The connection string from <c>--postgres</c>, else from the environment; null when neither is set.</summary>
     public string? ResolvePostgres() =>
@@ -248,11 +315,13 @@ internal sealed record BenchOptions(
                         "NOOP" => ScenarioSelection.Noop,
                         "MESSAGES" => ScenarioSelection.Messages,
                         "DELIVERIES" => ScenarioSelection.Deliveries,
+                        "CONNECTIONS" => ScenarioSelection.Connections,
+                        "REALTIME-LATENCY" => ScenarioSelection.RealtimeLatency,
                         _ => null,
                     };
                     if (scenario is null)
                     {
-                        error = $"--scenario must be all, token, noop, messages or deliveries (got '{value}').";
+                        error = $"--scenario must be all, token, noop, messages, deliveries, connections or realtime-latency (got '{value}').";
                         return null;
                     }
 
@@ -336,6 +405,87 @@ internal sealed record BenchOptions(
                     }
 
                     options = options with { Label = label };
+                    break;
+                case "--conversations":
+                    if (!TryParseInt(arg, value, 1, MaxConversations, out var conversations, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { Conversations = conversations };
+                    break;
+                case "--connections":
+                    if (!TryParseInt(arg, value, 1, MaxConnections, out var connections, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { Connections = connections };
+                    break;
+                case "--connect-rate":
+                    if (!TryParseInt(arg, value, 1, MaxConnectRate, out var connectRate, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { ConnectRate = connectRate };
+                    break;
+                case "--connections-per-user":
+                    if (!TryParseInt(arg, value, 1, MaxConnectionsPerUser, out var perUser, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { ConnectionsPerUser = perUser };
+                    break;
+                case "--source-addresses":
+                    if (!TryParseInt(arg, value, 0, MaxSourceAddresses, out var sources, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { SourceAddresses = sources };
+                    break;
+                case "--idle":
+                    if (!TryParseInt(arg, value, 1, MaxSeconds, out var idle, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { Idle = TimeSpan.FromSeconds(idle) };
+                    break;
+                case "--host-pid":
+                    if (!TryParseInt(arg, value, 1, int.MaxValue, out var hostPid, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { HostPid = hostPid };
+                    break;
+                case "--realtime-users":
+                    if (string.IsNullOrWhiteSpace(value))
+                    {
+                        error = "--realtime-users needs a path.";
+                        return null;
+                    }
+
+                    options = options with { RealtimeUsersPath = value };
+                    break;
+                case "--rates":
+                    if (!TryParseIntList(arg, value, 1, MaxSendRate, out var rates, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { Rates = rates };
+                    break;
+                case "--frame-timeout":
+                    if (!TryParseInt(arg, value, 1, MaxSeconds, out var frameTimeout, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { FrameTimeout = TimeSpan.FromSeconds(frameTimeout) };
                     break;
                 default:
                     throw new InvalidOperationException("ValueOptions lists " + arg + " but nothing parses it.");

@@ -28,6 +28,8 @@ internal static class Chat4AllApi
     public const string MessagesPath = "v1/messages";
     public const string MetricsPath = "metrics";
     public const string SimulatorChannelsPath = "v1/admin/simulator/channels";
+    public const string AdminUsersPath = "v1/admin/users";
+    public const string WebSocketPath = "ws";
 
     private static readonly JsonSerializerOptions SnakeCase = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -249,6 +251,43 @@ internal static class Chat4AllApi
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// <c>POST v1/admin/users</c> with an admin token: provisions one user and returns its
+    /// credentials. Anything but a 201 with client_id, client_secret and user_id throws
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static async Task<DemoUser> CreateUserAsync(
+        HttpClient client, Uri baseAddress, string adminToken, string name, IReadOnlyList<string> scopes, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.Serialize(new Dictionary<string, object> { ["name"] = name, ["scopes"] = scopes });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, AdminUsersPath))
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + adminToken);
+        using var response = await client.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        ThrowIfRateLimited(response);
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"POST {AdminUsersPath} (as the admin demo user) returned {(int)response.StatusCode}: {Excerpt(body)}");
+        }
+
+        try
+        {
+            if (JsonSerializer.Deserialize<DemoUser>(body) is { ClientId.Length: > 0, ClientSecret.Length: > 0, UserId.Length: > 0 } user)
+            {
+                return user;
+            }
+        }
+        catch (JsonException)
+        {
+            // Reported below together with the body.
+        }
+
+        throw new InvalidOperationException($"POST {AdminUsersPath} returned 201 without client_id, client_secret and user_id: {Excerpt(body)}");
     }
 
     private static void ThrowIfRateLimited(HttpResponseMessage response)

@@ -5,7 +5,8 @@ using Chat4All.Bench;
 
 // Bench scenario 1: token issuance and an authenticated no-op against a running Chat4All host, each
 // next to the same load on a bare in-process Kestrel server (the ceiling). Scenario 2 (messages) is
-// in MessagesScenario, scenario 3 (deliveries, end to end) in DeliveriesScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
+// in MessagesScenario, scenario 3 (deliveries, end to end) in DeliveriesScenario, the realtime ones in
+// ConnectionsScenario and RealtimeLatencyScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
 // what belongs in the README.
 var options = BenchOptions.Parse(args, out var parseError);
 if (options is null)
@@ -57,12 +58,19 @@ catch (Exception ex) when (ex is JsonException or InvalidDataException or IOExce
 
 var runMessages = options.Scenario is ScenarioSelection.Messages;
 var runDeliveries = options.Scenario is ScenarioSelection.Deliveries;
-var maxConcurrency = runMessages
-    ? Math.Max(options.PeakConcurrencies.Max(), options.MaxInFlight)
-    : runDeliveries
-        // The sends, or the read-back GETs, plus the /metrics scrape.
-        ? Math.Max(options.SendConcurrency, DeliveriesScenario.PollConcurrency) + 1
-        : Math.Max(options.Concurrency, options.TokenConcurrency);
+var runConnections = options.Scenario is ScenarioSelection.Connections;
+var runRealtimeLatency = options.Scenario is ScenarioSelection.RealtimeLatency;
+var maxConcurrency = options.Scenario switch
+{
+    ScenarioSelection.Messages => Math.Max(options.PeakConcurrencies.Max(), options.MaxInFlight),
+    // The sends, or the read-back GETs, plus the /metrics scrape.
+    ScenarioSelection.Deliveries => Math.Max(options.SendConcurrency, DeliveriesScenario.PollConcurrency) + 1,
+    // Token fetches and user provisioning during setup, plus the /metrics scrape; the sockets have their own handlers.
+    ScenarioSelection.Connections => 16,
+    // The open-loop sends plus the /metrics scrape.
+    ScenarioSelection.RealtimeLatency => options.MaxInFlight + 1,
+    _ => Math.Max(options.Concurrency, options.TokenConcurrency),
+};
 using var client = new HttpClient(new SocketsHttpHandler
 {
     // One connection per closed-loop worker (or open-loop request in flight), never queued behind the pool limit.
@@ -130,6 +138,18 @@ if (runDeliveries)
 {
     // Its own setup (groups, probe), send phase, wait and table; see DeliveriesScenario.
     return await new DeliveriesScenario(options, client, users).RunAsync(cancellationToken);
+}
+
+if (runConnections)
+{
+    // Its own users, sockets, idle window and table; see ConnectionsScenario.
+    return await new ConnectionsScenario(options, client, users, usersPath).RunAsync(cancellationToken);
+}
+
+if (runRealtimeLatency)
+{
+    // Its own conversation, socket, open-loop runs and table; see RealtimeLatencyScenario.
+    return await new RealtimeLatencyScenario(options, client, users).RunAsync(cancellationToken);
 }
 
 // Printed only once the setup works, so a failed preflight leaves stdout empty.
