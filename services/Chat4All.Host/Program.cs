@@ -39,6 +39,11 @@ if (targets.Contains(Targets.Realtime))
     builder.AddRealtimeService();
 }
 
+if (targets.Contains(Targets.Files))
+{
+    builder.AddFilesService();
+}
+
 var app = builder.Build();
 
 app.UseServiceDefaults();
@@ -61,6 +66,11 @@ if (targets.Contains(Targets.Delivery))
 if (targets.Contains(Targets.Realtime))
 {
     app.MapRealtimeService();
+}
+
+if (targets.Contains(Targets.Files))
+{
+    app.MapFilesService();
 }
 
 return await command.RunAsync(app);

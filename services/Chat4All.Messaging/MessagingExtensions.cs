@@ -13,7 +13,8 @@ public static class MessagingExtensions
 {
     /// <summary>
     /// The messaging service: conversations, messages with per-conversation <c>seq</c>, read receipts,
-    /// the transactional outbox and its relay, and the consumer of delivery status changes.
+    /// the transactional outbox and its relay, and the consumers of delivery status changes, inbound
+    /// channel messages and completed files.
     /// </summary>
     public static IHostApplicationBuilder AddMessagingService(this IHostApplicationBuilder builder)
     {
@@ -23,6 +24,7 @@ public static class MessagingExtensions
         builder.AddOutboxRelay<MessagingDbContext>();
         builder.AddEventSubscription<StatusChangedConsumer>(Topics.MessageStatusChanged, Targets.Messaging);
         builder.AddEventSubscription<InboundMessageConsumer>(Topics.MessageInbound, Targets.Messaging);
+        builder.AddEventSubscription<FileUploadedConsumer>(Topics.FileUploaded, Targets.Messaging);
         return builder;
     }
 

@@ -17,6 +17,9 @@ internal static class MessagingApi
     public static Task<HttpResponseMessage> SendTextAsync(this HttpClient client, Guid conversationId, string text, Guid? messageId = null) =>
         client.PostAsJsonAsync("/v1/messages", new { message_id = messageId, conversation_id = conversationId, payload = new { type = "text", text } });
 
+    public static Task<HttpResponseMessage> SendFileAsync(this HttpClient client, Guid conversationId, Guid fileId, Guid? messageId = null) =>
+        client.PostAsJsonAsync("/v1/messages", new { message_id = messageId, conversation_id = conversationId, payload = new { type = "file", file_id = fileId } });
+
     public static async Task<long> SendAndGetSeqAsync(this HttpClient client, Guid conversationId, string text)
     {
         using var response = await client.SendTextAsync(conversationId, text);

@@ -102,6 +102,56 @@ public sealed class PostgresServerProcess : IAsyncDisposable
             : ProcessHelpers.RunAsync(program, args);
 }
 
+/// <summary>
+/// A private <c>moto_server</c> (an in-memory S3 and more, from the moto Python package) on a
+/// loopback port, for the S3 blob-store adapter. Any access key and secret are accepted.
+/// </summary>
+public sealed class MotoServerProcess : IAsyncDisposable
+{
+    private Process? _process;
+
+    public int Port { get; } = ProcessHelpers.FreeLoopbackPort();
+
+    public Uri ServiceUrl => new($"http://127.0.0.1:{Port}");
+
+    /// <summary>Starts the server and waits until it answers HTTP (its Python start-up takes a few seconds).</summary>
+    public async Task StartAsync()
+    {
+        var program = Environment.GetEnvironmentVariable("CHAT4ALL_MOTO_SERVER") is { Length: > 0 } path ? path : "moto_server";
+        _process = ProcessHelpers.Start(program, "-H", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{program} exited with {_process.ExitCode} before answering on port {Port}.");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(ServiceUrl, "/moto-api/"));
+                return; // any HTTP answer means it is serving
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+    }
+}
+
 internal static class ProcessHelpers
 {
     public static bool IsRoot => Environment.UserName == "root";

@@ -91,3 +91,26 @@ public sealed class Receipt
 
     public DateTimeOffset UpdatedAt { get; set; }
 }
+
+/// <summary>
+/// A completed file as the files service announced it (<c>file.uploaded</c>): messaging's own read
+/// model, so a file message is checked without calling files. Rows are never changed.
+/// </summary>
+public sealed class ConversationFile
+{
+    public Guid FileId { get; init; }
+
+    public Guid ConversationId { get; init; }
+
+    public Guid OwnerId { get; init; }
+
+    public required string FileName { get; init; }
+
+    public required string MimeType { get; init; }
+
+    public long Size { get; init; }
+
+    public required string Sha256 { get; init; }
+
+    public DateTimeOffset CompletedAt { get; init; }
+}

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.Messaging.Data;
 
-/// <summary>Messaging's schema: conversations, members, messages, receipts and the outbox.</summary>
+/// <summary>Messaging's schema: conversations, members, messages, receipts, announced files and the outbox.</summary>
 public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> options) : DbContext(options)
 {
     public const string Schema = "messaging";
@@ -15,6 +15,8 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
     public DbSet<Message> Messages => Set<Message>();
 
     public DbSet<Receipt> Receipts => Set<Receipt>();
+
+    public DbSet<ConversationFile> Files => Set<ConversationFile>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -81,6 +83,21 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             r.Property(x => x.Error).HasColumnName("error").HasMaxLength(1000);
             r.Property(x => x.FallbackFrom).HasColumnName("fallback_from").HasMaxLength(16);
             r.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+        });
+
+        modelBuilder.Entity<ConversationFile>(f =>
+        {
+            // A copy of what files validated: no length limits of its own, so a valid event is never refused.
+            f.ToTable("files");
+            f.HasKey(x => x.FileId);
+            f.Property(x => x.FileId).HasColumnName("file_id");
+            f.Property(x => x.ConversationId).HasColumnName("conversation_id");
+            f.Property(x => x.OwnerId).HasColumnName("owner_id");
+            f.Property(x => x.FileName).HasColumnName("file_name");
+            f.Property(x => x.MimeType).HasColumnName("mime_type");
+            f.Property(x => x.Size).HasColumnName("size");
+            f.Property(x => x.Sha256).HasColumnName("sha256");
+            f.Property(x => x.CompletedAt).HasColumnName("completed_at");
         });
 
         modelBuilder.AddOutbox();

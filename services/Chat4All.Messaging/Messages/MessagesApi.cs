@@ -92,12 +92,13 @@ public static class MessagesApi
             return Replay(http, existing, requestHash);
         }
 
-        if (payload.Type == "file")
+        // Only files announced by file.uploaded for this very conversation; an unknown file and another
+        // conversation's file get the same answer, so a file id reveals nothing about other conversations.
+        if (payload.Type == "file" &&
+            !await db.Files.AnyAsync(f => f.FileId == payload.FileId && f.ConversationId == conversationId, cancellationToken))
         {
-            // Files are checked against what the files service has announced (file.uploaded); until it
-            // exists no file is known, so file messages are refused rather than accepted blindly.
             return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "file_not_available",
-                "The file is not an uploaded, completed file of this conversation.");
+                "No completed file with this file_id exists in this conversation; a file can be sent once its upload to this conversation has completed.");
         }
 
         var now = time.GetUtcNow();

@@ -1,0 +1,44 @@
+using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts.Events;
+using Chat4All.Files.Data;
+using Chat4All.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using System.Text.Json;
+
+namespace Chat4All.Files.Memberships;
+
+/// <summary>
+/// Files learns who is in a conversation from <c>conversation.created</c> (members never change
+/// afterwards), so it answers membership questions from its own schema, never by calling messaging.
+/// </summary>
+public sealed class ConversationCreatedConsumer(FilesDbContext db) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var created = JsonSerializer.Deserialize<ConversationCreated>(integrationEvent.Data, OutboxWriter.Json)
+            ?? throw new JsonException("Empty conversation.created event.");
+        var users = created.Members.Distinct().ToArray();
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO files.memberships (conversation_id, user_id)
+            SELECT {created.ConversationId}, u FROM unnest({users}) AS u
+            ON CONFLICT DO NOTHING
+            """, cancellationToken);
+    }
+}
+
+internal static class ConversationMembers
+{
+    /// <summary>
+    /// 404 <c>conversation_not_found</c> for a conversation files has not heard of, 403
+    /// <c>not_a_member</c> for one the caller is not in, null when the caller is a member.
+    /// </summary>
+    public static async Task<ProblemHttpResult?> CheckMemberAsync(this FilesDbContext db, Guid conversationId, Guid userId, CancellationToken cancellationToken)
+    {
+        var members = await db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
+        return members.Count == 0 ? Problems.NotFound("conversation_not_found", "No such conversation.")
+            : members.Contains(userId) ? null
+            : Problems.NotAMember();
+    }
+}

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Chat4All.BuildingBlocks.Blobs;
+using Chat4All.Files.Data;
+using Chat4All.ServiceDefaults.Auth;
+using Chat4All.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Chat4All.Files.Uploads;
+
+/// <summary>
+/// <c>POST /v1/files/{upload_id}/chunks?chunk_number=N</c>: the body streams straight into the blob
+/// store's part N, hashed on the way; nothing holds a chunk in memory. One request at a time writes a
+/// chunk: it first claims the chunk's row (a lease, renewed while the bytes flow), because the blob
+/// store keeps whichever write came last. A chunk already stored is never rewritten: a re-send is
+/// hashed and compared (same bytes → 200, different bytes → 409 <c>duplicate_chunk</c>).
+/// </summary>
+internal static partial class ChunkReceiver
+{
+    public const string DigestHeader = "Digest";
+    public const string ReprDigestHeader = "Repr-Digest";
+    private const int HashBufferSize = 128 * 1024;
+
+    public static async Task<Results<Ok<ChunkStored>, ProblemHttpResult>> ReceiveAsync(
+        Guid uploadId,
+        HttpContext http,
+        FilesDbContext db,
+        IBlobStore blobs,
+        NpgsqlDataSource dataSource,
+        FilesMetrics metrics,
+        TimeProvider time,
+        IOptions<FilesOptions> options,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken,
+        [FromQuery(Name = "chunk_number")] string? chunkNumber = null,
+        [FromQuery(Name = "checksum_sha256")] string? checksum = null)
+    {
+        var upload = await db.Uploads.AsNoTracking().SingleOrDefaultAsync(u => u.Id == uploadId, cancellationToken);
+        if (await UploadAccess.CheckAsync(db, upload, http.CallerId(), write: true, cancellationToken) is { } denied)
+        {
+            return denied;
+        }
+
+        if (upload!.Status is not (UploadStatuses.Pending or UploadStatuses.Uploading))
+        {
+            return Problems.Problem(StatusCodes.Status409Conflict, "upload_not_accepting_chunks", $"The upload is {upload.Status}; it takes no more chunks.");
+        }
+
+        var now = time.GetUtcNow();
+        if (now >= upload.ExpiresAt)
+        {
+            return UploadAccess.Expired();
+        }
+
+        if (!int.TryParse(chunkNumber, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1 || number > upload.TotalChunks)
+        {
+            return Problems.Problem(StatusCodes.Status400BadRequest, "invalid_chunk_number",
+                $"chunk_number must be a whole number from 1 to {upload.TotalChunks}.");
+        }
+
+        var contentType = http.Request.ContentType;
+        if (contentType is not null && !contentType.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the chunk's raw bytes as application/octet-stream.");
+        }
+
+        var expected = number < upload.TotalChunks ? upload.ChunkSize : upload.FileSize - ((long)(upload.TotalChunks - 1) * upload.ChunkSize);
+        if (http.Request.ContentLength is { } announced && announced != expected)
+        {
+            return SizeMismatch(number, expected);
+        }
+
+        var declared = Checksums.NormaliseHex(checksum);
+        if (checksum is not null && declared is null)
+        {
+            return Problems.Problem(StatusCodes.Status400BadRequest, "invalid_checksum", "checksum_sha256 must be 64 hexadecimal characters.");
+        }
+
+        var fromHeader = Checksums.FromDigestHeader(http.Request.Headers[ReprDigestHeader].ToString() is { Length: > 0 } repr ? repr : http.Request.Headers[DigestHeader].ToString(), out var malformed);
+        if (malformed || (declared is not null && fromHeader is not null && declared != fromHeader))
+        {
+            return Problems.Problem(StatusCodes.Status400BadRequest, "invalid_checksum", "The Digest header's sha-256 is not a base64 SHA-256, or contradicts checksum_sha256.");
+        }
+
+        declared ??= fromHeader;
+
+        // The chunk size, not a global switch, bounds what Kestrel reads: one byte more is how an
+        // overlong body without Content-Length is recognised.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = expected + 1;
+        }
+
+        var settings = options.Value;
+        var claim = Guid.CreateVersion7(now);
+        var claimed = await ChunkClaims.TryClaimAsync(dataSource, uploadId, number, claim, now, now + settings.ChunkClaimLease, cancellationToken);
+        if (claimed is ChunkClaims.Outcome.UploadGone)
+        {
+            return Problems.NotFound("upload_not_found", "No such upload.");
+        }
+
+        if (claimed is ChunkClaims.Outcome.Taken)
+        {
+            return await CompareWithStoredAsync(db, http, upload, number, expected, time, metrics, cancellationToken);
+        }
+
+        var logger = loggers.CreateLogger(typeof(ChunkReceiver));
+        StagedPart part;
+        await using (var renewal = new ChunkClaims.Renewal(dataSource, uploadId, number, claim, settings.ChunkClaimLease, time, logger))
+        {
+            try
+            {
+                part = await blobs.WritePartAsync(new StagedBlob(upload.BlobKey, upload.StagingHandle, upload.FileSize, upload.ChunkSize), number, http.Request.Body, expected, cancellationToken);
+            }
+            catch (BlobLengthMismatchException)
+            {
+                await ChunkClaims.ReleaseAsync(dataSource, uploadId, number, claim);
+                metrics.Chunk("size_mismatch");
+                return SizeMismatch(number, expected);
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                await ChunkClaims.ReleaseAsync(dataSource, uploadId, number, claim);
+                metrics.Chunk("size_mismatch");
+                return SizeMismatch(number, expected);
+            }
+            catch
+            {
+                // The client went away, or the store failed: the chunk stays missing, free to retry.
+                await ChunkClaims.ReleaseAsync(dataSource, uploadId, number, claim);
+                metrics.Chunk("aborted");
+                throw;
+            }
+        }
+
+        if (declared is not null && declared != part.Sha256)
+        {
+            await ChunkClaims.ReleaseAsync(dataSource, uploadId, number, claim);
+            metrics.Chunk("checksum_mismatch");
+            return Problems.Problem(StatusCodes.Status400BadRequest, "checksum_mismatch",
+                $"Chunk {number}'s SHA-256 is {part.Sha256}, not {declared}; it was not stored.");
+        }
+
+        if (!await ChunkClaims.StoreAsync(dataSource, uploadId, number, claim, part, time.GetUtcNow()))
+        {
+            // Our lease lapsed (a stall longer than ChunkClaimLease) and another request took the chunk.
+            metrics.Chunk("claim_lost");
+            return Problems.Problem(StatusCodes.Status409Conflict, "chunk_in_progress", $"Chunk {number} is being uploaded by another request; retry shortly.");
+        }
+
+        metrics.BytesReceived(part.Length);
+        metrics.Chunk("stored");
+        var stored = await UploadProgress.StoredChunksAsync(db, uploadId, cancellationToken);
+        return TypedResults.Ok(new ChunkStored(uploadId, number, stored.Count, upload.TotalChunks, UploadProgress.Percentage(stored.Count, upload.TotalChunks)));
+    }
+
+    // Another request holds the chunk, or it is stored: the bytes are hashed (and dropped), never written.
+    private static async Task<Results<Ok<ChunkStored>, ProblemHttpResult>> CompareWithStoredAsync(
+        FilesDbContext db, HttpContext http, Upload upload, int number, long expected, TimeProvider time, FilesMetrics metrics, CancellationToken cancellationToken)
+    {
+        var existing = await db.Chunks.AsNoTracking().SingleOrDefaultAsync(c => c.UploadId == upload.Id && c.ChunkNumber == number, cancellationToken);
+        if (existing is null || existing.State != ChunkStates.Stored)
+        {
+            metrics.Chunk("in_progress");
+            var retryAfter = existing is null ? 1 : Math.Max(1, (int)Math.Ceiling((existing.ClaimedUntil - time.GetUtcNow()).TotalSeconds));
+            http.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+            return Problems.Problem(StatusCodes.Status409Conflict, "chunk_in_progress", $"Chunk {number} is being uploaded by another request; retry shortly.");
+        }
+
+        var (length, sha256) = await HashAsync(http.Request.Body, expected, cancellationToken);
+        if (length != expected)
+        {
+            metrics.Chunk("size_mismatch");
+            return SizeMismatch(number, expected);
+        }
+
+        if (sha256 != existing.Sha256)
+        {
+            metrics.Chunk("duplicate_conflict");
+            return Problems.Problem(StatusCodes.Status409Conflict, "duplicate_chunk",
+                $"Chunk {number} is already stored with different bytes; an upload's chunks cannot be replaced.");
+        }
+
+        metrics.Chunk("duplicate");
+        var stored = await UploadProgress.StoredChunksAsync(db, upload.Id, cancellationToken);
+        return TypedResults.Ok(new ChunkStored(upload.Id, number, stored.Count, upload.TotalChunks, UploadProgress.Percentage(stored.Count, upload.TotalChunks)));
+    }
+
+    // Reads at most expected + 1 bytes: one more than expected is enough to know the body is too long.
+    private static async Task<(long Length, string Sha256)> HashAsync(Stream body, long expected, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(HashBufferSize);
+        try
+        {
+            long total = 0;
+            while (total <= expected)
+            {
+                var read = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, expected + 1 - total)), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                hash.AppendData(buffer, 0, read);
+                total += read;
+            }
+
+            return (total, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (expected + 1, string.Empty);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static ProblemHttpResult SizeMismatch(int number, long expected) =>
+        Problems.Problem(StatusCodes.Status400BadRequest, "chunk_size_mismatch", $"Chunk {number} must be exactly {expected} bytes.",
+            new Dictionary<string, object?> { ["expected_size"] = expected });
+}

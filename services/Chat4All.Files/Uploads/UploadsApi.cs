@@ -1,0 +1,291 @@
+using System.ComponentModel.DataAnnotations;
+using Chat4All.BuildingBlocks.Blobs;
+using Chat4All.Contracts;
+using Chat4All.Files.Assembly;
+using Chat4All.Files.Data;
+using Chat4All.Files.Memberships;
+using Chat4All.ServiceDefaults.Auth;
+using Chat4All.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Chat4All.Files.Uploads;
+
+public sealed record InitiateUploadRequest(
+    [property: Required] Guid? ConversationId,
+    [property: Required] string? Filename,
+    [property: Required] long? FileSize,
+    [property: Required] string? MimeType,
+    string? ChecksumSha256,
+    long? ChunkSize);
+
+public sealed record InitiatedUpload(Guid UploadId, int TotalChunks, long ChunkSize, DateTimeOffset ExpiresAt);
+
+public sealed record ChunkStored(Guid UploadId, int ChunkNumber, int UploadedChunks, int TotalChunks, double Percentage);
+
+public sealed record UploadStatusResponse(
+    Guid UploadId,
+    string Status,
+    int UploadedChunks,
+    int TotalChunks,
+    double Percentage,
+    IReadOnlyList<int> MissingChunks,
+    Guid? FileId,
+    string? DownloadUrl,
+    string? FailureReason,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset? CompletedAt);
+
+public sealed record CompletionAccepted(Guid UploadId, string Status);
+
+/// <summary>
+/// Resumable uploads (API.md "Files"): initiate, chunks in any order and in parallel, status with the
+/// missing chunks, complete. Only the conversation's members see an upload; only its owner writes it.
+/// </summary>
+public static class UploadsApi
+{
+    public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var files = endpoints.MapGroup("/v1/files").RequireAuthorization(ChatScopes.Files).WithTags("Files");
+        files.MapPost("/initiate", Initiate).WithName("InitiateUpload");
+        files.MapPost("/{uploadId:guid}/chunks", ChunkReceiver.ReceiveAsync).WithName("UploadChunk");
+        files.MapGet("/{uploadId:guid}/status", GetStatus).WithName("GetUploadStatus");
+        files.MapPost("/{uploadId:guid}/complete", Complete).WithName("CompleteUpload");
+        return endpoints;
+    }
+
+    public static async Task<Results<Created<InitiatedUpload>, ValidationProblem, ProblemHttpResult>> Initiate(
+        InitiateUploadRequest request, HttpContext http, FilesDbContext db, IBlobStore blobs, FilesMetrics metrics,
+        TimeProvider time, IOptions<FilesOptions> options, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (request.FileSize > settings.MaxFileSize)
+        {
+            return Problems.Problem(StatusCodes.Status413PayloadTooLarge, "file_too_large",
+                $"file_size may be at most {settings.MaxFileSize} bytes.", new Dictionary<string, object?> { ["max_file_size"] = settings.MaxFileSize });
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        var fileName = FileNames.Sanitise(request.Filename);
+        var mimeType = MimeTypes.Normalise(request.MimeType);
+        var checksum = Checksums.NormaliseHex(request.ChecksumSha256);
+        var chunkSize = request.ChunkSize ?? settings.DefaultChunkSize;
+        if (request.ConversationId is null || request.ConversationId == Guid.Empty)
+        {
+            errors["conversation_id"] = ["conversation_id is required."];
+        }
+
+        if (fileName is null)
+        {
+            errors["filename"] = ["filename is required and must contain printable characters."];
+        }
+
+        if (request.FileSize is not > 0)
+        {
+            errors["file_size"] = ["file_size must be a positive number of bytes."];
+        }
+
+        if (mimeType is null)
+        {
+            errors["mime_type"] = ["mime_type must be a media type such as image/png."];
+        }
+
+        if (request.ChecksumSha256 is not null && checksum is null)
+        {
+            errors["checksum_sha256"] = ["checksum_sha256 must be 64 hexadecimal characters."];
+        }
+
+        if (chunkSize < settings.MinChunkSize || chunkSize > settings.MaxChunkSize)
+        {
+            errors["chunk_size"] = [$"chunk_size must lie between {settings.MinChunkSize} and {settings.MaxChunkSize} bytes."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var caller = http.CallerId();
+        var conversationId = request.ConversationId!.Value;
+        if (await db.CheckMemberAsync(conversationId, caller, cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        var now = time.GetUtcNow();
+        var uploadId = Guid.CreateVersion7(now);
+        var fileSize = request.FileSize!.Value;
+        var totalChunks = checked((int)((fileSize + chunkSize - 1) / chunkSize));
+        var staged = await blobs.BeginStagedAsync(BlobKeys.File(uploadId), fileSize, chunkSize, cancellationToken);
+        var upload = new Upload
+        {
+            Id = uploadId,
+            ConversationId = conversationId,
+            OwnerId = caller,
+            FileName = fileName!,
+            MimeType = mimeType!,
+            FileSize = fileSize,
+            ChunkSize = chunkSize,
+            TotalChunks = totalChunks,
+            ChecksumSha256 = checksum,
+            Status = UploadStatuses.Pending,
+            BlobKey = staged.Key,
+            StagingHandle = staged.Handle,
+            CreatedAt = now,
+            ExpiresAt = now + settings.UploadLifetime,
+        };
+        db.Uploads.Add(upload);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch
+        {
+            // No row points at the staged object: drop it rather than leave it for nobody to purge.
+            await blobs.AbortStagedAsync(staged, CancellationToken.None);
+            throw;
+        }
+
+        metrics.UploadInitiated();
+        return TypedResults.Created($"/v1/files/{uploadId}/status", new InitiatedUpload(uploadId, totalChunks, chunkSize, upload.ExpiresAt));
+    }
+
+    public static async Task<Results<Ok<UploadStatusResponse>, ProblemHttpResult>> GetStatus(
+        Guid uploadId, HttpContext http, FilesDbContext db, CancellationToken cancellationToken)
+    {
+        var upload = await db.Uploads.AsNoTracking().SingleOrDefaultAsync(u => u.Id == uploadId, cancellationToken);
+        if (await UploadAccess.CheckAsync(db, upload, http.CallerId(), write: false, cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        var stored = await UploadProgress.StoredChunksAsync(db, uploadId, cancellationToken);
+        return TypedResults.Ok(ToStatus(upload!, stored));
+    }
+
+    public static async Task<Results<Accepted<CompletionAccepted>, ProblemHttpResult>> Complete(
+        Guid uploadId, HttpContext http, FilesDbContext db, IAssemblyScheduler assembly, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var upload = await db.Uploads.SingleOrDefaultAsync(u => u.Id == uploadId, cancellationToken);
+        if (await UploadAccess.CheckAsync(db, upload, http.CallerId(), write: true, cancellationToken) is { } problem)
+        {
+            return problem;
+        }
+
+        switch (upload!.Status)
+        {
+            case UploadStatuses.Merging:
+                // Completing again is harmless, and makes sure the assembly runs (it may not have been
+                // scheduled if the process died right after the first commit).
+                await assembly.StartAsync(uploadId, cancellationToken);
+                return TypedResults.Accepted($"/v1/files/{uploadId}/status", new CompletionAccepted(uploadId, upload.Status));
+            case UploadStatuses.Completed:
+                return TypedResults.Accepted($"/v1/files/{uploadId}/status", new CompletionAccepted(uploadId, upload.Status));
+            case UploadStatuses.Failed:
+                return Problems.Problem(StatusCodes.Status409Conflict, "upload_failed", "The upload failed: " + upload.FailureReason);
+        }
+
+        var now = time.GetUtcNow();
+        if (now >= upload.ExpiresAt)
+        {
+            return UploadAccess.Expired();
+        }
+
+        var stored = await UploadProgress.StoredChunksAsync(db, uploadId, cancellationToken);
+        var missing = UploadProgress.Missing(upload.TotalChunks, stored);
+        if (missing.Count > 0)
+        {
+            return Problems.Problem(StatusCodes.Status400BadRequest, "incomplete_upload",
+                $"{missing.Count} of {upload.TotalChunks} chunks are missing.", new Dictionary<string, object?> { ["missing_chunks"] = missing });
+        }
+
+        // The status moves only from where it was (and only before expiry), so a concurrent complete
+        // or the purge wins cleanly; the assembly is recorded in the same transaction.
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            var moved = await db.Uploads
+                .Where(u => u.Id == uploadId && (u.Status == UploadStatuses.Pending || u.Status == UploadStatuses.Uploading) && u.ExpiresAt > now)
+                .ExecuteUpdateAsync(set => set.SetProperty(u => u.Status, UploadStatuses.Merging).SetProperty(u => u.MergeRequestedAt, now), cancellationToken);
+            if (moved == 0)
+            {
+                return Problems.Problem(StatusCodes.Status409Conflict, "upload_changed", "The upload changed meanwhile; read its status.");
+            }
+
+            await assembly.EnlistAsync(db, uploadId, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        await assembly.StartAsync(uploadId, cancellationToken);
+        return TypedResults.Accepted($"/v1/files/{uploadId}/status", new CompletionAccepted(uploadId, UploadStatuses.Merging));
+    }
+
+    internal static UploadStatusResponse ToStatus(Upload upload, IReadOnlyCollection<int> stored)
+    {
+        var missing = UploadProgress.Missing(upload.TotalChunks, stored);
+        return new UploadStatusResponse(
+            upload.Id,
+            upload.Status,
+            stored.Count,
+            upload.TotalChunks,
+            UploadProgress.Percentage(stored.Count, upload.TotalChunks),
+            missing,
+            upload.FileId,
+            upload.FileId is { } fileId ? $"/v1/files/{fileId}/content" : null,
+            upload.FailureReason,
+            upload.CreatedAt,
+            upload.ExpiresAt,
+            upload.CompletedAt);
+    }
+}
+
+/// <summary>Chunks stored so far, and what that means for the client.</summary>
+internal static class UploadProgress
+{
+    public static Task<List<int>> StoredChunksAsync(FilesDbContext db, Guid uploadId, CancellationToken cancellationToken) =>
+        db.Chunks.AsNoTracking().Where(c => c.UploadId == uploadId && c.State == ChunkStates.Stored)
+            .OrderBy(c => c.ChunkNumber).Select(c => c.ChunkNumber).ToListAsync(cancellationToken);
+
+    public static List<int> Missing(int totalChunks, IReadOnlyCollection<int> stored)
+    {
+        var have = stored as ISet<int> ?? stored.ToHashSet();
+        return [.. Enumerable.Range(1, totalChunks).Where(n => !have.Contains(n))];
+    }
+
+    public static double Percentage(int uploaded, int total) => total == 0 ? 0 : Math.Round(100.0 * uploaded / total, 2);
+}
+
+/// <summary>Who may see and write an upload.</summary>
+internal static class UploadAccess
+{
+    /// <summary>
+    /// 404 for an unknown upload; 403 for a caller outside its conversation (reads) or other than its
+    /// owner (writes); null when allowed.
+    /// </summary>
+    public static async Task<ProblemHttpResult?> CheckAsync(FilesDbContext db, Upload? upload, Guid caller, bool write, CancellationToken cancellationToken)
+    {
+        if (upload is null)
+        {
+            return Problems.NotFound("upload_not_found", "No such upload.");
+        }
+
+        if (upload.OwnerId == caller)
+        {
+            return null;
+        }
+
+        if (await db.CheckMemberAsync(upload.ConversationId, caller, cancellationToken) is { } problem)
+        {
+            return problem.ProblemDetails.Status == StatusCodes.Status404NotFound ? Problems.NotAMember() : problem;
+        }
+
+        return write ? Problems.Problem(StatusCodes.Status403Forbidden, "not_upload_owner", "Only the member who initiated the upload may write to it.") : null;
+    }
+
+    public static ProblemHttpResult Expired() =>
+        Problems.Problem(StatusCodes.Status410Gone, "upload_expired", "The upload expired; initiate a new one.");
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using Chat4All.Files.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static Chat4All.Files.Tests.FilesClient;
+
+namespace Chat4All.Files.Tests;
+
+/// <summary>Garbage collection of uploads that were never completed.</summary>
+public sealed class PurgeTests(ShortLivedUploadsPlatform platform) : IClassFixture<ShortLivedUploadsPlatform>
+{
+    [Fact]
+    public async Task ExpiredUploadsLoseRowsAndBytesWhileCompletedFilesSurvive()
+    {
+        using var alice = await CreateAsync(platform);
+        using var bob = await CreateAsync(platform);
+        var conversationId = await alice.CreateConversationAsync(bob);
+        var kept = RandomBytes(MiB);
+        var (keptId, _) = await alice.StartUploadAsync(conversationId, kept);
+        using (var chunk = await alice.PutChunkAsync(keptId, 1, kept))
+        {
+            Assert.Equal(HttpStatusCode.OK, chunk.StatusCode);
+        }
+
+        using (var complete = await alice.Http.PostAsync($"/v1/files/{keptId}/complete", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, complete.StatusCode);
+        }
+
+        var fileId = (await alice.WaitUntilAssembledAsync(keptId)).GetProperty("file_id").GetGuid();
+        var abandoned = RandomBytes(6 * MiB);
+        var (abandonedId, _) = await alice.StartUploadAsync(conversationId, abandoned);
+        using (var chunk = await alice.PutChunkAsync(abandonedId, 1, Chunk(abandoned, 1)))
+        {
+            Assert.Equal(HttpStatusCode.OK, chunk.StatusCode);
+        }
+
+        var blobRoot = Path.Combine(platform.DataDirectory.Path, "blobs");
+        var stagedBefore = Directory.EnumerateFiles(blobRoot, "*", SearchOption.AllDirectories).Count(f => f.Contains(".staging", StringComparison.Ordinal));
+        Assert.True(stagedBefore >= 1, "the abandoned upload's chunk is staged");
+
+        // Past its expiry (4 s) the purge (every 0.5 s) removes it.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HttpStatusCode statusCode;
+        do
+        {
+            await Task.Delay(500);
+            using var status = await alice.Http.GetAsync($"/v1/files/{abandonedId}/status");
+            statusCode = status.StatusCode;
+        }
+        while (statusCode != HttpStatusCode.NotFound && DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.NotFound, statusCode);
+        await using (var scope = platform.Host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<FilesDbContext>();
+            Assert.False(await db.Chunks.AnyAsync(c => c.UploadId == abandonedId));
+            Assert.True(await db.Files.AnyAsync(f => f.Id == fileId));
+        }
+
+        Assert.DoesNotContain(Directory.EnumerateFiles(blobRoot, "*", SearchOption.AllDirectories), f => f.Contains(".staging", StringComparison.Ordinal));
+        var bytes = await alice.Http.GetByteArrayAsync($"/v1/files/{fileId}/content");
+        Assert.Equal(Sha256(kept), Sha256(bytes));
+    }
+}
