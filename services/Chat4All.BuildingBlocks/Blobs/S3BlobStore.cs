@@ -53,8 +53,6 @@ public sealed class S3BlobStore(
         var config = new AmazonS3Config
         {
             ForcePathStyle = options.ForcePathStyle,
-            // Parts stream from clients at the clients' pace; deadlines come from the callers' tokens.
-            Timeout = Timeout.InfiniteTimeSpan,
             ConnectTimeout = TimeSpan.FromSeconds(10),
         };
         if (options.ServiceUrl is { } url)
