@@ -1,9 +1,9 @@
-using System.Security.Cryptography;
 using Chat4All.BuildingBlocks.Blobs;
 using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Files.Data;
+using Chat4All.Files.Uploads;
 using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.Files.Assembly;
@@ -42,8 +42,6 @@ public static class AssemblySteps
 /// </summary>
 public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, FilesMetrics metrics, OutboxSignal outbox, TimeProvider time)
 {
-    private const int HashBufferSize = 1024 * 1024;
-
     public Task<string?> RunAsync(string step, Guid uploadId, CancellationToken cancellationToken) => step switch
     {
         AssemblySteps.VerifyChunks => VerifyChunksAsync(uploadId, cancellationToken),
@@ -72,7 +70,7 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
 
         foreach (var chunk in chunks)
         {
-            var expected = chunk.ChunkNumber < upload.TotalChunks ? upload.ChunkSize : upload.FileSize - ((long)(upload.TotalChunks - 1) * upload.ChunkSize);
+            var expected = upload.ExpectedChunkSize(chunk.ChunkNumber);
             if (chunk.Size != expected || chunk.Sha256 is null)
             {
                 return $"Chunk {chunk.ChunkNumber} holds {chunk.Size} bytes, not {expected}.";
@@ -93,7 +91,7 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
 
         var chunks = await StoredChunksAsync(uploadId, cancellationToken);
         var parts = chunks.Select(c => new StagedPart(c.ChunkNumber, c.Size, c.Sha256!, c.ETag)).ToList();
-        await blobs.CompleteStagedAsync(Staged(upload), parts, cancellationToken);
+        await blobs.CompleteStagedAsync(upload.Staged(), parts, cancellationToken);
         return null;
     }
 
@@ -112,23 +110,12 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
             return $"The assembled file holds {properties?.Length ?? 0} bytes, not {upload.FileSize}.";
         }
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(HashBufferSize);
-        try
+        string sha256;
+        await using (var content = await blobs.OpenReadAsync(upload.BlobKey, 0, null, cancellationToken))
         {
-            await using var content = await blobs.OpenReadAsync(upload.BlobKey, 0, null, cancellationToken);
-            int read;
-            while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            (_, sha256) = await Checksums.Sha256Async(content, long.MaxValue, cancellationToken);
         }
 
-        var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
         if (upload.ChecksumSha256 is { } declared && declared != sha256)
         {
             return $"The file's SHA-256 is {sha256}, not {declared} as declared.";
@@ -206,7 +193,7 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
     public async Task<string?> DeleteChunksAsync(Guid uploadId, CancellationToken cancellationToken)
     {
         var upload = await LoadAsync(uploadId, cancellationToken);
-        await blobs.AbortStagedAsync(Staged(upload), cancellationToken);
+        await blobs.AbortStagedAsync(upload.Staged(), cancellationToken);
         return null;
     }
 
@@ -223,7 +210,7 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
         var trimmed = reason.Length <= 500 ? reason : reason[..497] + "...";
         var moved = await db.Uploads.Where(u => u.Id == uploadId && u.Status == UploadStatuses.Merging)
             .ExecuteUpdateAsync(set => set.SetProperty(u => u.Status, UploadStatuses.Failed).SetProperty(u => u.FailureReason, trimmed), cancellationToken);
-        await blobs.AbortStagedAsync(Staged(upload), cancellationToken);
+        await blobs.AbortStagedAsync(upload.Staged(), cancellationToken);
         await blobs.DeleteAsync(upload.BlobKey, cancellationToken);
         if (moved > 0)
         {
@@ -237,6 +224,4 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
 
     private Task<List<UploadChunk>> StoredChunksAsync(Guid uploadId, CancellationToken cancellationToken) =>
         db.Chunks.AsNoTracking().Where(c => c.UploadId == uploadId && c.State == ChunkStates.Stored).OrderBy(c => c.ChunkNumber).ToListAsync(cancellationToken);
-
-    private static StagedBlob Staged(Upload upload) => new(upload.BlobKey, upload.StagingHandle, upload.FileSize, upload.ChunkSize);
 }

@@ -96,7 +96,7 @@ internal sealed partial class UploadPurger(
         // Bytes first: if this crashes half way, the rows are still there for the next pass.
         foreach (var upload in expired)
         {
-            await blobs.AbortStagedAsync(new StagedBlob(upload.BlobKey, upload.StagingHandle, upload.FileSize, upload.ChunkSize), cancellationToken);
+            await blobs.AbortStagedAsync(upload.Staged(), cancellationToken);
             await blobs.DeleteAsync(upload.BlobKey, cancellationToken);
         }
 

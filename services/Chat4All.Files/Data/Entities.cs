@@ -1,3 +1,5 @@
+using Chat4All.BuildingBlocks.Blobs;
+
 namespace Chat4All.Files.Data;
 
 /// <summary>Where an upload is in its life (API.md "Files"); only these strings are stored and served.</summary>
@@ -56,6 +58,13 @@ public sealed class Upload
     public DateTimeOffset? MergeRequestedAt { get; set; }
 
     public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>The exact size of chunk <paramref name="number"/>: <see cref="ChunkSize"/>, the last one what remains.</summary>
+    public long ExpectedChunkSize(int number) =>
+        number < TotalChunks ? ChunkSize : FileSize - ((long)(TotalChunks - 1) * ChunkSize);
+
+    /// <summary>The blob store's staged object the chunks are written to.</summary>
+    public StagedBlob Staged() => new(BlobKey, StagingHandle, FileSize, ChunkSize);
 }
 
 /// <summary>States of one chunk: claimed by a request that is streaming it, or stored.</summary>

@@ -106,12 +106,7 @@ public static class FilesApi
             return Problems.NotFound("file_not_found", "No such file.");
         }
 
-        if (await db.CheckMemberAsync(file.ConversationId, caller, cancellationToken) is { } problem)
-        {
-            return problem.ProblemDetails.Status == StatusCodes.Status404NotFound ? Problems.NotAMember() : problem;
-        }
-
-        return null;
+        return await db.CheckMemberOfKnownAsync(file.ConversationId, caller, cancellationToken);
     }
 
     private sealed record ByteRange(long Offset, long Length, bool Unsatisfiable);

@@ -41,4 +41,13 @@ internal static class ConversationMembers
             : members.Contains(userId) ? null
             : Problems.NotAMember();
     }
+
+    /// <summary>
+    /// For an upload or file that exists (so its conversation does): 403 <c>not_a_member</c> unless the
+    /// caller is in the conversation — its existence is no secret once the id is known, its content is.
+    /// </summary>
+    public static async Task<ProblemHttpResult?> CheckMemberOfKnownAsync(this FilesDbContext db, Guid conversationId, Guid userId, CancellationToken cancellationToken) =>
+        await db.Memberships.AsNoTracking().AnyAsync(m => m.ConversationId == conversationId && m.UserId == userId, cancellationToken)
+            ? null
+            : Problems.NotAMember();
 }

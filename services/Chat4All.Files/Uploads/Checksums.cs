@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Text;
+using System.Security.Cryptography;
 
 namespace Chat4All.Files.Uploads;
 
@@ -6,6 +8,40 @@ namespace Chat4All.Files.Uploads;
 internal static class Checksums
 {
     private static readonly System.Buffers.SearchValues<char> Hex = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
+
+    private const int HashBufferSize = 1024 * 1024;
+
+    /// <summary>
+    /// Streams <paramref name="content"/> through SHA-256, reading at most <paramref name="maxBytes"/>
+    /// bytes (a caller that must know whether a body is too long asks for one more than it allows).
+    /// Returns how many bytes were read and their SHA-256 as lowercase hex.
+    /// </summary>
+    public static async Task<(long Length, string Sha256)> Sha256Async(Stream content, long maxBytes, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(HashBufferSize);
+        try
+        {
+            long total = 0;
+            while (total < maxBytes)
+            {
+                var read = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, maxBytes - total)), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                hash.AppendData(buffer, 0, read);
+                total += read;
+            }
+
+            return (total, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>Lowercase hex, or null when <paramref name="value"/> is not 64 hex characters.</summary>
     public static string? NormaliseHex(string? value) =>

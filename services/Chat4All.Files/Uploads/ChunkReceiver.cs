@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using Chat4All.BuildingBlocks.Blobs;
 using Chat4All.Files.Data;
 using Chat4All.ServiceDefaults.Auth;
@@ -26,7 +25,6 @@ internal static partial class ChunkReceiver
 {
     public const string DigestHeader = "Digest";
     public const string ReprDigestHeader = "Repr-Digest";
-    private const int HashBufferSize = 128 * 1024;
 
     public static async Task<Results<Ok<ChunkStored>, ProblemHttpResult>> ReceiveAsync(
         Guid uploadId,
@@ -71,7 +69,7 @@ internal static partial class ChunkReceiver
             return Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the chunk's raw bytes as application/octet-stream.");
         }
 
-        var expected = number < upload.TotalChunks ? upload.ChunkSize : upload.FileSize - ((long)(upload.TotalChunks - 1) * upload.ChunkSize);
+        var expected = upload.ExpectedChunkSize(number);
         if (http.Request.ContentLength is { } announced && announced != expected)
         {
             return SizeMismatch(number, expected);
@@ -117,7 +115,7 @@ internal static partial class ChunkReceiver
         {
             try
             {
-                part = await blobs.WritePartAsync(new StagedBlob(upload.BlobKey, upload.StagingHandle, upload.FileSize, upload.ChunkSize), number, http.Request.Body, expected, cancellationToken);
+                part = await blobs.WritePartAsync(upload.Staged(), number, http.Request.Body, expected, cancellationToken);
             }
             catch (BlobLengthMismatchException)
             {
@@ -157,8 +155,7 @@ internal static partial class ChunkReceiver
 
         metrics.BytesReceived(part.Length);
         metrics.Chunk("stored");
-        var stored = await UploadProgress.StoredChunksAsync(db, uploadId, cancellationToken);
-        return TypedResults.Ok(new ChunkStored(uploadId, number, stored.Count, upload.TotalChunks, UploadProgress.Percentage(stored.Count, upload.TotalChunks)));
+        return await StoredAsync(db, upload, number, cancellationToken);
     }
 
     // Another request holds the chunk, or it is stored: the bytes are hashed (and dropped), never written.
@@ -189,6 +186,12 @@ internal static partial class ChunkReceiver
         }
 
         metrics.Chunk("duplicate");
+        return await StoredAsync(db, upload, number, cancellationToken);
+    }
+
+    // The answer to a chunk that is (now) stored: where the whole upload stands.
+    private static async Task<Ok<ChunkStored>> StoredAsync(FilesDbContext db, Upload upload, int number, CancellationToken cancellationToken)
+    {
         var stored = await UploadProgress.StoredChunksAsync(db, upload.Id, cancellationToken);
         return TypedResults.Ok(new ChunkStored(upload.Id, number, stored.Count, upload.TotalChunks, UploadProgress.Percentage(stored.Count, upload.TotalChunks)));
     }
@@ -196,32 +199,13 @@ internal static partial class ChunkReceiver
     // Reads at most expected + 1 bytes: one more than expected is enough to know the body is too long.
     private static async Task<(long Length, string Sha256)> HashAsync(Stream body, long expected, CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(HashBufferSize);
         try
         {
-            long total = 0;
-            while (total <= expected)
-            {
-                var read = await body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, expected + 1 - total)), cancellationToken);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                hash.AppendData(buffer, 0, read);
-                total += read;
-            }
-
-            return (total, Convert.ToHexStringLower(hash.GetHashAndReset()));
+            return await Checksums.Sha256Async(body, expected + 1, cancellationToken);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return (expected + 1, string.Empty);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -171,7 +171,7 @@ public static class UploadsApi
     public static async Task<Results<Accepted<CompletionAccepted>, ProblemHttpResult>> Complete(
         Guid uploadId, HttpContext http, FilesDbContext db, IAssemblyScheduler assembly, TimeProvider time, CancellationToken cancellationToken)
     {
-        var upload = await db.Uploads.SingleOrDefaultAsync(u => u.Id == uploadId, cancellationToken);
+        var upload = await db.Uploads.AsNoTracking().SingleOrDefaultAsync(u => u.Id == uploadId, cancellationToken);
         if (await UploadAccess.CheckAsync(db, upload, http.CallerId(), write: true, cancellationToken) is { } problem)
         {
             return problem;
@@ -278,9 +278,9 @@ internal static class UploadAccess
             return null;
         }
 
-        if (await db.CheckMemberAsync(upload.ConversationId, caller, cancellationToken) is { } problem)
+        if (await db.CheckMemberOfKnownAsync(upload.ConversationId, caller, cancellationToken) is { } problem)
         {
-            return problem.ProblemDetails.Status == StatusCodes.Status404NotFound ? Problems.NotAMember() : problem;
+            return problem;
         }
 
         return write ? Problems.Problem(StatusCodes.Status403Forbidden, "not_upload_owner", "Only the member who initiated the upload may write to it.") : null;
