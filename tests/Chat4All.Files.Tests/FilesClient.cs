@@ -117,3 +117,39 @@ internal sealed class FilesClient(HttpClient client, TestUser user) : IDisposabl
 
     public void Dispose() => Http.Dispose();
 }
+
+/// <summary>
+/// A chunk body that sends its first half, says so, and sends the rest only when <c>rest</c>
+/// completes (or fails the request when it is cancelled): a client stalled mid-chunk.
+/// </summary>
+internal sealed class HalfThenWaitContent : HttpContent
+{
+    private readonly ReadOnlyMemory<byte> _bytes;
+    private readonly TaskCompletionSource _halfSent;
+    private readonly Task _rest;
+
+    public HalfThenWaitContent(ReadOnlyMemory<byte> bytes, TaskCompletionSource halfSent, Task rest)
+    {
+        _bytes = bytes;
+        _halfSent = halfSent;
+        _rest = rest;
+        Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        Headers.ContentLength = bytes.Length;
+    }
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+    {
+        var half = _bytes.Length / 2;
+        await stream.WriteAsync(_bytes[..half]);
+        await stream.FlushAsync();
+        _halfSent.TrySetResult();
+        await _rest;
+        await stream.WriteAsync(_bytes[half..]);
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = _bytes.Length;
+        return true;
+    }
+}

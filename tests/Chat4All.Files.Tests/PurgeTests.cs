@@ -62,4 +62,56 @@ public sealed class PurgeTests(ShortLivedUploadsPlatform platform) : IClassFixtu
         var bytes = await alice.Http.GetByteArrayAsync($"/v1/files/{fileId}/content");
         Assert.Equal(Sha256(kept), Sha256(bytes));
     }
+
+    [Fact]
+    public async Task AChunkStillStreamingAtTheExpiryFinishesAndThePurgeTakesTheUploadAfterIt()
+    {
+        using var alice = await CreateAsync(platform);
+        using var bob = await CreateAsync(platform);
+        var conversationId = await alice.CreateConversationAsync(bob);
+        var content = RandomBytes(6 * MiB);
+        var started = DateTime.UtcNow;
+        var (uploadId, _) = await alice.StartUploadAsync(conversationId, content);
+
+        var halfSent = new TaskCompletionSource();
+        var rest = new TaskCompletionSource();
+        var sending = alice.Http.PostAsync($"/v1/files/{uploadId}/chunks?chunk_number=1", new HalfThenWaitContent(Chunk(content, 1), halfSent, rest.Task));
+        await halfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Expired (4 s) and several purge passes (every 0.5 s) later, the chunk in flight holds the upload.
+        await Task.Delay(started.AddSeconds(6) - DateTime.UtcNow);
+        string staging;
+        await using (var scope = platform.Host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<FilesDbContext>();
+            var upload = await db.Uploads.AsNoTracking().SingleOrDefaultAsync(u => u.Id == uploadId);
+            Assert.True(upload is not null, "the purge took an upload while one of its chunks was streaming");
+            staging = Path.Combine(platform.DataDirectory.Path, "blobs", ".staging", upload.StagingHandle!);
+        }
+
+        rest.SetResult();
+        using (var response = await sending)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Nothing more can be added to it, and the next passes remove it with its bytes.
+        using (var late = await alice.PutChunkAsync(uploadId, 2, Chunk(content, 2)))
+        {
+            Assert.True(late.StatusCode is HttpStatusCode.Gone or HttpStatusCode.NotFound, $"a chunk after expiry got {(int)late.StatusCode}");
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HttpStatusCode statusCode;
+        do
+        {
+            await Task.Delay(250);
+            using var status = await alice.Http.GetAsync($"/v1/files/{uploadId}/status");
+            statusCode = status.StatusCode;
+        }
+        while (statusCode != HttpStatusCode.NotFound && DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.NotFound, statusCode);
+        Assert.False(Directory.Exists(staging), "the purged upload's staged bytes are still there");
+    }
 }

@@ -208,10 +208,11 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
 
         var now = time.GetUtcNow();
         var trimmed = reason.Length <= 500 ? reason : reason[..497] + "...";
-        var moved = await db.Uploads.Where(u => u.Id == uploadId && u.Status == UploadStatuses.Merging)
-            .ExecuteUpdateAsync(set => set.SetProperty(u => u.Status, UploadStatuses.Failed).SetProperty(u => u.FailureReason, trimmed), cancellationToken);
+        // Bytes first: a retry after a failing delete finds the upload still merging and deletes again.
         await blobs.AbortStagedAsync(upload.Staged(), cancellationToken);
         await blobs.DeleteAsync(upload.BlobKey, cancellationToken);
+        var moved = await db.Uploads.Where(u => u.Id == uploadId && u.Status == UploadStatuses.Merging)
+            .ExecuteUpdateAsync(set => set.SetProperty(u => u.Status, UploadStatuses.Failed).SetProperty(u => u.FailureReason, trimmed), cancellationToken);
         if (moved > 0)
         {
             metrics.AssemblyFinished("failed", now - (upload.MergeRequestedAt ?? now));

@@ -84,6 +84,12 @@ internal sealed partial class StandaloneAssemblyRunner(
             return false;
         }
 
+        if (run.NextStep > 0)
+        {
+            // A run taken over from a runner that died, or retried after a failing step: on from where it got to.
+            LogResuming(logger, run.UploadId, AssemblySteps.Sequence[run.NextStep], run.Attempts);
+        }
+
         for (var step = run.NextStep; step < AssemblySteps.Sequence.Count; step++)
         {
             var name = AssemblySteps.Sequence[step];
@@ -147,6 +153,9 @@ internal sealed partial class StandaloneAssemblyRunner(
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Error, Message = "Assembly runner pass failed")]
     private static partial void LogRunnerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 7104, Level = LogLevel.Information, Message = "Assembly of upload {UploadId} resumes at step {Step} (attempts so far: {Attempts})")]
+    private static partial void LogResuming(ILogger logger, Guid uploadId, string step, int attempts);
 
     [LoggerMessage(EventId = 7102, Level = LogLevel.Warning, Message = "Assembly step {Step} of upload {UploadId} failed (attempt {Attempts}); retrying")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, string step, Guid uploadId, int attempts);

@@ -11,7 +11,9 @@ namespace Chat4All.Files.Cleanup;
 /// <summary>
 /// Garbage collection: uploads not completed by <c>expires_at</c> (pending, uploading, or failed) lose
 /// their staged bytes and then their rows, in batches, every <see cref="FilesOptions.PurgeInterval"/>.
-/// Completed files and uploads being merged are never selected. Rows are locked (<c>SKIP LOCKED</c>)
+/// Completed files and uploads being merged are never selected, nor an upload while a chunk request
+/// holds a live claim on it (the chunk that began before expiry finishes; the next pass takes the
+/// upload — ChunkReceiver handles the instant in which both start at once). Rows are locked (<c>SKIP LOCKED</c>)
 /// while their bytes go, so instances purging at once split the work.
 /// </summary>
 internal sealed partial class UploadPurger(
@@ -82,8 +84,10 @@ internal sealed partial class UploadPurger(
         var now = time.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var expired = await db.Uploads.FromSql($"""
-            SELECT * FROM files.uploads
+            SELECT * FROM files.uploads u
             WHERE status IN ('pending', 'uploading', 'failed') AND expires_at < {now}
+              AND NOT EXISTS (SELECT 1 FROM files.upload_chunks c
+                              WHERE c.upload_id = u.upload_id AND c.state = 'receiving' AND c.claimed_until > {now})
             ORDER BY expires_at LIMIT {BatchSize} FOR UPDATE SKIP LOCKED
             """).AsNoTracking().ToListAsync(cancellationToken);
         if (expired.Count == 0)

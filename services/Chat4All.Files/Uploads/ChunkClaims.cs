@@ -88,6 +88,14 @@ internal static partial class ChunkClaims
         await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
+    /// <summary>Whether the upload's row still exists (the purge deletes expired ones).</summary>
+    public static async Task<bool> UploadExistsAsync(NpgsqlDataSource dataSource, Guid uploadId)
+    {
+        await using var command = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM files.uploads WHERE upload_id = $1)");
+        command.Parameters.AddWithValue(uploadId);
+        return await command.ExecuteScalarAsync(CancellationToken.None) is true;
+    }
+
     /// <summary>Extends the lease every third of it while the bytes flow; stops when disposed.</summary>
     internal sealed partial class Renewal : IAsyncDisposable
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using Chat4All.BuildingBlocks.Blobs;
 using Chat4All.Files.Data;
 using Chat4All.ServiceDefaults.Auth;
@@ -101,7 +102,8 @@ internal static partial class ChunkReceiver
         var claimed = await ChunkClaims.TryClaimAsync(dataSource, uploadId, number, claim, now, now + settings.ChunkClaimLease, cancellationToken);
         if (claimed is ChunkClaims.Outcome.UploadGone)
         {
-            return Problems.NotFound("upload_not_found", "No such upload.");
+            // It existed a moment ago; only the purge of expired uploads deletes one.
+            return UploadAccess.Expired();
         }
 
         if (claimed is ChunkClaims.Outcome.Taken)
@@ -111,6 +113,7 @@ internal static partial class ChunkReceiver
 
         var logger = loggers.CreateLogger(typeof(ChunkReceiver));
         StagedPart part;
+        ExceptionDispatchInfo? writeFailure = null;
         await using (var renewal = new ChunkClaims.Renewal(dataSource, uploadId, number, claim, settings.ChunkClaimLease, time, logger))
         {
             try
@@ -129,13 +132,24 @@ internal static partial class ChunkReceiver
                 metrics.Chunk("size_mismatch");
                 return SizeMismatch(number, expected);
             }
-            catch
+            catch (Exception ex)
             {
-                // The client went away, or the store failed: the chunk stays missing, free to retry.
-                await ChunkClaims.ReleaseAsync(dataSource, uploadId, number, claim);
-                metrics.Chunk("aborted");
-                throw;
+                writeFailure = ExceptionDispatchInfo.Capture(ex);
+                part = null!;
             }
+        }
+
+        if (writeFailure is not null)
+        {
+            if (!cancellationToken.IsCancellationRequested && !await ChunkClaims.UploadExistsAsync(dataSource, uploadId))
+            {
+                return await PurgedMeanwhileAsync(blobs, upload, metrics); // its staging went first, failing the write
+            }
+
+            // The client went away, or the store failed: the chunk stays missing, free to retry.
+            await ChunkClaims.ReleaseAsync(dataSource, uploadId, number, claim);
+            metrics.Chunk("aborted");
+            writeFailure.Throw();
         }
 
         if (declared is not null && declared != part.Sha256)
@@ -148,6 +162,11 @@ internal static partial class ChunkReceiver
 
         if (!await ChunkClaims.StoreAsync(dataSource, uploadId, number, claim, part, time.GetUtcNow()))
         {
+            if (!await ChunkClaims.UploadExistsAsync(dataSource, uploadId))
+            {
+                return await PurgedMeanwhileAsync(blobs, upload, metrics);
+            }
+
             // Our lease lapsed (a stall longer than ChunkClaimLease) and another request took the chunk.
             metrics.Chunk("claim_lost");
             return Problems.Problem(StatusCodes.Status409Conflict, "chunk_in_progress", $"Chunk {number} is being uploaded by another request; retry shortly.");
@@ -156,6 +175,16 @@ internal static partial class ChunkReceiver
         metrics.BytesReceived(part.Length);
         metrics.Chunk("stored");
         return await StoredAsync(db, upload, number, cancellationToken);
+    }
+
+    // The purge skips uploads with a live chunk claim, but one that took the upload in the instant
+    // between our claim and its check leaves our part orphaned: the staging goes again, and the
+    // client learns the upload expired.
+    private static async Task<ProblemHttpResult> PurgedMeanwhileAsync(IBlobStore blobs, Upload upload, FilesMetrics metrics)
+    {
+        await blobs.AbortStagedAsync(upload.Staged(), CancellationToken.None);
+        metrics.Chunk("expired");
+        return UploadAccess.Expired();
     }
 
     // Another request holds the chunk, or it is stored: the bytes are hashed (and dropped), never written.
