@@ -22,6 +22,9 @@ internal enum ScenarioSelection
 
     /// <summary>POST /v1/messages to the message.created frame on the recipient's socket, open loop at fixed rates; needs rate limiting off.</summary>
     RealtimeLatency,
+
+    /// <summary>One large file through the files API (sequential and parallel chunks) beside dd; the host's peak memory.</summary>
+    Uploads,
 }
 
 /// <summary>Command-line settings. Parsed by hand: a dozen flags do not justify a parser dependency.</summary>
@@ -54,7 +57,12 @@ internal sealed record BenchOptions(
     string? RealtimeUsersPath,
     IReadOnlyList<int> Rates,
     TimeSpan FrameTimeout,
-    int Conversations)
+    int Conversations,
+    long FileSizeBytes,
+    int ChunkSizeBytes,
+    IReadOnlyList<int> UploadParallelism,
+    string? DdDirectory,
+    Uri? FilesUrl)
 {
     public const string DefaultUsersPath = ".chat4all/demo-users.json";
 
@@ -71,6 +79,11 @@ internal sealed record BenchOptions(
     private const int MaxConnectRate = 10_000;
     private const int MaxConnectionsPerUser = 1000; // the host's own upper bound for Chat4All:Realtime:MaxConnectionsPerUser
     private const int MaxSourceAddresses = 250;
+    private const int MaxFileSizeMiB = 2048; // the files API's limit
+    private const int MinChunkSizeMiB = 5;
+    private const int MaxChunkSizeMiB = 50;
+    private const int MaxUploadParallelism = 64;
+    private const long MiB = 1024 * 1024;
 
     /// <summary>The environment variable <c>scripts/infra.sh env</c> exports and the host reads.</summary>
     public const string PostgresEnvironmentVariable = "ConnectionStrings__Postgres";
@@ -86,6 +99,7 @@ internal sealed record BenchOptions(
             "--messages", "--send-concurrency", "--timeout", "--label", "--rate",
             "--connections", "--connect-rate", "--connections-per-user", "--source-addresses", "--idle", "--host-pid",
             "--realtime-users", "--rates", "--frame-timeout", "--conversations",
+            "--file-size", "--chunk-size", "--parallel", "--dd-dir", "--files-url",
         ], StringComparer.Ordinal);
 
     public const string Usage = """
@@ -94,7 +108,8 @@ internal sealed record BenchOptions(
         deliveries: end-to-end deliveries/s and latency, message accepted -> every delivery delivered.
 
         connections: many idle WebSockets on one host, memory and CPU per connection. realtime-latency:
-        POST /v1/messages to the message.created frame on the recipient's socket, open loop.
+        POST /v1/messages to the message.created frame on the recipient's socket, open loop. uploads: one
+        large file through the files API, sequential and parallel chunks, beside dd; the host's peak RSS.
 
         Usage: dotnet run -c Release --project bench/Chat4All.Bench -- [options]
 
@@ -105,7 +120,7 @@ internal sealed record BenchOptions(
           --warmup <seconds>          unrecorded warm-up per target (default 3, max 600)
           --concurrency <n>           workers for the authenticated no-op (default 32, max 1024)
           --token-concurrency <n>     workers for token issuance (default 8; it is CPU-heavy server-side)
-          --scenario all|token|noop|messages|deliveries|connections|realtime-latency
+          --scenario all|token|noop|messages|deliveries|connections|realtime-latency|uploads
                                       what to run (default all = token + noop; the others run only
                                       when named, because they need the setup below)
           --markdown                  print the results as a Markdown table
@@ -174,6 +189,20 @@ internal sealed record BenchOptions(
                                       lost (default 10, max 600)
           --duration, --warmup, --max-in-flight as for the messages scenario. Rate limiting must be off:
             Chat4All__RateLimiting__Enabled=false
+
+        The uploads scenario (initiate, POST every chunk, complete, wait for completed; per entry of --parallel):
+          --file-size <MiB>           file size (default 2048 = 2 GiB, the API's maximum; at least 1)
+          --chunk-size <MiB>          chunk size (default 8; 5..50 as the API allows)
+          --parallel <list>           chunk requests in flight, one run each (default 1,4; each 1..64)
+          --dd-dir <path>             where dd writes the same number of bytes for comparison, then
+                                      deletes them (default: the folder of the demo users file, i.e.
+                                      the host's data directory, which holds its blobs: same disk)
+          --files-url <url>           a host serving the files target on its own (default: --url); tokens
+                                      and the conversation still come from --url. Its memory is the
+                                      files service's alone, as in a deployment with one app per target
+          --host-pid <pid>            the process whose memory is sampled (default: the process listening
+                                      on the port of --files-url, else --url)
+          Rate limiting must be off (a 2 GiB file is 256 chunk requests): Chat4All__RateLimiting__Enabled=false
         """;
 
     public static BenchOptions Default { get; } = new(
@@ -205,7 +234,12 @@ internal sealed record BenchOptions(
         RealtimeUsersPath: null,
         Rates: [100, 500, 1000],
         FrameTimeout: TimeSpan.FromSeconds(10),
-        Conversations: 32);
+        Conversations: 32,
+        FileSizeBytes: 2048 * MiB,
+        ChunkSizeBytes: (int)(8 * MiB),
+        UploadParallelism: [1, 4],
+        DdDirectory: null,
+        FilesUrl: null);
 
     /// <summary>The connection string from <c>--postgres</c>, else from the environment; null when neither is set.</summary>
     public string? ResolvePostgres() =>
@@ -317,11 +351,12 @@ internal sealed record BenchOptions(
                         "DELIVERIES" => ScenarioSelection.Deliveries,
                         "CONNECTIONS" => ScenarioSelection.Connections,
                         "REALTIME-LATENCY" => ScenarioSelection.RealtimeLatency,
+                        "UPLOADS" => ScenarioSelection.Uploads,
                         _ => null,
                     };
                     if (scenario is null)
                     {
-                        error = $"--scenario must be all, token, noop, messages, deliveries, connections or realtime-latency (got '{value}').";
+                        error = $"--scenario must be all, token, noop, messages, deliveries, connections, realtime-latency or uploads (got '{value}').";
                         return null;
                     }
 
@@ -486,6 +521,41 @@ internal sealed record BenchOptions(
                     }
 
                     options = options with { FrameTimeout = TimeSpan.FromSeconds(frameTimeout) };
+                    break;
+                case "--file-size":
+                    if (!TryParseInt(arg, value, 1, MaxFileSizeMiB, out var fileSize, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { FileSizeBytes = fileSize * MiB };
+                    break;
+                case "--chunk-size":
+                    if (!TryParseInt(arg, value, MinChunkSizeMiB, MaxChunkSizeMiB, out var chunkSize, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { ChunkSizeBytes = (int)(chunkSize * MiB) };
+                    break;
+                case "--parallel":
+                    if (!TryParseIntList(arg, value, 1, MaxUploadParallelism, out var parallelism, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { UploadParallelism = parallelism };
+                    break;
+                case "--dd-dir":
+                    options = options with { DdDirectory = value };
+                    break;
+                case "--files-url":
+                    if (!TryParseLoopbackUrl(value, out var filesUrl, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { FilesUrl = filesUrl };
                     break;
                 default:
                     throw new InvalidOperationException("ValueOptions lists " + arg + " but nothing parses it.");

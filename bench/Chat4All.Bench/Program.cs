@@ -6,7 +6,7 @@ using Chat4All.Bench;
 // Bench scenario 1: token issuance and an authenticated no-op against a running Chat4All host, each
 // next to the same load on a bare in-process Kestrel server (the ceiling). Scenario 2 (messages) is
 // in MessagesScenario, scenario 3 (deliveries, end to end) in DeliveriesScenario, the realtime ones in
-// ConnectionsScenario and RealtimeLatencyScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
+// ConnectionsScenario and RealtimeLatencyScenario, uploads in UploadsScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
 // what belongs in the README.
 var options = BenchOptions.Parse(args, out var parseError);
 if (options is null)
@@ -60,6 +60,7 @@ var runMessages = options.Scenario is ScenarioSelection.Messages;
 var runDeliveries = options.Scenario is ScenarioSelection.Deliveries;
 var runConnections = options.Scenario is ScenarioSelection.Connections;
 var runRealtimeLatency = options.Scenario is ScenarioSelection.RealtimeLatency;
+var runUploads = options.Scenario is ScenarioSelection.Uploads;
 var maxConcurrency = options.Scenario switch
 {
     ScenarioSelection.Messages => Math.Max(options.PeakConcurrencies.Max(), options.MaxInFlight),
@@ -69,6 +70,8 @@ var maxConcurrency = options.Scenario switch
     ScenarioSelection.Connections => 16,
     // The open-loop sends plus the /metrics scrape.
     ScenarioSelection.RealtimeLatency => options.MaxInFlight + 1,
+    // The chunk requests in flight plus setup and status polls.
+    ScenarioSelection.Uploads => options.UploadParallelism.Max() + 2,
     _ => Math.Max(options.Concurrency, options.TokenConcurrency),
 };
 using var client = new HttpClient(new SocketsHttpHandler
@@ -150,6 +153,12 @@ if (runRealtimeLatency)
 {
     // Its own conversation, socket, open-loop runs and table; see RealtimeLatencyScenario.
     return await new RealtimeLatencyScenario(options, client, users).RunAsync(cancellationToken);
+}
+
+if (runUploads)
+{
+    // Its own conversation, dd baseline, uploads and table; see UploadsScenario.
+    return await new UploadsScenario(options, client, users, usersPath).RunAsync(cancellationToken);
 }
 
 // Printed only once the setup works, so a failed preflight leaves stdout empty.
