@@ -106,6 +106,41 @@ internal sealed class FilesClient(HttpClient client, TestUser user) : IDisposabl
         }
     }
 
+    /// <summary>Sends every chunk in the order given, asks for assembly (202), and waits until it ends.</summary>
+    public async Task<JsonElement> SendChunksAndCompleteAsync(Guid uploadId, byte[] content, IEnumerable<int> order)
+    {
+        foreach (var number in order)
+        {
+            using var chunk = await PutChunkAsync(uploadId, number, Chunk(content, number));
+            Assert.Equal(HttpStatusCode.OK, chunk.StatusCode);
+        }
+
+        using (var complete = await Http.PostAsync($"/v1/files/{uploadId}/complete", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, complete.StatusCode);
+        }
+
+        return await WaitUntilAssembledAsync(uploadId);
+    }
+
+    /// <summary>Polls the status until the upload is gone (404), as the purge leaves it; false after 20 s.</summary>
+    public async Task<bool> WaitUntilPurgedAsync(Guid uploadId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var status = await Http.GetAsync($"/v1/files/{uploadId}/status");
+            if (status.StatusCode == HttpStatusCode.NotFound)
+            {
+                return true;
+            }
+
+            await Task.Delay(250);
+        }
+
+        return false;
+    }
+
     public static byte[] RandomBytes(int length, byte[]? prefix = null)
     {
         var bytes = RandomNumberGenerator.GetBytes(length);

@@ -22,18 +22,7 @@ public sealed class S3UploadTests(S3FilesPlatform platform) : IClassFixture<S3Fi
         var (uploadId, total) = await alice.StartUploadAsync(conversationId, content, checksum: Sha256(content));
         Assert.Equal(3, total);
 
-        foreach (var number in new[] { 3, 1, 2, 1 })
-        {
-            using var chunk = await alice.PutChunkAsync(uploadId, number, Chunk(content, number));
-            Assert.Equal(HttpStatusCode.OK, chunk.StatusCode);
-        }
-
-        using (var complete = await alice.Http.PostAsync($"/v1/files/{uploadId}/complete", null))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, complete.StatusCode);
-        }
-
-        var done = await alice.WaitUntilAssembledAsync(uploadId);
+        var done = await alice.SendChunksAndCompleteAsync(uploadId, content, [3, 1, 2, 1]);
         Assert.Equal("completed", done.GetProperty("status").GetString());
         var fileId = done.GetProperty("file_id").GetGuid();
 
@@ -73,18 +62,7 @@ public sealed class S3UploadTests(S3FilesPlatform platform) : IClassFixture<S3Fi
         var conversationId = await alice.CreateConversationAsync(bob);
         var content = RandomBytes(6 * MiB);
         var (uploadId, total) = await alice.StartUploadAsync(conversationId, content, checksum: Sha256(RandomBytes(16)));
-        for (var number = 1; number <= total; number++)
-        {
-            using var chunk = await alice.PutChunkAsync(uploadId, number, Chunk(content, number));
-            Assert.Equal(HttpStatusCode.OK, chunk.StatusCode);
-        }
-
-        using (var complete = await alice.Http.PostAsync($"/v1/files/{uploadId}/complete", null))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, complete.StatusCode);
-        }
-
-        var done = await alice.WaitUntilAssembledAsync(uploadId);
+        var done = await alice.SendChunksAndCompleteAsync(uploadId, content, Enumerable.Range(1, total));
         Assert.Equal("failed", done.GetProperty("status").GetString());
 
         using var s3 = S3BlobStore.CreateClient(platform.StorageOptions);
