@@ -65,31 +65,15 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
     {
         var total = options.Connections;
         var usersNeeded = (total + options.ConnectionsPerUser - 1) / options.ConnectionsPerUser;
-        List<DemoUser> users;
-        List<string> tokens;
-        try
+        List<DemoUser> users = [];
+        List<string> tokens = [];
+        if (await ScenarioSetup.RunAsync(options.Url, async () =>
+            {
+                users = await UsersAsync(usersNeeded, cancellationToken);
+                tokens = await TokensAsync(users, cancellationToken);
+            }, cancellationToken) is { } setupFailed)
         {
-            users = await UsersAsync(usersNeeded, cancellationToken);
-            tokens = await TokensAsync(users, cancellationToken);
-        }
-        catch (RateLimitedException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (HttpRequestException ex)
-        {
-            await Console.Error.WriteLineAsync("Cannot reach Chat4All at " + options.Url + ": " + ex.Message);
-            return 1;
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return 130;
+            return setupFailed;
         }
 
         var expectedSeconds = total / (double)options.ConnectRate + Settle.TotalSeconds + options.Idle.TotalSeconds;

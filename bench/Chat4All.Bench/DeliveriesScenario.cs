@@ -152,52 +152,38 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
         }
 
         deliveriesPerMessage = (senders.Count - 1) * BenchChannels.Count;
-        try
-        {
-            await RefreshTokensAsync(cancellationToken);
+        if (await ScenarioSetup.RunAsync(options.Url, async () =>
+            {
+                await RefreshTokensAsync(cancellationToken);
 
-            Progress("reading GET /" + Chat4AllApi.MetricsPath);
-            if (await TryScrapeAsync(cancellationToken) is null)
-            {
-                notes.Add("GET /" + Chat4AllApi.MetricsPath + " did not answer, so completion was watched by polling GET /v1/messages/{id} only.");
-            }
-            else
-            {
-                metricsAvailable = true;
-            }
+                Progress("reading GET /" + Chat4AllApi.MetricsPath);
+                if (await TryScrapeAsync(cancellationToken) is null)
+                {
+                    notes.Add("GET /" + Chat4AllApi.MetricsPath + " did not answer, so completion was watched by polling GET /v1/messages/{id} only.");
+                }
+                else
+                {
+                    metricsAvailable = true;
+                }
 
-            if (await CheckOutagesAsync(cancellationToken) is { } outage)
-            {
-                await Console.Error.WriteLineAsync(outage);
-                return 1;
-            }
+                if (await CheckOutagesAsync(cancellationToken) is { } outage)
+                {
+                    await Console.Error.WriteLineAsync(outage);
+                    return 1;
+                }
 
-            await CreateGroupsAsync(cancellationToken);
-            if (await ProbeAsync(cancellationToken) is { } probeError)
-            {
-                await Console.Error.WriteLineAsync(probeError);
-                await Console.Error.WriteLineAsync(HostHint);
-                return 1;
-            }
-        }
-        catch (RateLimitedException ex)
+                await CreateGroupsAsync(cancellationToken);
+                if (await ProbeAsync(cancellationToken) is { } probeError)
+                {
+                    await Console.Error.WriteLineAsync(probeError);
+                    await Console.Error.WriteLineAsync(HostHint);
+                    return 1;
+                }
+
+                return (int?)null;
+            }, cancellationToken) is { } setupFailed)
         {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (HttpRequestException ex)
-        {
-            await Console.Error.WriteLineAsync("Cannot reach Chat4All at " + options.Url + ": " + ex.Message);
-            return 1;
-        }
-        catch (InvalidOperationException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return 130;
+            return setupFailed;
         }
 
         notes.Insert(0,

@@ -151,27 +151,15 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
             return failed;
         }
 
-        try
+        if (await ScenarioSetup.RunAsync(options.Url, async () =>
+            {
+                var tokens = await FetchTokensAsync(cancellationToken);
+                conversations = await CreateConversationsAsync(tokens, cancellationToken);
+                Progress("probing POST " + Chat4AllApi.MessagesPath);
+                await Chat4AllApi.CheckSendMessageAsync(client, options.Url, tokens[conversations[0].MemberIndexes[0]], conversations[0].ConversationId, cancellationToken);
+            }, cancellationToken) is { } setupFailed)
         {
-            var tokens = await FetchTokensAsync(cancellationToken);
-            conversations = await CreateConversationsAsync(tokens, cancellationToken);
-            Progress("probing POST " + Chat4AllApi.MessagesPath);
-            await Chat4AllApi.CheckSendMessageAsync(client, options.Url, tokens[conversations[0].MemberIndexes[0]], conversations[0].ConversationId, cancellationToken);
-        }
-        catch (RateLimitedException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (HttpRequestException ex)
-        {
-            await Console.Error.WriteLineAsync("Cannot reach Chat4All at " + options.Url + ": " + ex.Message);
-            return 1;
-        }
-        catch (InvalidOperationException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
+            return setupFailed;
         }
 
         var privateCount = conversations.Count(c => c.Type == "private");

@@ -71,47 +71,33 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
 
         sender = chatUsers[0];
         recipient = chatUsers[1];
-        try
-        {
-            var (senderToken, _) = await TokensAsync(cancellationToken);
-            var ids = new List<string>();
-            for (var i = 0; i < options.Conversations; i++)
+        if (await ScenarioSetup.RunAsync(options.Url, async () =>
             {
-                ids.Add(options.Conversations == 1
-                    ? await Chat4AllApi.CreateConversationAsync(client, options.Url, senderToken, "private", [recipient.UserId!], cancellationToken)
-                    : await Chat4AllApi.CreateConversationAsync(client, options.Url, senderToken, "group", [recipient.UserId!, chatUsers[2].UserId!], cancellationToken));
-            }
+                var (senderToken, _) = await TokensAsync(cancellationToken);
+                var ids = new List<string>();
+                for (var i = 0; i < options.Conversations; i++)
+                {
+                    ids.Add(options.Conversations == 1
+                        ? await Chat4AllApi.CreateConversationAsync(client, options.Url, senderToken, "private", [recipient.UserId!], cancellationToken)
+                        : await Chat4AllApi.CreateConversationAsync(client, options.Url, senderToken, "group", [recipient.UserId!, chatUsers[2].UserId!], cancellationToken));
+                }
 
-            conversationIds = new HashSet<string>(ids, StringComparer.Ordinal);
-            bodies = [.. ids.Select(id => Chat4AllApi.MessageBody(id))];
+                conversationIds = new HashSet<string>(ids, StringComparer.Ordinal);
+                bodies = [.. ids.Select(id => Chat4AllApi.MessageBody(id))];
 
-            // Every conversation of the user reaches the socket anyway; the first client frame ends the
-            // server's wait for a resume (one frame: the inbound frame rate is limited).
-            subscribeFrame = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { type = "subscribe", data = new { conversation_id = ids[0] } }));
-            if (await ProbeAsync(cancellationToken) is { } probeError)
-            {
-                await Console.Error.WriteLineAsync(probeError);
-                return 1;
-            }
-        }
-        catch (RateLimitedException ex)
+                // Every conversation of the user reaches the socket anyway; the first client frame ends the
+                // server's wait for a resume (one frame: the inbound frame rate is limited).
+                subscribeFrame = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { type = "subscribe", data = new { conversation_id = ids[0] } }));
+                if (await ProbeAsync(cancellationToken) is { } probeError)
+                {
+                    await Console.Error.WriteLineAsync(probeError);
+                    return 1;
+                }
+
+                return (int?)null;
+            }, cancellationToken) is { } setupFailed)
         {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (HttpRequestException ex)
-        {
-            await Console.Error.WriteLineAsync("Cannot reach Chat4All at " + options.Url + ": " + ex.Message);
-            return 1;
-        }
-        catch (InvalidOperationException ex)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return 130;
+            return setupFailed;
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.

@@ -61,23 +61,17 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
             return 1;
         }
 
-        string token;
-        string conversationId;
-        try
+        var token = string.Empty;
+        var conversationId = string.Empty;
+        if (await ScenarioSetup.RunAsync(options.Url, async () =>
+            {
+                token = await Chat4AllApi.FetchAccessTokenAsync(client, options.Url, members[0], cancellationToken);
+                // A new group every run: a private conversation is reused for the same pair, and one made
+                // under an older event-bus prefix was never announced to this host's files service.
+                conversationId = await Chat4AllApi.CreateConversationAsync(client, options.Url, token, "group", [members[1].UserId!, members[2].UserId!], cancellationToken);
+            }, cancellationToken) is { } setupFailed)
         {
-            token = await Chat4AllApi.FetchAccessTokenAsync(client, options.Url, members[0], cancellationToken);
-            // A new group every run: a private conversation is reused for the same pair, and one made
-            // under an older event-bus prefix was never announced to this host's files service.
-            conversationId = await Chat4AllApi.CreateConversationAsync(client, options.Url, token, "group", [members[1].UserId!, members[2].UserId!], cancellationToken);
-        }
-        catch (Exception ex) when (ex is RateLimitedException or HttpRequestException or InvalidOperationException)
-        {
-            await Console.Error.WriteLineAsync(ex.Message);
-            return 1;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return 130;
+            return setupFailed;
         }
 
         var content = new SyntheticFile(options.FileSizeBytes, options.ChunkSizeBytes);
