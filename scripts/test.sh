@@ -29,11 +29,45 @@ export DOTNET_NOLOGO=1
 SLN="$ROOT/Chat4All.sln"
 [[ -f "$SLN" ]] || die "solution not found: $SLN"
 
+# The web console's browser test (tests/Chat4All.Clients.Tests) drives Debian's Chromium with
+# Playwright (playwright-core from npm, pinned by the committed package-lock.json).
+apt_install() {
+    local sudo=()
+    if [[ "$(id -u)" -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "need root or sudo to apt-get install: $*"
+        sudo=(sudo)
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found; please install manually: $*"
+    local aptlog="$CHAT4ALL_DATA/apt.log"
+    log "installing packages: $* (apt-get; output in $aptlog)"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$aptlog" 2>&1 \
+        || { tail -n 20 "$aptlog" >&2; die "apt-get update failed (see $aptlog)"; }
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$aptlog" 2>&1 \
+        || { tail -n 20 "$aptlog" >&2; die "apt-get install failed: $* (see $aptlog)"; }
+}
+browser_pkgs=()
+command -v chromium >/dev/null 2>&1 || browser_pkgs+=(chromium)
+{ command -v node && command -v npm; } >/dev/null 2>&1 || browser_pkgs+=(nodejs npm)
+if ((${#browser_pkgs[@]})); then
+    apt_install "${browser_pkgs[@]}"
+fi
+BROWSER_TESTS="$ROOT/tests/Chat4All.Clients.Tests/browser"
+# npm ci only when the lock file changed since the last install (a stamp next to node_modules).
+lock_sum="$(sha256sum "$BROWSER_TESTS/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$BROWSER_TESTS/node_modules/.chat4all-lock" 2>/dev/null)" != "$lock_sum" ]]; then
+    log "installing the browser test's npm packages (npm ci in $BROWSER_TESTS)"
+    (cd "$BROWSER_TESTS" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $BROWSER_TESTS"
+    echo "$lock_sum" >"$BROWSER_TESTS/node_modules/.chat4all-lock"
+fi
+export CHAT4ALL_CHROMIUM="${CHAT4ALL_CHROMIUM:-$(command -v chromium)}"
+
 # Only this run's .trx files must be counted; the directory is ours alone, so
 # also drop old attachment/deployment folders instead of letting them pile up.
 RESULTS="$CHAT4ALL_DATA/test-results"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
+# Tests write artifacts (the console's screenshots: $RESULTS/console/*.png) here too.
+export CHAT4ALL_TEST_RESULTS="$RESULTS"
 
 log "running dotnet test (results in $RESULTS)"
 rc=0

@@ -73,6 +73,9 @@ if (targets.Contains(Targets.Files))
     app.MapFilesService();
 }
 
+// Static files of the web console: any target serves them, they call the API like any client.
+app.MapWebConsole();
+
 return await command.RunAsync(app);
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>

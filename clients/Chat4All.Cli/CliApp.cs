@@ -1,0 +1,137 @@
+using System.CommandLine;
+using Chat4All.Cli.Api;
+using Chat4All.Cli.Auth;
+using Chat4All.Cli.Conversations;
+using Chat4All.Cli.Files;
+using Chat4All.Cli.Messages;
+using Chat4All.Cli.Output;
+using Chat4All.Cli.Realtime;
+
+namespace Chat4All.Cli;
+
+/// <summary>
+/// <c>chat4all</c>: the command tree. <see cref="RunAsync"/> is the whole program — Program.cs only
+/// wires the real console and Ctrl-C to it, and tests call it in-process with their own context.
+/// </summary>
+public static class CliApp
+{
+    public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken)
+    {
+        var globals = new CliGlobals(context);
+        var root = new RootCommand("Chat4All command-line client: sign in, converse, watch events live, move files.")
+        {
+            globals.Profile,
+            globals.Output,
+            LoginCommands.Login(globals),
+            LoginCommands.Logout(globals),
+            ConversationCommands.Create(globals),
+            MessageCommands.Send(globals),
+            MessageCommands.History(globals),
+            MessageCommands.Read(globals),
+            TailCommand.Create(globals),
+            UploadCommand.Create(globals),
+            DownloadCommand.Create(globals),
+        };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await context.Error.WriteLineAsync(error.Message);
+            }
+
+            var path = new List<string>();
+            for (var result = parsed.CommandResult; result.Command != root; result = (System.CommandLine.Parsing.CommandResult)result.Parent!)
+            {
+                path.Insert(0, result.Command.Name);
+            }
+
+            await context.Error.WriteLineAsync($"Run 'chat4all {string.Join(' ', [.. path, "--help"])}'.");
+            return ExitCodes.Usage;
+        }
+
+        var configuration = new InvocationConfiguration
+        {
+            Output = context.Out,
+            Error = context.Error,
+            // Program.cs owns Ctrl-C (first press: stop gracefully; second: exit at once).
+            ProcessTerminationTimeout = null,
+            EnableDefaultExceptionHandler = false,
+        };
+        try
+        {
+            return await parsed.InvokeAsync(configuration, cancellationToken);
+        }
+        catch (CliException ex)
+        {
+            globals.PrinterFor(parsed).Failure(ex);
+            return ex.ExitCode;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await context.Error.WriteLineAsync("chat4all: interrupted");
+            return ExitCodes.Interrupted;
+        }
+    }
+}
+
+/// <summary>Options every command shares, and what a command needs to talk to the API as the profile.</summary>
+public sealed class CliGlobals(CliContext context)
+{
+    public CliContext Context { get; } = context;
+
+    public Option<string> Profile { get; } = new("--profile", "-p")
+    {
+        Description = "Named sign-in to use (tokens are cached per profile)",
+        Recursive = true,
+        DefaultValueFactory = _ => context.Variable("CHAT4ALL_PROFILE") ?? "default",
+    };
+
+    public Option<OutputFormat> Output { get; } = new("--output", "-o")
+    {
+        Description = "text (for people) or json (for scripts)",
+        Recursive = true,
+        DefaultValueFactory = _ => OutputFormat.Text,
+    };
+
+    public Printer PrinterFor(ParseResult parsed) => new(Context, parsed.GetValue(Output));
+
+    public ProfileStore StoreFor(ParseResult parsed) => new(Context.ConfigDirectory, parsed.GetValue(Profile) ?? "default");
+
+    /// <summary>An API client for the signed-in profile (throws "not signed in" when there is none).</summary>
+    public ApiSession Open(ParseResult parsed)
+    {
+        var store = StoreFor(parsed);
+        var profile = store.Load() ?? throw new CliException(
+            $"Not signed in (profile '{store.Name}'). Run: chat4all login --url URL --client-id ID --client-secret-stdin", ExitCodes.Auth);
+        var http = CreateHttpClient(new Uri(profile.Url));
+        var tokens = new TokenProvider(store, http, TimeProvider.System);
+        var notices = Context.ErrorIsTerminal ? new NoticeWriter(Context.Error) : Context.Error;
+        return new ApiSession(PrinterFor(parsed), new ApiClient(http, tokens, notices), profile, http);
+    }
+
+    public static HttpClient CreateHttpClient(Uri? baseAddress)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), MaxConnectionsPerServer = 16 })
+        {
+            BaseAddress = baseAddress,
+            Timeout = TimeSpan.FromMinutes(10),
+        };
+        http.DefaultRequestHeaders.UserAgent.ParseAdd("chat4all-cli/" + typeof(CliApp).Assembly.GetName().Version?.ToString(3));
+        return http;
+    }
+}
+
+/// <summary>A command's connection to the API as the signed-in profile.</summary>
+public sealed class ApiSession(Printer printer, ApiClient api, Profile profile, HttpClient http) : IDisposable
+{
+    public Printer Printer { get; } = printer;
+
+    public ApiClient Api { get; } = api;
+
+    public Profile Profile { get; } = profile;
+
+    public Guid? UserId => Api.Tokens.Profile.UserId ?? Profile.UserId;
+
+    public void Dispose() => http.Dispose();
+}

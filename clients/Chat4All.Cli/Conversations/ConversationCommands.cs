@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Net;
+using System.Text.Json.Nodes;
+using Chat4All.Cli.Api;
+using Chat4All.Cli.Output;
+
+namespace Chat4All.Cli.Conversations;
+
+/// <summary><c>conversations list|create|show</c>.</summary>
+public static class ConversationCommands
+{
+    public static Command Create(CliGlobals globals) => new("conversations", "List, create and show conversations")
+    {
+        List(globals),
+        New(globals),
+        Show(globals),
+    };
+
+    private static Command List(CliGlobals globals)
+    {
+        var limit = new Option<int>("--limit") { Description = "Conversations per page (1-100)", DefaultValueFactory = _ => 50 };
+        var all = new Option<bool>("--all") { Description = "Follow next_cursor until every conversation is listed" };
+        var command = new Command("list", "Your conversations, newest activity first") { limit, all };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var items = new List<ConversationSummary>();
+            var raw = new JsonArray();
+            string? cursor = null;
+            bool hasMore;
+            do
+            {
+                var path = $"v1/conversations?limit={parsed.GetValue(limit)}" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+                var page = await session.Api.GetAsync(path, CliJson.Default.ConversationPage, cancellationToken);
+                items.AddRange(page.Value.Items);
+                foreach (var item in JsonNode.Parse(page.Raw)!["items"]!.AsArray())
+                {
+                    raw.Add(item?.DeepClone());
+                }
+
+                cursor = page.Value.NextCursor;
+                hasMore = page.Value.HasMore;
+            }
+            while (parsed.GetValue(all) && hasMore && cursor is not null);
+
+            var printer = session.Printer;
+            if (printer.Json)
+            {
+                printer.Document(new JsonObject { ["items"] = raw, ["next_cursor"] = hasMore ? cursor : null, ["has_more"] = hasMore });
+                return ExitCodes.Ok;
+            }
+
+            if (items.Count == 0)
+            {
+                printer.Line("No conversations yet. Create one: chat4all conversations create --member USER_ID");
+                return ExitCodes.Ok;
+            }
+
+            printer.Line($"{"CONVERSATION",-36}  {"TYPE",-7}  {"UNREAD",6}  {"LAST",-19}  NAME / LAST MESSAGE");
+            foreach (var c in items)
+            {
+                var last = c.LastMessage is { } m ? $"#{m.Seq} {Shorten(m.Preview ?? "", 50)}" : "(no messages)";
+                var name = c.Metadata?.Name is { Length: > 0 } n ? n + " — " : "";
+                printer.Line($"{c.ConversationId,-36}  {c.Type,-7}  {c.UnreadCount,6}  {Printer.Time(c.UpdatedAt),-19}  {name}{last}");
+            }
+
+            if (hasMore)
+            {
+                printer.Notice("(more conversations: use --all)");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command New(CliGlobals globals)
+    {
+        var members = new Option<Guid[]>("--member", "-m")
+        {
+            Description = "User id of another member (repeat for a group); you are always a member",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var group = new Option<bool>("--group") { Description = "A group even with one other member (private is the default for one)" };
+        var name = new Option<string>("--name") { Description = "Group name" };
+        var description = new Option<string>("--description") { Description = "Group description" };
+        var command = new Command("create", "Create a conversation (the same private pair always gets the same one)") { members, group, name, description };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var others = parsed.GetValue(members)!.Distinct().ToList();
+            var type = others.Count == 1 && !parsed.GetValue(group) ? "private" : "group";
+            var metadata = parsed.GetValue(name) is null && parsed.GetValue(description) is null
+                ? null
+                : new ConversationMetadata(parsed.GetValue(name), parsed.GetValue(description));
+            // A private pair is idempotent by nature (same pair → same conversation), a group is not.
+            var response = await session.Api.PostJsonAsync("v1/conversations", new CreateConversationRequest(type, others, metadata),
+                CliJson.Default.CreateConversationRequest, CliJson.Default.Conversation, idempotent: type == "private", cancellationToken);
+            if (session.Printer.Json)
+            {
+                session.Printer.Raw(response.Raw);
+            }
+            else
+            {
+                var c = response.Value;
+                var verb = response.Status == HttpStatusCode.OK ? "Existing" : "Created";
+                session.Printer.Line($"{verb} {c.Type} conversation {c.ConversationId} with {c.Members.Count} members.");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Show(CliGlobals globals)
+    {
+        var id = new Argument<Guid>("conversation-id") { Description = "Conversation id" };
+        var command = new Command("show", "One conversation and its members") { id };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}", CliJson.Default.Conversation, cancellationToken);
+            if (session.Printer.Json)
+            {
+                session.Printer.Raw(response.Raw);
+                return ExitCodes.Ok;
+            }
+
+            var c = response.Value;
+            session.Printer.Line($"{c.ConversationId} ({c.Type}) created {Printer.Time(c.CreatedAt)}");
+            if (c.Metadata?.Name is { Length: > 0 } conversationName)
+            {
+                session.Printer.Line("name: " + conversationName);
+            }
+
+            foreach (var member in c.Members)
+            {
+                session.Printer.Line("member: " + member.ToString() + (member == session.UserId ? " (you)" : ""));
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    internal static string Shorten(string text, int length)
+    {
+        var line = text.ReplaceLineEndings(" ");
+        return line.Length <= length ? line : string.Concat(line.AsSpan(0, length - 1), "…");
+    }
+}

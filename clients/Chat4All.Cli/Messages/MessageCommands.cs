@@ -1,0 +1,177 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Chat4All.Cli.Api;
+using Chat4All.Cli.Output;
+
+namespace Chat4All.Cli.Messages;
+
+/// <summary><c>send</c>, <c>history</c> and <c>read</c>.</summary>
+public static class MessageCommands
+{
+    public static Option<Guid> ConversationOption() => new("--conversation", "-c") { Description = "Conversation id", Required = true };
+
+    public static Command Send(CliGlobals globals)
+    {
+        var conversation = ConversationOption();
+        var text = new Argument<string[]>("text") { Description = "Message text ('-' reads it from standard input)", Arity = ArgumentArity.ZeroOrMore };
+        var file = new Option<Guid?>("--file") { Description = "Send an uploaded file (its file_id) instead of text" };
+        var channels = new Option<string[]>("--channel")
+        {
+            Description = "Channel to route to: whatsapp, instagram, telegram, messenger, sms or all (repeatable)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var priority = new Option<string>("--priority") { Description = "low, normal or high" };
+        priority.AcceptOnlyFromAmong("low", "normal", "high");
+        var messageId = new Option<Guid?>("--message-id") { Description = "Idempotency key (default: a new UUID; resending with the same id is safe)" };
+        var command = new Command("send", "Send a text (or file) message") { conversation, text, file, channels, priority, messageId };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var words = parsed.GetValue(text) ?? [];
+            MessagePayload payload;
+            if (parsed.GetValue(file) is { } fileId)
+            {
+                if (words.Length > 0)
+                {
+                    throw new CliException("Give either text or --file, not both.", ExitCodes.Usage);
+                }
+
+                payload = new MessagePayload("file", FileId: fileId);
+            }
+            else
+            {
+                var body = words is ["-"] ? await globals.Context.Input.ReadToEndAsync(cancellationToken) : string.Join(' ', words);
+                if (string.IsNullOrWhiteSpace(body))
+                {
+                    throw new CliException("Nothing to send: give the text as arguments, '-' for standard input, or --file FILE_ID.", ExitCodes.Usage);
+                }
+
+                payload = new MessagePayload("text", body.TrimEnd('\n', '\r'));
+            }
+
+            var accepted = await SendAsync(session, parsed.GetValue(conversation), payload, parsed.GetValue(channels), parsed.GetValue(priority),
+                parsed.GetValue(messageId) ?? Guid.CreateVersion7(), cancellationToken);
+            if (session.Printer.Json)
+            {
+                session.Printer.Raw(accepted.Raw);
+            }
+            else
+            {
+                session.Printer.Line($"Sent message {accepted.Value.MessageId} to {accepted.Value.ConversationId} (seq {accepted.Value.Seq}).");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>One send; the message id makes retries safe, so transient failures are retried.</summary>
+    public static Task<ApiResponse<AcceptedMessage>> SendAsync(ApiSession session, Guid conversationId, MessagePayload payload, string[]? channels,
+        string? priority, Guid messageId, CancellationToken cancellationToken) =>
+        session.Api.PostJsonAsync("v1/messages",
+            new SendMessageRequest(messageId, conversationId, payload, channels is { Length: > 0 } ? [.. channels] : null, priority),
+            CliJson.Default.SendMessageRequest, CliJson.Default.AcceptedMessage, idempotent: true, cancellationToken);
+
+    public static Command History(CliGlobals globals)
+    {
+        var conversation = ConversationOption();
+        var limit = new Option<int>("--limit") { Description = "Messages per page (1-100)", DefaultValueFactory = _ => 50 };
+        var afterSeq = new Option<long?>("--after-seq") { Description = "Messages after this seq, oldest first" };
+        var beforeSeq = new Option<long?>("--before-seq") { Description = "Messages before this seq" };
+        var all = new Option<bool>("--all") { Description = "Follow next_cursor to the end" };
+        var command = new Command("history", "Messages of a conversation in seq order (the newest page unless --after-seq/--before-seq)")
+        {
+            conversation, limit, afterSeq, beforeSeq, all,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var conversationId = parsed.GetValue(conversation);
+            var query = $"limit={parsed.GetValue(limit)}";
+            if (parsed.GetValue(afterSeq) is { } after)
+            {
+                query += $"&after_seq={after}";
+            }
+
+            if (parsed.GetValue(beforeSeq) is { } before)
+            {
+                query += $"&before_seq={before}";
+            }
+
+            var messages = new List<Message>();
+            var raw = new JsonArray();
+            string? cursor = null;
+            bool hasMore;
+            do
+            {
+                var path = $"v1/conversations/{conversationId}/messages?" + (cursor is null ? query : $"limit={parsed.GetValue(limit)}&cursor={Uri.EscapeDataString(cursor)}");
+                var page = await session.Api.GetAsync(path, CliJson.Default.MessagePage, cancellationToken);
+                messages.AddRange(page.Value.Messages);
+                foreach (var item in JsonNode.Parse(page.Raw)!["messages"]!.AsArray())
+                {
+                    raw.Add(item?.DeepClone());
+                }
+
+                cursor = page.Value.NextCursor;
+                hasMore = page.Value.HasMore;
+            }
+            while (parsed.GetValue(all) && hasMore && cursor is not null);
+
+            if (session.Printer.Json)
+            {
+                session.Printer.Document(new JsonObject
+                {
+                    ["conversation_id"] = conversationId.ToString(), ["messages"] = raw, ["next_cursor"] = hasMore ? cursor : null, ["has_more"] = hasMore,
+                });
+                return ExitCodes.Ok;
+            }
+
+            foreach (var message in messages.OrderBy(m => m.Seq))
+            {
+                session.Printer.Line(Format(message, session.UserId));
+            }
+
+            if (messages.Count == 0)
+            {
+                session.Printer.Notice("(no messages)");
+            }
+            else if (hasMore)
+            {
+                session.Printer.Notice("(more messages: use --all, or --before-seq/--after-seq)");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command Read(CliGlobals globals)
+    {
+        var conversation = ConversationOption();
+        var upTo = new Option<long?>("--up-to-seq") { Description = "Mark read up to this seq (default: the latest)" };
+        var command = new Command("read", "Mark a conversation read; its members see the receipt live") { conversation, upTo };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var response = await session.Api.PostJsonAsync($"v1/conversations/{parsed.GetValue(conversation)}/read", new MarkReadRequest(parsed.GetValue(upTo)),
+                CliJson.Default.MarkReadRequest, CliJson.Default.MarkReadResponse, idempotent: true, cancellationToken);
+            if (session.Printer.Json)
+            {
+                session.Printer.Raw(response.Raw);
+            }
+            else
+            {
+                session.Printer.Line($"Read up to seq {response.Value.ReadUpToSeq} ({response.Value.MessagesMarkedRead} messages marked read).");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static string Format(Message message, Guid? me)
+    {
+        var sender = message.SenderId == me ? "you" : "…" + message.SenderId.ToString()[^8..];
+        return $"#{message.Seq,-5} {Printer.Time(message.CreatedAt)}  {sender}: {Printer.Describe(message.Payload)}";
+    }
+}

@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chat4All.Cli.Api;
+
+namespace Chat4All.Cli.Output;
+
+public enum OutputFormat
+{
+    Text,
+    Json,
+}
+
+/// <summary>
+/// Writes results to stdout — text for people, one JSON document (or one per line for streams) for
+/// scripts — and errors to stderr, in the same format.
+/// </summary>
+public sealed class Printer(CliContext context, OutputFormat format)
+{
+    public OutputFormat Format { get; } = format;
+
+    public bool Json => Format == OutputFormat.Json;
+
+    public TextWriter Out => context.Out;
+
+    public TextWriter Error => context.Error;
+
+    public void Line(string text) => context.Out.WriteLine(text);
+
+    /// <summary>The API's own JSON body, as received (re-serialised compactly).</summary>
+    public void Raw(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        context.Out.WriteLine(JsonSerializer.Serialize(document.RootElement, CliJson.Default.JsonElement));
+    }
+
+    public void Document(JsonObject value) => context.Out.WriteLine(value.ToJsonString());
+
+    public void Notice(string text) => context.Error.WriteLine(text);
+
+    public void Failure(CliException error)
+    {
+        if (!Json)
+        {
+            context.Error.WriteLine(error.Message);
+            return;
+        }
+
+        var body = new JsonObject { ["message"] = error.Message, ["exit_code"] = error.ExitCode };
+        if (error is ApiException api)
+        {
+            body["status"] = (int)api.Status;
+            body["code"] = api.Code;
+            if (api.Problem is { } problem)
+            {
+                body["problem"] = JsonSerializer.SerializeToNode(problem, CliJson.Default.Problem);
+            }
+        }
+
+        context.Error.WriteLine(new JsonObject { ["error"] = body }.ToJsonString());
+    }
+
+    public static string Time(DateTimeOffset value) => value.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    public static string Bytes(double bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        var unit = 0;
+        while (bytes >= 1024 && unit < units.Length - 1)
+        {
+            bytes /= 1024;
+            unit++;
+        }
+
+        return unit == 0 ? $"{bytes:0} {units[unit]}" : string.Create(CultureInfo.InvariantCulture, $"{bytes:0.0} {units[unit]}");
+    }
+
+    public static string Describe(MessagePayload payload) => payload.Type switch
+    {
+        "text" => payload.Text ?? "",
+        "file" => $"[file {payload.FileId}]",
+        _ => $"[{payload.Type}]",
+    };
+}

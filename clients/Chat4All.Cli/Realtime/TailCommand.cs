@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Text.Json;
+using Chat4All.Cli.Api;
+using Chat4All.Cli.Conversations;
+using Chat4All.Cli.Messages;
+using Chat4All.Cli.Output;
+
+namespace Chat4All.Cli.Realtime;
+
+/// <summary>
+/// <c>tail</c>: live events over the WebSocket until Ctrl-C (or <c>--count</c> messages), surviving
+/// disconnects and token expiry without losing or repeating a message (<see cref="RealtimeSession"/>).
+/// Text lines for people; with <c>--output json</c> one frame per line (NDJSON), as the server sent it.
+/// </summary>
+public static class TailCommand
+{
+    public static Command Create(CliGlobals globals)
+    {
+        var conversations = new Option<Guid[]>("--conversation", "-c")
+        {
+            Description = "Only these conversations (repeatable); default: all of yours",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var fromSeq = new Option<long?>("--from-seq") { Description = "With one --conversation: first replay the messages after this seq" };
+        var messagesOnly = new Option<bool>("--messages-only") { Description = "Only message.created (no receipts or presence)" };
+        var count = new Option<int?>("--count") { Description = "Exit after this many messages" };
+        var command = new Command("tail", "Watch messages, delivery and read receipts and presence live (reconnects and resumes by itself)")
+        {
+            conversations, fromSeq, messagesOnly, count,
+        };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var printer = session.Printer;
+            var only = parsed.GetValue(conversations) is { Length: > 0 } selected ? selected.ToHashSet() : null;
+            if (parsed.GetValue(fromSeq) is not null && only is not { Count: 1 })
+            {
+                throw new CliException("--from-seq needs exactly one --conversation.", ExitCodes.Usage);
+            }
+
+            var realtime = new RealtimeSession(session.Api, globals.Context.ErrorIsTerminal ? new NoticeWriter(printer.Error) : printer.Error);
+            // Start every conversation at its latest seq: anything after it — sent while connecting,
+            // or while disconnected later — is replayed, nothing before it is.
+            await foreach (var conversation in ListAllAsync(session, cancellationToken))
+            {
+                if (only is null || only.Contains(conversation.ConversationId))
+                {
+                    realtime.Track(conversation.ConversationId, conversation.LastMessage?.Seq ?? 0);
+                }
+            }
+
+            if (parsed.GetValue(fromSeq) is { } start)
+            {
+                realtime.Track(only!.Single(), start);
+            }
+
+            var remaining = parsed.GetValue(count);
+            var me = session.UserId;
+            await realtime.RunAsync(async e =>
+            {
+                if (only is not null && (e.ConversationId is not { } id || !only.Contains(id)))
+                {
+                    return true;
+                }
+
+                if (parsed.GetValue(messagesOnly) && e.Message is null)
+                {
+                    return true;
+                }
+
+                if (printer.Json)
+                {
+                    await printer.Out.WriteLineAsync(JsonSerializer.Serialize(e.Frame, CliJson.Default.JsonElement));
+                }
+                else
+                {
+                    await printer.Out.WriteLineAsync(Format(e, me));
+                }
+
+                await printer.Out.FlushAsync(cancellationToken);
+                return e.Message is null || remaining is null || --remaining > 0;
+            }, cancellationToken);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static async IAsyncEnumerable<ConversationSummary> ListAllAsync(ApiSession session,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        while (true)
+        {
+            var page = await session.Api.GetAsync("v1/conversations?limit=100" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)),
+                CliJson.Default.ConversationPage, cancellationToken);
+            foreach (var item in page.Value.Items)
+            {
+                yield return item;
+            }
+
+            if (!page.Value.HasMore || page.Value.NextCursor is null)
+            {
+                yield break;
+            }
+
+            cursor = page.Value.NextCursor;
+        }
+    }
+
+    private static string Format(RealtimeEvent e, Guid? me)
+    {
+        var data = e.Frame.GetProperty("data");
+        var conversation = e.ConversationId is { } id ? $"[…{id.ToString()[^8..]}] " : "";
+        string User(string property) =>
+            data.TryGetProperty(property, out var user) && Guid.TryParse(user.GetString(), out var userId)
+                ? (userId == me ? "you" : "…" + userId.ToString()[^8..])
+                : "?";
+        string Text(string property) => data.TryGetProperty(property, out var value) ? value.ToString() : "";
+
+        return e.Type switch
+        {
+            "message.created" => conversation + MessageCommands.Format(e.Message!, me) + (e.FromHistory ? "  (caught up)" : ""),
+            "message.status_updated" =>
+                $"{conversation}message …{Text("message_id")[Math.Max(0, Text("message_id").Length - 8)..]} to {User("recipient_id")} via {Text("channel")}: {Text("new_status")}",
+            "conversation.read" => $"{conversation}{User("user_id")} read up to #{Text("read_up_to_seq")}",
+            "presence.changed" => $"{User("user_id")} is {Text("status")}",
+            _ => $"{conversation}{e.Type}: {ConversationCommands.Shorten(data.ToString(), 120)}",
+        };
+    }
+}
