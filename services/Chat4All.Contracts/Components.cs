@@ -14,4 +14,17 @@ public static class Components
     /// <c>outboxPublishPubsub</c> = <see cref="PubSub"/>, <c>outboxPublishTopic</c> = <see cref="Topics.MessageStatusChanged"/>).
     /// </summary>
     public const string StateStore = "statestore";
+
+    /// <summary>
+    /// The actor state store (state.redis with <c>actorStateStore: "true"</c>): <see cref="Actors.UserPresence"/>
+    /// keeps its state there, and Dapr Workflow (files' <c>AssembleUpload</c>) runs on actors too. No code
+    /// names it: the sidecar finds it by that flag, so only the YAML and the structural tests use the name.
+    /// </summary>
+    public const string ActorStore = "actorstore";
+
+    /// <summary>
+    /// The secret store every other component reads its credentials from (<c>secretKeyRef</c>): environment
+    /// variables locally (secretstores.local.env), Kubernetes secrets in the cluster. Never literals in YAML.
+    /// </summary>
+    public const string SecretStore = "secretstore";
 }

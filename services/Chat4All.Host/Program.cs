@@ -16,6 +16,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = co
 builder.Configuration.AddCommandLine(command.HostArgs, new Dictionary<string, string> { ["--target"] = "Chat4All:Targets" });
 
 builder.AddServiceDefaults(logToStandardError: command is not HostCommand.Serve);
+builder.AddDaprSidecar(); // dapr runtime only: one target per app, sidecar address checked and awaited on start
 var chat4all = builder.Configuration.GetSection(Chat4AllOptions.SectionName).Get<Chat4AllOptions>() ?? new Chat4AllOptions();
 var targets = Chat4AllOptions.ParseTargets(chat4all.Targets);
 
@@ -75,6 +76,7 @@ if (targets.Contains(Targets.Files))
 
 // Static files of the web console: any target serves them, they call the API like any client.
 app.MapWebConsole();
+app.MapDaprSidecar(); // dapr runtime only: /dapr/subscribe answers the sidecar in every app
 
 return await command.RunAsync(app);
 

@@ -1,6 +1,7 @@
 using Chat4All.BuildingBlocks.Hosting;
 using Chat4All.BuildingBlocks.Presence;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -56,7 +57,9 @@ public static class PresenceExtensions
             ?? throw new InvalidOperationException("MapPresence needs AddPresence on the builder.");
         if (services.GetRequiredService<IOptions<Chat4AllOptions>>().Value.Runtime is Chat4AllRuntime.Dapr && registration.MarkEndpointsMapped())
         {
-            endpoints.MapActorsHandlers();
+            // The sidecar is the only caller: it has no user token, spends no user's rate-limit budget, and
+            // these routes are not part of the public API description (like the pub/sub routes, ADR 0005).
+            endpoints.MapActorsHandlers().AllowAnonymous().DisableRateLimiting().ExcludeFromDescription();
         }
 
         return endpoints;

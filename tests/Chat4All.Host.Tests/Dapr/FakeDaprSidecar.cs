@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Chat4All.Host.Tests.Dapr;
+
+/// <summary>One request the stand-in received: which API, the path, and the body (for gRPC: the protobuf message).</summary>
+public sealed record SidecarCall(string Api, string Method, string Path, byte[] Body)
+{
+    public string Text => Encoding.UTF8.GetString(Body);
+}
+
+/// <summary>
+/// A stand-in for daprd on loopback: its HTTP API (health, actors) on one port and its gRPC API (pub/sub,
+/// state, workflows) on another, speaking HTTP/2 without TLS like the real sidecar. It records every
+/// request, answers health as told, actor calls with a fixed JSON body, the unary gRPC calls the adapters
+/// make with an empty message, and every other gRPC method (the workflow worker's stream) with
+/// UNIMPLEMENTED, which clients retry.
+/// </summary>
+public sealed class FakeDaprSidecar : IAsyncDisposable
+{
+    private static readonly HashSet<string> UnaryCallsAnsweredEmpty = new(StringComparer.Ordinal)
+    {
+        "/dapr.proto.runtime.v1.Dapr/PublishEvent",
+        "/dapr.proto.runtime.v1.Dapr/GetState",
+        "/dapr.proto.runtime.v1.Dapr/ExecuteStateTransaction",
+    };
+
+    private readonly ConcurrentQueue<SidecarCall> _calls = new();
+    private WebApplication _app = null!;
+
+    private FakeDaprSidecar()
+    {
+    }
+
+    public int HttpPort { get; private set; }
+
+    public int GrpcPort { get; private set; }
+
+    public Uri HttpEndpoint => new($"http://127.0.0.1:{HttpPort}");
+
+    public Uri GrpcEndpoint => new($"http://127.0.0.1:{GrpcPort}");
+
+    /// <summary>What <c>/v1.0/healthz/outbound</c> answers.</summary>
+    public HttpStatusCode OutboundHealth { get; set; } = HttpStatusCode.NoContent;
+
+    /// <summary>The body of every actor method answer.</summary>
+    public string ActorAnswer { get; set; } = "{}";
+
+    public IReadOnlyList<SidecarCall> Calls => [.. _calls];
+
+    /// <summary>The settings that point a dapr-runtime host at this sidecar, as daprd's variables would.</summary>
+    public Dictionary<string, string?> HostSettings(string target) => new()
+    {
+        ["Chat4All:Runtime"] = "dapr",
+        ["Chat4All:Targets"] = target,
+        ["DAPR_HTTP_ENDPOINT"] = HttpEndpoint.ToString(),
+        ["DAPR_GRPC_ENDPOINT"] = GrpcEndpoint.ToString(),
+        ["APP_ID"] = target,
+    };
+
+    public static async Task<FakeDaprSidecar> StartAsync()
+    {
+        var sidecar = new FakeDaprSidecar { HttpPort = FreePort(), GrpcPort = FreePort() };
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, sidecar.HttpPort, l => l.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(IPAddress.Loopback, sidecar.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+        });
+        sidecar._app = builder.Build();
+        sidecar._app.Run(sidecar.HandleAsync);
+        await sidecar._app.StartAsync();
+        return sidecar;
+    }
+
+    public async Task<IReadOnlyList<SidecarCall>> WaitForAsync(Func<SidecarCall, bool> match, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (DateTime.UtcNow < deadline)
+        {
+            var found = Calls.Where(match).ToList();
+            if (found.Count > 0)
+            {
+                return found;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return [];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        var grpc = context.Connection.LocalPort == GrpcPort;
+        var bytes = body.ToArray();
+        var path = context.Request.Path.Value ?? "";
+        _calls.Enqueue(new SidecarCall(grpc ? "grpc" : "http", context.Request.Method, path, grpc && bytes.Length >= 5 ? bytes[5..] : bytes));
+
+        if (grpc)
+        {
+            context.Response.ContentType = "application/grpc";
+            if (UnaryCallsAnsweredEmpty.Contains(path))
+            {
+                // One length-prefixed message of zero bytes: every field at its default.
+                await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted);
+                context.Response.AppendTrailer("grpc-status", "0");
+            }
+            else
+            {
+                context.Response.AppendTrailer("grpc-status", "12");
+                context.Response.AppendTrailer("grpc-message", "not implemented by the test sidecar");
+            }
+
+            return;
+        }
+
+        if (path == "/v1.0/healthz/outbound")
+        {
+            context.Response.StatusCode = (int)OutboundHealth;
+        }
+        else if (path == "/v1.0/healthz")
+        {
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+        }
+        else if (path.StartsWith("/v1.0/actors/", StringComparison.Ordinal))
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(ActorAnswer, context.RequestAborted);
+        }
+        else
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
