@@ -6,6 +6,8 @@
 # Usage (executed):
 #   scripts/infra.sh up     install if needed, init if needed, start, wait, create role/db
 #   scripts/infra.sh down   stop both servers (data is kept)
+#   scripts/infra.sh browser install Chromium, Node.js and npm if missing (the web
+#                           console's browser test; scripts/test.sh calls it)
 #   scripts/infra.sh env    print `export ...` lines; load them with
 #                           eval "$(scripts/infra.sh env)"
 # Usage (sourced): `source scripts/infra.sh [up|env|down]` (default: up) does the
@@ -119,6 +121,16 @@ ensure_installed() {
     [[ -x "$CHAT4ALL_PG_BIN/initdb" ]] || die "PostgreSQL binaries not found in $CHAT4ALL_PG_BIN (set CHAT4ALL_PG_BIN?)"
     command -v redis-server >/dev/null 2>&1 || die "redis-server not found after install"
     command -v redis-cli >/dev/null 2>&1 || die "redis-cli not found after install"
+}
+
+ensure_browser_tools() {
+    local pkgs=()
+    command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+    { command -v node && command -v npm; } >/dev/null 2>&1 || pkgs+=(nodejs npm)
+    if ((${#pkgs[@]})); then
+        apt_install "${pkgs[@]}"
+    fi
+    command -v chromium >/dev/null 2>&1 || die "chromium not found after install"
 }
 
 # --- PostgreSQL -----------------------------------------------------------------
@@ -434,7 +446,7 @@ cmd_down() {
 }
 
 usage() {
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -442,6 +454,7 @@ case "${1:-}" in
     up)   cmd_up ;;
     down) cmd_down ;;
     env)  cmd_env ;;
+    browser) mkdir -p "$CHAT4ALL_DATA"; ensure_browser_tools ;;
     -h|--help|help) usage ;;
     *)    usage ;;
 esac

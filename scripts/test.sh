@@ -31,26 +31,7 @@ SLN="$ROOT/Chat4All.sln"
 
 # The web console's browser test (tests/Chat4All.Clients.Tests) drives Debian's Chromium with
 # Playwright (playwright-core from npm, pinned by the committed package-lock.json).
-apt_install() {
-    local sudo=()
-    if [[ "$(id -u)" -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "need root or sudo to apt-get install: $*"
-        sudo=(sudo)
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "apt-get not found; please install manually: $*"
-    local aptlog="$CHAT4ALL_DATA/apt.log"
-    log "installing packages: $* (apt-get; output in $aptlog)"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$aptlog" 2>&1 \
-        || { tail -n 20 "$aptlog" >&2; die "apt-get update failed (see $aptlog)"; }
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$aptlog" 2>&1 \
-        || { tail -n 20 "$aptlog" >&2; die "apt-get install failed: $* (see $aptlog)"; }
-}
-browser_pkgs=()
-command -v chromium >/dev/null 2>&1 || browser_pkgs+=(chromium)
-{ command -v node && command -v npm; } >/dev/null 2>&1 || browser_pkgs+=(nodejs npm)
-if ((${#browser_pkgs[@]})); then
-    apt_install "${browser_pkgs[@]}"
-fi
+scripts/infra.sh browser
 BROWSER_TESTS="$ROOT/tests/Chat4All.Clients.Tests/browser"
 # npm ci only when the lock file changed since the last install (a stamp next to node_modules).
 lock_sum="$(sha256sum "$BROWSER_TESTS/package-lock.json" | cut -d' ' -f1)"

@@ -136,7 +136,18 @@ public sealed class HostCommandTests : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/me") { Headers = { { "X-Request-ID", "log-probe-1" } } };
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(request)).StatusCode);
         host.Interrupt();
-        var exitCode = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        int exitCode;
+        try
+        {
+            exitCode = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (OperationCanceledException)
+        {
+            // Say where shutdown stopped: the last lines show which service had not finished.
+            var output = host.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Fail("The host did not exit within 60 s of Ctrl-C. Last output:\n" + string.Join('\n', output.TakeLast(30)) + "\n" + host.StandardError);
+            throw;
+        }
 
         Assert.Equal(0, exitCode);
         var lines = host.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
