@@ -65,7 +65,9 @@ public sealed class ProgressBar(TextWriter output, bool terminal, string label, 
 
             var (firstAt, firstBytes) = _samples.Peek();
             var seconds = (now - firstAt).TotalSeconds;
-            var speed = seconds > 0.05 ? (done - firstBytes) / seconds : 0;
+            // The last line of a transfer shorter than the noise floor still shows a speed: the whole run's.
+            var speed = seconds > 0.05 ? (done - firstBytes) / seconds
+                : force && now > TimeSpan.Zero ? (done - _startBytes) / now.TotalSeconds : 0;
             var fraction = totalBytes == 0 ? 1 : (double)done / totalBytes;
             var eta = speed > 0 ? TimeSpan.FromSeconds((totalBytes - done) / speed) : (TimeSpan?)null;
             var filled = (int)Math.Round(fraction * Width);
