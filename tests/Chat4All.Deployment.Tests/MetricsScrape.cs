@@ -60,8 +60,28 @@ public sealed partial class MetricsScrape : IAsyncLifetime
 
         using var client = host.CreateHttpClient();
         (await client.GetAsync("/health")).Dispose(); // one request, so the HTTP server metrics exist
-        var text = await client.GetStringAsync("/metrics");
-        Series = SeriesName().Matches(text).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+
+        // Observable gauges report once their service has observed something (the outbox relay counts
+        // pending rows on its first pass after the migrations), so scrape until every instrument shows.
+        List<string> expected;
+        lock (instruments)
+        {
+            expected = [.. instruments.Select(i => i.Name.Replace('.', '_')).Distinct()];
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            var text = await client.GetStringAsync("/metrics");
+            Series = SeriesName().Matches(text).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+            if (expected.All(name => Series.Any(s => s.StartsWith(name, StringComparison.Ordinal))))
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+        while (DateTime.UtcNow < deadline);
     }
 
     public async Task DisposeAsync()

@@ -29,6 +29,15 @@ public sealed class HostProcess : IDisposable
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        if (InterruptIgnored())
+        {
+            // Started in the background (`cmd &`, nohup), this process ignores SIGINT and children
+            // inherit that; give the host back the default so Interrupt() means Ctrl-C. env execs, same pid.
+            info.FileName = "env";
+            info.ArgumentList.Add("--default-signal=INT");
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Chat4All.Host.dll"));
         foreach (var arg in args)
         {
@@ -118,6 +127,20 @@ public sealed class HostProcess : IDisposable
         }
 
         throw new TimeoutException("The host did not start serving: " + StandardError + StandardOutput);
+    }
+
+    // Bit 2 (SIGINT) of SigIgn in /proc/self/status: set when a shell started us as a background job.
+    private static bool InterruptIgnored()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0;
+        }
+        catch (IOException)
+        {
+            return false; // no /proc: not Linux, nothing to undo
+        }
     }
 
     /// <summary>SIGKILL: the process dies at once, mid-request, with nothing flushed.</summary>
