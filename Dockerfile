@@ -25,10 +25,12 @@ COPY services/Chat4All.Delivery/Chat4All.Delivery.csproj services/Chat4All.Deliv
 COPY services/Chat4All.Realtime/Chat4All.Realtime.csproj services/Chat4All.Realtime/
 COPY services/Chat4All.Files/Chat4All.Files.csproj services/Chat4All.Files/
 COPY services/Chat4All.Host/Chat4All.Host.csproj services/Chat4All.Host/
+COPY clients/Chat4All.WebConsole/Chat4All.WebConsole.csproj clients/Chat4All.WebConsole/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet restore services/Chat4All.Host/Chat4All.Host.csproj
 
 COPY services/ services/
+COPY clients/Chat4All.WebConsole/ clients/Chat4All.WebConsole/
 RUN --mount=type=cache,id=nuget,target=/root/.nuget/packages \
     dotnet publish services/Chat4All.Host/Chat4All.Host.csproj \
         --configuration Release --no-restore --output /app \

@@ -13,6 +13,13 @@ namespace Chat4All.Deployment.Tests;
 /// </summary>
 public sealed partial class MetricsScrape : IAsyncLifetime
 {
+    /// <summary>
+    /// Runs alone: OpenTelemetry in one host also follows same-named meters of other hosts in this
+    /// process, and drops a metric when another host disposes its copy (one host per process in
+    /// production never sees this), so a host started and stopped in parallel empties the scrape.
+    /// </summary>
+    public const string Collection = "metrics scrape";
+
     public IReadOnlySet<string> Series { get; private set; } = new HashSet<string>();
 
     public IReadOnlyList<string> Chat4AllInstruments { get; private set; } = [];
@@ -119,3 +126,6 @@ public sealed partial class MetricsScrape : IAsyncLifetime
     [GeneratedRegex(@"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{| )", RegexOptions.Multiline)]
     private static partial Regex SeriesName();
 }
+
+[CollectionDefinition(MetricsScrape.Collection, DisableParallelization = true)]
+public sealed class MetricsScrapeRunsAlone;

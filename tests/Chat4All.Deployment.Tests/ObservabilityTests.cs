@@ -8,6 +8,7 @@ namespace Chat4All.Deployment.Tests;
 /// on a real host's /metrics (<see cref="MetricsScrape"/>), the rest must come from the exporters the
 /// manifests deploy; the alert set covers what operators must be woken for.
 /// </summary>
+[Collection(MetricsScrape.Collection)]
 public sealed partial class ObservabilityTests(MetricsScrape scrape) : IClassFixture<MetricsScrape>
 {
     /// <summary>Metric families the host itself exports (OpenTelemetry: our meters, ASP.NET Core, Kestrel, Npgsql, runtime).</summary>
