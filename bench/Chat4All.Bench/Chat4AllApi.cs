@@ -321,5 +321,5 @@ internal static class Chat4AllApi
         }
     }
 
-    private static string Excerpt(string body) => body.Length <= 300 ? body : body[..300] + "...";
+    internal static string Excerpt(string body) => body.Length <= 300 ? body : body[..300] + "...";
 }

@@ -151,7 +151,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         // The host's own idle cost first (no sockets of ours), so the window with every socket open can be compared with it.
         var baselineSeconds = Math.Min(options.Idle.TotalSeconds, MaxBaseline.TotalSeconds);
         Progress("baseline: host idle for " + Seconds(baselineSeconds) + " before any socket is opened");
-        var baselineStart = host is null ? FromMetrics(await TryScrapeAsync(cancellationToken)) : host.Sample();
+        var baselineStart = host is null ? FromMetrics(await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken)) : host.Sample();
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(baselineSeconds), cancellationToken);
@@ -161,7 +161,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
             return 130;
         }
 
-        var metricsBefore = await TryScrapeAsync(cancellationToken);
+        var metricsBefore = await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken);
         var hostBefore = await HostSampleAsync(host, metricsBefore, cancellationToken);
         var baselineCpu = baselineStart is { } bs && hostBefore is { } hb ? HostProcess.CpuPercent(bs, hb) : double.NaN;
         var selfBefore = HostProcess.Self.Sample();
@@ -287,7 +287,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         // The host's gauge should come back to where it started; a gap means connections it still holds.
         var baseline = metricsBefore?.Sum(ConnectionsMetric) ?? 0;
         var drained = await WaitForGaugeAsync(baseline, cancellationToken);
-        var metricsAfter = await TryScrapeAsync(CancellationToken.None);
+        var metricsAfter = await PrometheusText.TryScrapeAsync(client, options.Url, CancellationToken.None);
         var hostAfterClose = await HostSampleAsync(host, metricsAfter, CancellationToken.None);
 
         var handshakes = handshakeMilliseconds.Where(v => !double.IsNaN(v)).Order().ToArray();
@@ -303,8 +303,8 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
                 ? " (stopped after " + ResultTable.Format(MaxConnectFailures) + "; " + ResultTable.Format(options.Connections - attempted) + " never attempted)"
                 : string.Empty) + (firstFailure is null ? string.Empty : "; first: " + firstFailure)),
             Row("Connect phase", connectSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s, " + Rate(opened / connectSeconds) + "/s (limit " +
-                ResultTable.Format(options.ConnectRate) + "/s); upgrade to connection.established p50 " + ResultTable.Milliseconds(Percentile(handshakes, 0.50)) +
-                " ms, p99 " + ResultTable.Milliseconds(Percentile(handshakes, 0.99)) + " ms, max " +
+                ResultTable.Format(options.ConnectRate) + "/s); upgrade to connection.established p50 " + ResultTable.Milliseconds(Percentiles.Of(handshakes, 0.50)) +
+                " ms, p99 " + ResultTable.Milliseconds(Percentiles.Of(handshakes, 0.99)) + " ms, max " +
                 ResultTable.Milliseconds(handshakes.Length == 0 ? double.NaN : handshakes[^1]) + " ms"),
             Row("Host RSS before", Mib(hostBefore?.RssBytes)),
         };
@@ -369,7 +369,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         }
 
         // /metrics is scraped just outside the window, so the scrape's own cost is not in it.
-        var metricsStart = await TryScrapeAsync(cancellationToken);
+        var metricsStart = await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken);
         var hostStart = host is null ? FromMetrics(metricsStart) : host.Sample();
         var selfStart = HostProcess.Self.Sample();
         var pingsStart = stats.Pings;
@@ -396,7 +396,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         var selfEnd = HostProcess.Self.Sample();
         var pings = stats.Pings - pingsStart;
         var openAtEnd = sockets.Count(s => s is not null && !s.Completion.IsCompleted);
-        var metricsEnd = await TryScrapeAsync(CancellationToken.None);
+        var metricsEnd = await PrometheusText.TryScrapeAsync(client, options.Url, CancellationToken.None);
         if (host is null)
         {
             hostEnd = FromMetrics(metricsEnd);
@@ -611,7 +611,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         var started = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(started) < DrainLimit)
         {
-            if (await TryScrapeAsync(CancellationToken.None) is not { } now)
+            if (await PrometheusText.TryScrapeAsync(client, options.Url, CancellationToken.None) is not { } now)
             {
                 return true; // no metrics: nothing to wait for
             }
@@ -635,24 +635,12 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
     }
 
     private async Task<ProcessSample?> HostSampleAsync(HostProcess? host, PrometheusText? scraped, CancellationToken cancellationToken) =>
-        host is not null ? host.Sample() : FromMetrics(scraped ?? await TryScrapeAsync(cancellationToken));
+        host is not null ? host.Sample() : FromMetrics(scraped ?? await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken));
 
     private static ProcessSample? FromMetrics(PrometheusText? scraped) =>
         scraped is null || !scraped.Samples.Any(s => s.Name == WorkingSetMetric)
             ? null
             : new ProcessSample((long)scraped.Sum(WorkingSetMetric), scraped.Sum(CpuTimeMetric), Stopwatch.GetTimestamp());
-
-    private async Task<PrometheusText?> TryScrapeAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await PrometheusText.ScrapeAsync(client, options.Url, cancellationToken);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-    }
 
     private static string Describe(Exception ex)
     {
@@ -674,17 +662,6 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
     }
 
     private static string[] Row(string measure, string value) => [measure, value];
-
-    private static double Percentile(double[] sorted, double quantile)
-    {
-        if (sorted.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        var rank = (long)Math.Ceiling(quantile * sorted.LongLength);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.LongLength - 1)];
-    }
 
     private static string Mib(long? bytes) => bytes is { } b ? (b / (1024.0 * 1024)).ToString("N1", CultureInfo.InvariantCulture) + " MiB" : "n/a";
 

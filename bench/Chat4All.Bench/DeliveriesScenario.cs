@@ -82,7 +82,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
         PrometheusText? before = null;
         if (metricsAvailable)
         {
-            before = await TryScrapeAsync(cancellationToken);
+            before = await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken);
             metricsAvailable = before is not null;
         }
 
@@ -114,7 +114,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
         }
 
         var wait = await WaitAsync(send, before, cancellationToken);
-        var after = metricsAvailable ? await TryScrapeAsync(CancellationToken.None) : null;
+        var after = metricsAvailable ? await PrometheusText.TryScrapeAsync(client, options.Url, CancellationToken.None) : null;
         Print(send, wait, before, after, cancellationToken.IsCancellationRequested);
 
         if (cancellationToken.IsCancellationRequested)
@@ -157,7 +157,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
                 await RefreshTokensAsync(cancellationToken);
 
                 Progress("reading GET /" + Chat4AllApi.MetricsPath);
-                if (await TryScrapeAsync(cancellationToken) is null)
+                if (await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken) is null)
                 {
                     notes.Add("GET /" + Chat4AllApi.MetricsPath + " did not answer, so completion was watched by polling GET /v1/messages/{id} only.");
                 }
@@ -401,7 +401,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
             {
                 // The counters are at least as new as the moment the request went out.
                 var scrapedAt = Stopwatch.GetTimestamp();
-                var now = await TryScrapeAsync(cancellationToken);
+                var now = await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken);
                 if (now is null)
                 {
                     if (++scrapeFailures >= 5)
@@ -549,7 +549,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
         {
             while (Stopwatch.GetTimestamp() < deadline)
             {
-                if (await TryScrapeAsync(cancellationToken) is not { } now)
+                if (await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken) is not { } now)
                 {
                     return;
                 }
@@ -626,9 +626,9 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
             double.IsNaN(wallSeconds) || wallSeconds <= 0 ? "n/a" : Rate(delivered.Count / wallSeconds),
             double.IsNaN(lastReportSeconds) ? "n/a" : lastReportSeconds.ToString("0.00", CultureInfo.InvariantCulture),
             Rate(send.Accepted.Count / send.SendSeconds),
-            ResultTable.Milliseconds(Percentile(latencies, 0.50)),
-            ResultTable.Milliseconds(Percentile(latencies, 0.95)),
-            ResultTable.Milliseconds(Percentile(latencies, 0.99)),
+            ResultTable.Milliseconds(Percentiles.Of(latencies, 0.50)),
+            ResultTable.Milliseconds(Percentiles.Of(latencies, 0.95)),
+            ResultTable.Milliseconds(Percentiles.Of(latencies, 0.99)),
             ResultTable.Milliseconds(latencies.Length == 0 ? double.NaN : latencies[^1]),
         };
 
@@ -661,8 +661,8 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
             "Accepted msgs/s = accepted messages / time spent sending (" + Seconds(TimeSpan.FromSeconds(send.SendSeconds)) + ").");
         Console.WriteLine(
             "Send side: " + ResultTable.Format(send.Accepted.Count) + " of " + ResultTable.Format(options.Messages) + " messages accepted (" +
-            ResultTable.Format(send.Errors) + " errors), POST latency p50 " + ResultTable.Milliseconds(Percentile(send.Latencies, 0.50)) + " ms, p99 " +
-            ResultTable.Milliseconds(Percentile(send.Latencies, 0.99)) + " ms." + (send.FirstError is null ? string.Empty : " First error: " + send.FirstError));
+            ResultTable.Format(send.Errors) + " errors), POST latency p50 " + ResultTable.Milliseconds(Percentiles.Of(send.Latencies, 0.50)) + " ms, p99 " +
+            ResultTable.Milliseconds(Percentiles.Of(send.Latencies, 0.99)) + " ms." + (send.FirstError is null ? string.Empty : " First error: " + send.FirstError));
         if (wait.CountedDoneSeconds is not null && completedAll)
         {
             Console.WriteLine(
@@ -776,18 +776,6 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
     private static double Delta(PrometheusText before, PrometheusText after, string name, Func<PrometheusSample, bool> filter) =>
         after.Sum(name, filter) - before.Sum(name, filter);
 
-    private async Task<PrometheusText?> TryScrapeAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await PrometheusText.ScrapeAsync(client, options.Url, cancellationToken);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-    }
-
     private async Task RefreshTokensAsync(CancellationToken cancellationToken)
     {
         if (tokens.Count > 0 && Stopwatch.GetElapsedTime(tokensFetchedAt) < TokenRefreshAge)
@@ -806,17 +794,6 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
     }
 
     /// <summary>Nearest-rank percentile of sorted values; NaN when there are none.</summary>
-    private static double Percentile(double[] sorted, double quantile)
-    {
-        if (sorted.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        var rank = (long)Math.Ceiling(quantile * sorted.LongLength);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.LongLength - 1)];
-    }
-
     private static string Rate(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s";

@@ -59,13 +59,7 @@ internal sealed class LoadGenerator(HttpClient client, TimeSpan warmup, TimeSpan
     /// <summary>Nearest-rank percentile of sorted tick counts, in milliseconds; NaN when nothing succeeded.</summary>
     internal static double Percentile(long[] sorted, double quantile)
     {
-        if (sorted.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        var rank = (long)Math.Ceiling(quantile * sorted.LongLength);
-        return ToMilliseconds(sorted[Math.Clamp(rank - 1, 0, sorted.LongLength - 1)]);
+        return sorted.Length == 0 ? double.NaN : ToMilliseconds(sorted[Percentiles.Rank(sorted.LongLength, quantile)]);
     }
 
     /// <summary>State of one workload's run; workers write only their own slot, the rest is Interlocked.</summary>

@@ -31,6 +31,19 @@ internal sealed class PrometheusText(IReadOnlyList<PrometheusSample> samples)
         return Parse(text);
     }
 
+    /// <summary><see cref="ScrapeAsync"/>, or null when the host has no (reachable) /metrics: the scenarios then report without it.</summary>
+    public static async Task<PrometheusText?> TryScrapeAsync(HttpClient client, Uri baseAddress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ScrapeAsync(client, baseAddress, cancellationToken);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     public static PrometheusText Parse(string text)
     {
         var samples = new List<PrometheusSample>();

@@ -113,7 +113,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
                 var result = await RunRateAsync(rate, cancellationToken);
                 results.Add(result);
                 Progress("  accepted " + ResultTable.Format(result.Accepted) + ", received " + ResultTable.Format(result.Received) + ", lost " +
-                    ResultTable.Format(result.Lost) + ", p99 " + ResultTable.Milliseconds(Percentile(result.Latencies, 0.99)) + " ms");
+                    ResultTable.Format(result.Lost) + ", p99 " + ResultTable.Milliseconds(Percentiles.Of(result.Latencies, 0.99)) + " ms");
                 if (cancellationToken.IsCancellationRequested)
                 {
                     break;
@@ -206,7 +206,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
         await socket.SendAsync(subscribeFrame, cancellationToken);
         await Task.Delay(SubscribeSettle, cancellationToken);
 
-        var metricsBefore = await TryScrapeAsync(cancellationToken);
+        var metricsBefore = await PrometheusText.TryScrapeAsync(client, options.Url, cancellationToken);
         var warmupSlots = (int)Math.Ceiling(options.Warmup.TotalSeconds * rate);
         var measuredSlots = Math.Max(1, (int)Math.Round(options.Duration.TotalSeconds * rate));
         var run = new OpenLoop(client, options.Url, senderToken, bodies, rate, warmupSlots + measuredSlots, options.MaxInFlight);
@@ -233,7 +233,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
             }
         }
 
-        var metricsAfter = await TryScrapeAsync(CancellationToken.None);
+        var metricsAfter = await PrometheusText.TryScrapeAsync(client, options.Url, CancellationToken.None);
         var ended = socket.Completion.IsCompleted ? socket.EndedUnexpectedly ?? "closed" : null;
         await socket.CloseAsync(TimeSpan.FromSeconds(5));
 
@@ -290,11 +290,11 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
             ResultTable.Format(r.Lost),
             Rate(r.AcceptedPerSecond),
             Rate(r.FramesPerSecond),
-            ResultTable.Milliseconds(Percentile(r.Latencies, 0.50)),
-            ResultTable.Milliseconds(Percentile(r.Latencies, 0.95)),
-            ResultTable.Milliseconds(Percentile(r.Latencies, 0.99)),
+            ResultTable.Milliseconds(Percentiles.Of(r.Latencies, 0.50)),
+            ResultTable.Milliseconds(Percentiles.Of(r.Latencies, 0.95)),
+            ResultTable.Milliseconds(Percentiles.Of(r.Latencies, 0.99)),
             ResultTable.Milliseconds(r.Latencies.Length == 0 ? double.NaN : r.Latencies[^1]),
-            ResultTable.Milliseconds(Percentile(r.PostLatencies, 0.99)),
+            ResultTable.Milliseconds(Percentiles.Of(r.PostLatencies, 0.99)),
         }).ToList();
 
         Console.WriteLine();
@@ -303,7 +303,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
         Console.WriteLine(
             "p99 < " + TargetP99Milliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms (the aim): " + string.Join("; ", results.Select(r =>
                 ResultTable.Format(r.Rate) + "/s " + (r.Latencies.Length == 0 ? "n/a"
-                    : Percentile(r.Latencies, 0.99) < TargetP99Milliseconds && r.Lost == 0 && r.Errors == 0 ? "met" : "**not met**"))) + ".");
+                    : Percentiles.Of(r.Latencies, 0.99) < TargetP99Milliseconds && r.Lost == 0 && r.Errors == 0 ? "met" : "**not met**"))) + ".");
         Console.WriteLine(
             "One sender (" + sender.Name + ") and one recipient (" + recipient.Name + ") " + (conversationIds.Count == 1
                 ? "in one private conversation (one partition: its events are consumed strictly in order, one at a time); "
@@ -385,30 +385,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
         (await Chat4AllApi.FetchAccessTokenAsync(client, options.Url, sender, cancellationToken),
          await Chat4AllApi.FetchAccessTokenAsync(client, options.Url, recipient, cancellationToken));
 
-    private async Task<PrometheusText?> TryScrapeAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await PrometheusText.ScrapeAsync(client, options.Url, cancellationToken);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return null;
-        }
-    }
-
     private static double Milliseconds(long ticks) => (double)ticks * 1000 / Stopwatch.Frequency;
-
-    private static double Percentile(double[] sorted, double quantile)
-    {
-        if (sorted.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        var rank = (long)Math.Ceiling(quantile * sorted.LongLength);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.LongLength - 1)];
-    }
 
     private static string Rate(double value) => double.IsNaN(value) ? "n/a" : value.ToString("N0", CultureInfo.InvariantCulture);
 

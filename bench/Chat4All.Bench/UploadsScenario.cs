@@ -98,7 +98,7 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
                     parallelism == 1 ? "Chat4All, sequential" : "Chat4All, parallel", MiB(content.Length) + " MiB", ResultTable.Format(content.ChunkCount),
                     ResultTable.Format(parallelism), Seconds(run.Upload), Rate(content.Length, run.Upload),
                     ResultTable.Ratio(dd / run.Upload), ResultTable.Ratio(ddFlushed / run.Upload),
-                    ResultTable.Milliseconds(Percentile(run.ChunkMilliseconds, 0.50)), ResultTable.Milliseconds(Percentile(run.ChunkMilliseconds, 0.99)),
+                    ResultTable.Milliseconds(Percentiles.Of(run.ChunkMilliseconds, 0.50)), ResultTable.Milliseconds(Percentiles.Of(run.ChunkMilliseconds, 0.99)),
                     Seconds(run.Assembly), MiB(run.PeakRss) + (run.PeakRss < TargetPeakRssBytes ? string.Empty : " (over 300)"),
                 ]);
                 notes.Add($"{parallelism} in flight: host RSS {MiB(run.BaselineRss)} MiB before the upload, peak {MiB(run.PeakRss)} MiB during upload and assembly; " +
@@ -181,6 +181,7 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
             throw new InvalidOperationException($"The service reports SHA-256 {reportedSha256} for file {fileId}, not {sha256}: the upload was corrupted.");
         }
 
+        Array.Sort(latencies);
         return new UploadRun(upload, assembly, baseline, peak, latencies, fileId, "SHA-256 " + sha256[..12] + "… matches");
     }
 
@@ -265,7 +266,7 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
 
         if (response.StatusCode != expected)
         {
-            throw new InvalidOperationException($"{what} returned {(int)response.StatusCode}, expected {(int)expected}: {(body.Length <= 300 ? body : body[..300] + "...")}");
+            throw new InvalidOperationException($"{what} returned {(int)response.StatusCode}, expected {(int)expected}: {Chat4AllApi.Excerpt(body)}");
         }
 
         return body;
@@ -330,12 +331,6 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
         }
     }
 
-    private static double Percentile(double[] values, double quantile)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
-    }
-
     private static string MiB(long bytes) => (bytes / (1024.0 * 1024)).ToString("N0", CultureInfo.InvariantCulture);
 
     private static string Seconds(double seconds) => seconds.ToString("0.00", CultureInfo.InvariantCulture);
@@ -344,6 +339,7 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
 
     private static void Progress(string message) => Console.Error.WriteLine("[bench] " + message);
 
+    /// <summary>One upload; <see cref="ChunkMilliseconds"/> sorted.</summary>
     private sealed record UploadRun(double Upload, double Assembly, long BaselineRss, long PeakRss, double[] ChunkMilliseconds, string FileId, string Sha256Check);
 
     /// <summary>
