@@ -55,25 +55,22 @@ public sealed class S3FilesPlatform : FilesPlatform
     }
 
     private S3FilesPlatform(MotoServerProcess moto)
-        : base(uploadLifetime: null, new Dictionary<string, string?>
-        {
-            ["Chat4All:Storage:Provider"] = "s3",
-            ["Chat4All:Storage:S3:ServiceUrl"] = moto.ServiceUrl.ToString(),
-            ["Chat4All:Storage:S3:Bucket"] = Bucket,
-            ["Chat4All:Storage:S3:AccessKey"] = "test",
-            ["Chat4All:Storage:S3:SecretKey"] = "test",
-            ["Chat4All:Storage:S3:CreateBucket"] = "true",
-        })
+        : base(uploadLifetime: null, HostSettings(moto.StorageOptions(Bucket)))
     {
         _moto = moto;
     }
 
-    public Chat4All.BuildingBlocks.Blobs.S3StorageOptions StorageOptions => new()
+    public Chat4All.BuildingBlocks.Blobs.S3StorageOptions StorageOptions => _moto.StorageOptions(Bucket);
+
+    // The host reads the same settings the tests' own S3 client uses.
+    private static Dictionary<string, string?> HostSettings(Chat4All.BuildingBlocks.Blobs.S3StorageOptions s3) => new()
     {
-        ServiceUrl = _moto.ServiceUrl,
-        Bucket = Bucket,
-        AccessKey = "test",
-        SecretKey = "test",
+        ["Chat4All:Storage:Provider"] = "s3",
+        ["Chat4All:Storage:S3:ServiceUrl"] = s3.ServiceUrl!.ToString(),
+        ["Chat4All:Storage:S3:Bucket"] = s3.Bucket,
+        ["Chat4All:Storage:S3:AccessKey"] = s3.AccessKey,
+        ["Chat4All:Storage:S3:SecretKey"] = s3.SecretKey,
+        ["Chat4All:Storage:S3:CreateBucket"] = s3.CreateBucket ? "true" : "false",
     };
 
     public override async Task InitializeAsync()

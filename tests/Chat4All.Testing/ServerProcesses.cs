@@ -114,6 +114,16 @@ public sealed class MotoServerProcess : IAsyncDisposable
 
     public Uri ServiceUrl => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>The S3 blob store's settings for <paramref name="bucket"/> on this server (moto takes any credentials; the bucket is created on first use).</summary>
+    public Chat4All.BuildingBlocks.Blobs.S3StorageOptions StorageOptions(string bucket) => new()
+    {
+        ServiceUrl = ServiceUrl,
+        Bucket = bucket,
+        AccessKey = "test",
+        SecretKey = "test",
+        CreateBucket = true,
+    };
+
     /// <summary>Starts the server and waits until it answers HTTP (its Python start-up takes a few seconds).</summary>
     public async Task StartAsync()
     {

@@ -22,14 +22,7 @@ public sealed class MotoS3 : IAsyncLifetime
 
     public AmazonS3Client Client { get; private set; } = null!;
 
-    public S3StorageOptions Options(string bucket) => new()
-    {
-        ServiceUrl = _server.ServiceUrl,
-        Bucket = bucket,
-        AccessKey = "test",
-        SecretKey = "test",
-        CreateBucket = true,
-    };
+    public S3StorageOptions Options(string bucket) => _server.StorageOptions(bucket);
 
     public async Task InitializeAsync()
     {
