@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Chat4All.Cli.Auth;
 
@@ -9,6 +10,9 @@ namespace Chat4All.Cli.Api;
 
 /// <summary>The body of a successful call, typed and as sent (for <c>--output json</c>).</summary>
 public sealed record ApiResponse<T>(T Value, string Raw, HttpStatusCode Status);
+
+/// <summary>What a cursor-paginated listing collected: the items, typed and as sent, and where it stopped.</summary>
+public sealed record ApiPages<T>(List<T> Items, JsonArray Raw, string? NextCursor, bool HasMore);
 
 /// <summary>
 /// Calls <c>/v1</c> with the profile's bearer token. A 401 refreshes the token once and retries; a
@@ -28,6 +32,35 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
 
     public Task<ApiResponse<T>> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, path, null, type, idempotent: true, cancellationToken);
+
+    /// <summary>
+    /// A cursor-paginated listing: <paramref name="firstPath"/>, then, when <paramref name="all"/>, each
+    /// <c>next_cursor</c> through <paramref name="nextPath"/> until <c>has_more</c> is false.
+    /// </summary>
+    public async Task<ApiPages<TItem>> GetPagesAsync<TPage, TItem>(string firstPath, Func<string, string> nextPath, JsonTypeInfo<TPage> type,
+        Func<TPage, (List<TItem> Items, string? NextCursor, bool HasMore)> read, string itemsProperty, bool all, CancellationToken cancellationToken)
+    {
+        var items = new List<TItem>();
+        var raw = new JsonArray();
+        string? cursor = null;
+        bool hasMore;
+        do
+        {
+            var page = await GetAsync(cursor is null ? firstPath : nextPath(Uri.EscapeDataString(cursor)), type, cancellationToken);
+            var (pageItems, nextCursor, pageHasMore) = read(page.Value);
+            items.AddRange(pageItems);
+            foreach (var item in JsonNode.Parse(page.Raw)![itemsProperty]!.AsArray())
+            {
+                raw.Add(item?.DeepClone());
+            }
+
+            cursor = nextCursor;
+            hasMore = pageHasMore;
+        }
+        while (all && hasMore && cursor is not null);
+
+        return new ApiPages<TItem>(items, raw, cursor, hasMore);
+    }
 
     public Task<ApiResponse<TResponse>> PostJsonAsync<TRequest, TResponse>(string path, TRequest body, JsonTypeInfo<TRequest> requestType,
         JsonTypeInfo<TResponse> responseType, bool idempotent, CancellationToken cancellationToken)

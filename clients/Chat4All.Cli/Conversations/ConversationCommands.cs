@@ -24,24 +24,9 @@ public static class ConversationCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var items = new List<ConversationSummary>();
-            var raw = new JsonArray();
-            string? cursor = null;
-            bool hasMore;
-            do
-            {
-                var path = $"v1/conversations?limit={parsed.GetValue(limit)}" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
-                var page = await session.Api.GetAsync(path, CliJson.Default.ConversationPage, cancellationToken);
-                items.AddRange(page.Value.Items);
-                foreach (var item in JsonNode.Parse(page.Raw)!["items"]!.AsArray())
-                {
-                    raw.Add(item?.DeepClone());
-                }
-
-                cursor = page.Value.NextCursor;
-                hasMore = page.Value.HasMore;
-            }
-            while (parsed.GetValue(all) && hasMore && cursor is not null);
+            var path = $"v1/conversations?limit={parsed.GetValue(limit)}";
+            var (items, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path, next => path + "&cursor=" + next, CliJson.Default.ConversationPage,
+                page => (page.Items, page.NextCursor, page.HasMore), "items", parsed.GetValue(all), cancellationToken);
 
             var printer = session.Printer;
             if (printer.Json)

@@ -98,24 +98,9 @@ public static class MessageCommands
                 query += $"&before_seq={before}";
             }
 
-            var messages = new List<Message>();
-            var raw = new JsonArray();
-            string? cursor = null;
-            bool hasMore;
-            do
-            {
-                var path = $"v1/conversations/{conversationId}/messages?" + (cursor is null ? query : $"limit={parsed.GetValue(limit)}&cursor={Uri.EscapeDataString(cursor)}");
-                var page = await session.Api.GetAsync(path, CliJson.Default.MessagePage, cancellationToken);
-                messages.AddRange(page.Value.Messages);
-                foreach (var item in JsonNode.Parse(page.Raw)!["messages"]!.AsArray())
-                {
-                    raw.Add(item?.DeepClone());
-                }
-
-                cursor = page.Value.NextCursor;
-                hasMore = page.Value.HasMore;
-            }
-            while (parsed.GetValue(all) && hasMore && cursor is not null);
+            var path = $"v1/conversations/{conversationId}/messages?";
+            var (messages, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path + query, next => path + $"limit={parsed.GetValue(limit)}&cursor={next}",
+                CliJson.Default.MessagePage, page => (page.Messages, page.NextCursor, page.HasMore), "messages", parsed.GetValue(all), cancellationToken);
 
             if (session.Printer.Json)
             {
