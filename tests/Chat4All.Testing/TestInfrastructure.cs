@@ -75,12 +75,50 @@ public sealed class TestDatabase : IAsyncDisposable
         return new TestDatabase(admin, name, builder.ConnectionString);
     }
 
+    /// <summary>
+    /// Drops the database. <c>WITH (FORCE)</c> is not used: it also tries to terminate backends of
+    /// other roles (an autovacuum worker has none), which a non-superuser may not, and fails with
+    /// 42501. Instead the database is closed to new connections, this role's own client backends
+    /// (a host process the test left behind) are terminated, and a plain DROP, which stops
+    /// autovacuum workers by itself, is retried while another session is still leaving.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(_admin);
         await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
+        await using (var close = new NpgsqlCommand($"ALTER DATABASE \"{Name}\" ALLOW_CONNECTIONS false", connection))
+        {
+            try
+            {
+                await close.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InvalidCatalogName)
+            {
+                return;
+            }
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            await using (var terminate = new NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()",
+                connection))
+            {
+                terminate.Parameters.AddWithValue(Name);
+                await terminate.ExecuteNonQueryAsync();
+            }
+
+            try
+            {
+                await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Name}\"", connection);
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ObjectInUse && attempt < 20)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250));
+            }
+        }
     }
 }
