@@ -10,12 +10,6 @@ public static class Components
     public const string PubSub = "pubsub";
 
     /// <summary>
-    /// The outbox-enabled state store delivery keeps its records in (state.postgresql with
-    /// <c>outboxPublishPubsub</c> = <see cref="PubSub"/>, <c>outboxPublishTopic</c> = <see cref="Topics.MessageStatusChanged"/>).
-    /// </summary>
-    public const string StateStore = "statestore";
-
-    /// <summary>
     /// The actor state store (state.redis with <c>actorStateStore: "true"</c>): <see cref="Actors.UserPresence"/>
     /// keeps its state there, and Dapr Workflow (files' <c>AssembleUpload</c>) runs on actors too. No code
     /// names it: the sidecar finds it by that flag, so only the YAML and the structural tests use the name.

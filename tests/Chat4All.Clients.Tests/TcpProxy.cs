@@ -18,18 +18,20 @@ public sealed class TcpProxy : IAsyncDisposable
     public TcpProxy(int targetPort)
     {
         _targetPort = targetPort;
-        Port = HostPorts.Free();
-        Restore();
+        Listen(new TcpListener(IPAddress.Loopback, 0)); // the kernel picks the port as it binds
+        Port = ((IPEndPoint)_listener!.LocalEndpoint).Port;
     }
 
     public int Port { get; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
-    public void Restore()
+    /// <summary>Listens again on the port the proxy bound first, as a restored link would.</summary>
+    public void Restore() => Listen(new TcpListener(IPAddress.Loopback, Port));
+
+    private void Listen(TcpListener listener)
     {
         _stop = new CancellationTokenSource();
-        var listener = new TcpListener(IPAddress.Loopback, Port);
         listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         listener.Start();
         _listener = listener;

@@ -61,15 +61,14 @@ public sealed class DeliveryCrashTests : IAsyncLifetime
         Assert.Equal(0, (await HostProcess.RunAsync(environment, "migrate")).ExitCode);
         var alice = await HostProcess.CreateUserAsync(environment);
         var bob = await HostProcess.CreateUserAsync(environment);
-        var port = HostPorts.Free();
         var messageIds = new List<Guid>();
         Guid conversationId;
         await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis);
 
-        using (var first = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}"))
+        using (var first = HostProcess.Start(environment, "--urls", HostProcess.AnyLoopbackPort))
         {
-            using var asAlice = await first.CreateAuthenticatedClientAsync(port, alice);
-            using var asBob = await first.CreateAuthenticatedClientAsync(port, bob);
+            using var asAlice = await first.CreateAuthenticatedClientAsync(alice);
+            using var asBob = await first.CreateAuthenticatedClientAsync(bob);
             foreach (var channel in new[] { Channels.WhatsApp, Channels.Sms })
             {
                 using var set = await asBob.PutAsJsonAsync($"/v1/me/channels/{channel}", new { address = DeliveryPlatform.UniqueAddress(channel) });
@@ -93,8 +92,8 @@ public sealed class DeliveryCrashTests : IAsyncLifetime
         }
 
         Assert.True(await AcceptedAsync(redis) < Messages * 2, "the kill came too late to test anything");
-        using var second = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}");
-        using var client = await second.CreateAuthenticatedClientAsync(port, alice);
+        using var second = HostProcess.Start(environment, "--urls", HostProcess.AnyLoopbackPort);
+        using var client = await second.CreateAuthenticatedClientAsync(alice);
         foreach (var messageId in messageIds)
         {
             var deliveries = await client.WaitForDeliveriesAsync(messageId,

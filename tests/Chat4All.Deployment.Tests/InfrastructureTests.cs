@@ -21,8 +21,8 @@ public sealed class InfrastructureTests
 
         Assert.All(Sources.TopicNames, t => Assert.Contains(t, topics));
         Assert.All(DaprApps.SubscribedTopics, t => Assert.Contains(Topics.DeadLetterOf(t), topics));
-        // Dapr's outbox coordinates through {namespace}{app-id}{outboxPublishTopic}outbox; nothing is auto-created.
-        Assert.Contains($"{ns}{Targets.Delivery}{Topics.MessageStatusChanged}outbox", topics);
+        // No Dapr state-store outbox (ADR 0016), so no internal {namespace}{app-id}{topic}outbox topic either.
+        Assert.DoesNotContain(topics, t => t.EndsWith("outbox", StringComparison.Ordinal));
         Assert.Equal("false", Assert.Single(rendered.OfKind("Kafka")).Spec.At("kafka", "config", "auto.create.topics.enable").Str());
     }
 
@@ -85,7 +85,6 @@ public sealed class InfrastructureTests
         Assert.Contains(pubsub["saslUsername"].Str("value"), kafkaUsers);
         Assert.Equal(pubsub["saslUsername"].Str("value"), pubsub["saslPassword"].At("secretKeyRef", "name").Str());
         Assert.Equal($"{kafka}-cluster-ca-cert", pubsub["caCert"].At("secretKeyRef", "name").Str());
-        Assert.Equal($"{postgres}-app", components[Components.StateStore].DaprMetadata()["connectionString"].At("secretKeyRef", "name").Str());
         Assert.Equal($"{sentinel.Name}-sentinel:26379", actorStore["redisHost"].Str("value"));
         Assert.Equal(sentinel.Spec.At("redisSentinelConfig", "masterGroupName").Str(), actorStore["sentinelMasterName"].Str("value"));
         foreach (var target in Sources.AppIds)

@@ -53,14 +53,13 @@ public sealed class FilesCrashTests : IAsyncLifetime
         Assert.Equal(0, (await HostProcess.RunAsync(_environment, "migrate")).ExitCode);
         var alice = await HostProcess.CreateUserAsync(_environment);
         var bob = await HostProcess.CreateUserAsync(_environment);
-        var port = HostPorts.Free();
         var content = RandomBytes(18 * MiB);
         Guid uploadId;
 
         // 1. Two chunks land; the host dies while the third is half sent.
-        using (var first = HostProcess.Start(_environment, "--urls", $"http://127.0.0.1:{port}"))
+        using (var first = HostProcess.Start(_environment, "--urls", HostProcess.AnyLoopbackPort))
         {
-            using var asAlice = new FilesClient(await first.CreateAuthenticatedClientAsync(port, alice), alice);
+            using var asAlice = new FilesClient(await first.CreateAuthenticatedClientAsync(alice), alice);
             using var bobAsMember = new FilesClient(new HttpClient(), bob); // only bob's id is used
             var conversationId = await asAlice.CreateConversationAsync(bobAsMember);
             (uploadId, var total) = await asAlice.StartUploadAsync(conversationId, content);
@@ -87,9 +86,9 @@ public sealed class FilesCrashTests : IAsyncLifetime
         await using (var lockHolder = new NpgsqlConnection(_database.ConnectionString))
         {
             await lockHolder.OpenAsync();
-            using (var second = HostProcess.Start(_environment, "--urls", $"http://127.0.0.1:{port}"))
+            using (var second = HostProcess.Start(_environment, "--urls", HostProcess.AnyLoopbackPort))
             {
-                using var asAlice = new FilesClient(await second.CreateAuthenticatedClientAsync(port, alice), alice);
+                using var asAlice = new FilesClient(await second.CreateAuthenticatedClientAsync(alice), alice);
                 var missing = (await asAlice.StatusAsync(uploadId)).GetProperty("missing_chunks").EnumerateArray().Select(e => e.GetInt32());
                 Assert.Equal([3, 4], missing);
                 foreach (var number in new[] { 3, 4 })
@@ -117,9 +116,9 @@ public sealed class FilesCrashTests : IAsyncLifetime
         }
 
         // 3. A fresh host takes the run over once the dead runner's lease lapses, at the recorded step.
-        using var third = HostProcess.Start(_environment, "--urls", $"http://127.0.0.1:{port}");
-        using var asBob = new FilesClient(await third.CreateAuthenticatedClientAsync(port, bob), bob);
-        using var asAliceAgain = new FilesClient(await third.CreateAuthenticatedClientAsync(port, alice), alice);
+        using var third = HostProcess.Start(_environment, "--urls", HostProcess.AnyLoopbackPort);
+        using var asBob = new FilesClient(await third.CreateAuthenticatedClientAsync(bob), bob);
+        using var asAliceAgain = new FilesClient(await third.CreateAuthenticatedClientAsync(alice), alice);
         var done = await asAliceAgain.WaitUntilAssembledAsync(uploadId);
         Assert.Equal("completed", done.GetProperty("status").GetString());
         var bytes = await asBob.Http.GetByteArrayAsync($"/v1/files/{done.GetProperty("file_id").GetGuid()}/content");

@@ -30,7 +30,13 @@ public class FilesPlatform : PlatformFixture
             _settings["Chat4All:Files:PurgeInterval"] = "00:00:00.500";
         }
 
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        Configure(settings ?? new Dictionary<string, string?>());
+    }
+
+    /// <summary>Adds host settings; before <see cref="PlatformFixture.InitializeAsync"/> starts the host.</summary>
+    protected void Configure(IReadOnlyDictionary<string, string?> settings)
+    {
+        foreach (var (key, value) in settings)
         {
             _settings[key] = value;
         }
@@ -47,18 +53,7 @@ public sealed class S3FilesPlatform : FilesPlatform
 {
     public const string Bucket = "chat4all-files";
 
-    private readonly MotoServerProcess _moto;
-
-    public S3FilesPlatform()
-        : this(new MotoServerProcess())
-    {
-    }
-
-    private S3FilesPlatform(MotoServerProcess moto)
-        : base(uploadLifetime: null, HostSettings(moto.StorageOptions(Bucket)))
-    {
-        _moto = moto;
-    }
+    private readonly MotoServerProcess _moto = new();
 
     public Chat4All.BuildingBlocks.Blobs.S3StorageOptions StorageOptions => _moto.StorageOptions(Bucket);
 
@@ -75,7 +70,8 @@ public sealed class S3FilesPlatform : FilesPlatform
 
     public override async Task InitializeAsync()
     {
-        await _moto.StartAsync();
+        await _moto.StartAsync(); // its port is known only once it has bound
+        Configure(HostSettings(_moto.StorageOptions(Bucket)));
         await base.InitializeAsync();
     }
 

@@ -127,10 +127,9 @@ public sealed class HostCommandTests : IAsyncLifetime
     public async Task TheServerLogsJsonLinesCarryingRequestAndTraceIdsAndStopsCleanlyOnCtrlC()
     {
         await HostProcess.RunAsync(_environment, "migrate");
-        var port = HostPorts.Free();
         using var host = HostProcess.Start(new Dictionary<string, string>(_environment) { ["Serilog__MinimumLevel__Default"] = "Information" },
-            "--target", "all", "--urls", $"http://127.0.0.1:{port}");
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            "--target", "all", "--urls", HostProcess.AnyLoopbackPort);
+        using var client = new HttpClient { BaseAddress = await host.WaitForAddressAsync() };
         await host.WaitUntilServingAsync(client);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/me") { Headers = { { "X-Request-ID", "log-probe-1" } } };

@@ -74,13 +74,12 @@ public sealed class MessagingFaultTests : IAsyncLifetime
         Assert.Equal(0, (await HostProcess.RunAsync(environment, "migrate")).ExitCode);
         var alice = await HostProcess.CreateUserAsync(environment);
         var bob = await HostProcess.CreateUserAsync(environment);
-        var port = HostPorts.Free();
         var accepted = new ConcurrentBag<Guid>();
         Guid conversationId;
 
-        using (var first = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}"))
+        using (var first = HostProcess.Start(environment, "--urls", HostProcess.AnyLoopbackPort))
         {
-            using var asAlice = await first.CreateAuthenticatedClientAsync(port, alice);
+            using var asAlice = await first.CreateAuthenticatedClientAsync(alice);
             conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
 
             // Four senders stream messages; the host dies under them.
@@ -113,8 +112,8 @@ public sealed class MessagingFaultTests : IAsyncLifetime
             await Task.WhenAll(senders);
         }
 
-        using var second = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}");
-        using var client = await second.CreateAuthenticatedClientAsync(port, alice);
+        using var second = HostProcess.Start(environment, "--urls", HostProcess.AnyLoopbackPort);
+        using var client = await second.CreateAuthenticatedClientAsync(alice);
         var stored = new HashSet<Guid>();
         var cursorPath = $"/v1/conversations/{conversationId}/messages?after_seq=0&limit=100";
         while (cursorPath is not null)

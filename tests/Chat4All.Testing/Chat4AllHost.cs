@@ -1,9 +1,10 @@
-using System.Net;
-using System.Net.Sockets;
 using Chat4All.BuildingBlocks.Data;
 using Chat4All.Contracts;
 using Chat4All.Identity.Users;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,7 +26,6 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
         Action<IServiceCollection>? configureServices = null)
     {
         _configureServices = configureServices;
-        Port = FreeLoopbackPort();
         _settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = postgres,
@@ -41,10 +41,11 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
             _settings[key] = value;
         }
 
-        UseKestrel(Port);
+        UseKestrel(0); // the kernel picks the port as Kestrel binds; StartAsync reads it back
     }
 
-    public int Port { get; }
+    /// <summary>The loopback port Kestrel bound (known once <see cref="StartAsync"/> has run).</summary>
+    public int Port { get; private set; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
@@ -52,6 +53,8 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
     public async Task<Chat4AllHost> StartAsync()
     {
         StartServer();
+        var address = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        Port = new Uri(address).Port;
         foreach (var migration in Services.GetServices<IDatabaseMigration>())
         {
             await migration.ApplyAsync(Services, CancellationToken.None);
@@ -94,12 +97,5 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
         {
             builder.ConfigureTestServices(_configureServices);
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -7,7 +7,8 @@ public sealed record DaprApp(
     string AppId,
     IReadOnlyList<string> Subscriptions,
     bool UsesPubSub,
-    bool UsesStateStore,
+    bool UsesStateStore, // IStateStore, on the service's own PostgreSQL in both runtimes (ADR 0016): no Dapr state component
+
     IReadOnlyList<string> ActorTypes,
     IReadOnlyList<string> Workflows)
 {

@@ -1,11 +1,15 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Chat4All.Testing;
 
 /// <summary>Runs the real host binary (copied next to these tests) as a separate process.</summary>
-public sealed class HostProcess : IDisposable
+public sealed partial class HostProcess : IDisposable
 {
+    /// <summary>The <c>--urls</c> value that lets the kernel choose a free loopback port as the host binds.</summary>
+    public const string AnyLoopbackPort = "http://127.0.0.1:0";
+
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
@@ -76,14 +80,34 @@ public sealed class HostProcess : IDisposable
             json.GetProperty("client_id").GetString()!, json.GetProperty("client_secret").GetString()!, []);
     }
 
-    /// <summary>Waits until this host serves on <paramref name="port"/>, then returns a client carrying a fresh token of <paramref name="user"/>.</summary>
-    public async Task<HttpClient> CreateAuthenticatedClientAsync(int port, TestUser user)
+    /// <summary>Waits until this host serves, then returns a client carrying a fresh token of <paramref name="user"/>.</summary>
+    public async Task<HttpClient> CreateAuthenticatedClientAsync(TestUser user)
     {
-        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        var client = new HttpClient { BaseAddress = await WaitForAddressAsync() };
         await WaitUntilServingAsync(client);
         var token = await OAuth.RequestTokenAsync(client, user);
         client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
         return client;
+    }
+
+    /// <summary>
+    /// The address the host bound, read from its "Now listening on" log line: started with
+    /// <c>--urls</c> <see cref="AnyLoopbackPort"/>, the kernel picks the port as Kestrel binds it.
+    /// </summary>
+    public async Task<Uri> WaitForAddressAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && !_process.HasExited)
+        {
+            if (ListeningAddress().Match(StandardOutput) is { Success: true } match)
+            {
+                return new Uri(match.Groups[1].Value + "/");
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The host did not report the address it listens on: " + StandardError + StandardOutput);
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
@@ -149,6 +173,9 @@ public sealed class HostProcess : IDisposable
     /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>
     public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:[0-9]+)")]
+    private static partial Regex ListeningAddress();
+
     public void Dispose()
     {
         if (!_process.HasExited)
@@ -157,16 +184,5 @@ public sealed class HostProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-}
-
-/// <summary>Loopback ports for processes the tests start.</summary>
-public static class HostPorts
-{
-    public static int Free()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

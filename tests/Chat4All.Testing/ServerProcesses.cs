@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 
 namespace Chat4All.Testing;
 
@@ -12,17 +13,67 @@ public sealed class RedisServerProcess : IAsyncDisposable
 {
     private readonly TemporaryDirectory _directory = new("chat4all-redis-");
     private Process? _process;
+    private bool _started;
 
-    public int Port { get; } = ProcessHelpers.FreeLoopbackPort();
+    /// <summary>The port, chosen on the first start and kept across restarts (a restarted server is the same address).</summary>
+    public int Port { get; private set; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
+    /// <summary>
+    /// Starts the server. redis-server cannot bind port 0 and report it (port 0 turns TCP off), so the first
+    /// start tries a free port and proves the server that answers there is this process (INFO's process_id);
+    /// if another process took the port in between, it tries another one.
+    /// </summary>
     public async Task StartAsync()
     {
-        _process = ProcessHelpers.Start("redis-server",
-            "--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--save", "", "--appendonly", "no", "--dir", _directory.Path);
-        await ProcessHelpers.WaitForPortAsync(Port, open: true);
+        for (var attempt = 1; ; attempt++)
+        {
+            if (!_started)
+            {
+                Port = ProcessHelpers.FreeLoopbackPort();
+            }
+
+            _process?.Dispose();
+            _process = ProcessHelpers.Start("redis-server",
+                "--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--save", "", "--appendonly", "no", "--dir", _directory.Path);
+            if (await AnswersAsItselfAsync(_process))
+            {
+                _started = true;
+                return;
+            }
+
+            if (_started || attempt == 5)
+            {
+                throw new InvalidOperationException($"redis-server did not start on port {Port}.");
+            }
+        }
+    }
+
+    private async Task<bool> AnswersAsItselfAsync(Process process)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && !process.HasExited)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                var stream = client.GetStream();
+                await stream.WriteAsync("INFO server\r\n"u8.ToArray());
+                var buffer = new byte[8192];
+                var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(2));
+                var info = System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+                return info.Contains($"process_id:{process.Id}\r\n", StringComparison.Ordinal);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        return false;
     }
 
     public async Task StopAsync()
@@ -52,7 +103,8 @@ public sealed class PostgresServerProcess : IAsyncDisposable
 {
     private readonly TemporaryDirectory _directory = new("chat4all-pg-");
 
-    public int Port { get; } = ProcessHelpers.FreeLoopbackPort();
+    /// <summary>The port, chosen by <see cref="InitializeAsync"/> and kept across restarts.</summary>
+    public int Port { get; private set; }
 
     private string DataDirectory => Path.Combine(_directory.Path, "data");
 
@@ -69,7 +121,21 @@ public sealed class PostgresServerProcess : IAsyncDisposable
 
         await RunAsPostgresAsync(Path.Combine(TestInfrastructure.PostgresBinDirectory, "initdb"),
             "-D", DataDirectory, "-U", "postgres", "--auth=scram-sha-256", "--pwfile", passwordFile, "--no-sync", "-E", "UTF8", "--locale=C");
-        await StartAsync();
+
+        // PostgreSQL cannot bind port 0 and report the port, so a free one is tried; a postmaster that
+        // finds it taken in between fails to start (pg_ctl -w says so), and another port is tried.
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = ProcessHelpers.FreeLoopbackPort();
+            try
+            {
+                await StartAsync();
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 5)
+            {
+            }
+        }
     }
 
     public async Task StartAsync()
@@ -106,11 +172,12 @@ public sealed class PostgresServerProcess : IAsyncDisposable
 /// A private <c>moto_server</c> (an in-memory S3 and more, from the moto Python package) on a
 /// loopback port, for the S3 blob-store adapter. Any access key and secret are accepted.
 /// </summary>
-public sealed class MotoServerProcess : IAsyncDisposable
+public sealed partial class MotoServerProcess : IAsyncDisposable
 {
     private Process? _process;
 
-    public int Port { get; } = ProcessHelpers.FreeLoopbackPort();
+    /// <summary>The port moto bound (known once <see cref="StartAsync"/> has returned).</summary>
+    public int Port { get; private set; }
 
     public Uri ServiceUrl => new($"http://127.0.0.1:{Port}");
 
@@ -124,11 +191,35 @@ public sealed class MotoServerProcess : IAsyncDisposable
         CreateBucket = true,
     };
 
-    /// <summary>Starts the server and waits until it answers HTTP (its Python start-up takes a few seconds).</summary>
+    /// <summary>
+    /// Starts the server on port 0 (the kernel picks the port as werkzeug binds it), reads the bound port from
+    /// its "Running on" line, and waits until it answers HTTP (its Python start-up takes a few seconds).
+    /// </summary>
     public async Task StartAsync()
     {
         var program = Environment.GetEnvironmentVariable("CHAT4ALL_MOTO_SERVER") is { Length: > 0 } path ? path : "moto_server";
-        _process = ProcessHelpers.Start(program, "-H", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var bound = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, ArgumentList = { "-H", "127.0.0.1", "-p", "0" } };
+        _process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");
+        DataReceivedEventHandler onLine = (_, e) =>
+        {
+            if (e.Data is not null && RunningOn().Match(e.Data) is { Success: true } match)
+            {
+                bound.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        };
+        _process.OutputDataReceived += onLine;
+        _process.ErrorDataReceived += onLine;
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        if (await Task.WhenAny(bound.Task, _process.WaitForExitAsync(timeout.Token)) != bound.Task)
+        {
+            throw new InvalidOperationException($"{program} exited or did not report its port within 60 s.");
+        }
+
+        Port = await bound.Task;
+
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -149,6 +240,9 @@ public sealed class MotoServerProcess : IAsyncDisposable
             }
         }
     }
+
+    [GeneratedRegex(@"Running on http://127\.0\.0\.1:([0-9]+)")]
+    private static partial Regex RunningOn();
 
     public async ValueTask DisposeAsync()
     {

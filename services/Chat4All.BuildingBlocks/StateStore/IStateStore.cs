@@ -38,8 +38,8 @@ public sealed class StateConcurrencyException(string message, Exception? innerEx
 /// <summary>
 /// The state-store-with-outbox port (ARCHITECTURE §3): key-value state whose transactions also
 /// carry integration events, committed atomically with the state and published at least once.
-/// standalone: a PostgreSQL KV table plus the service's EF outbox and relay; dapr: the
-/// <c>statestore</c> component (state.postgresql with <c>outboxPublishPubsub</c>).
+/// a PostgreSQL KV table plus the service's EF outbox and relay, in both runtimes; in the dapr runtime
+/// the relay publishes through Dapr pub/sub (ADR 0016 — not Dapr's state-store outbox).
 /// Values are (de)serialized with <see cref="OutboxWriter.Json"/> (snake_case).
 /// </summary>
 public interface IStateStore
@@ -52,7 +52,7 @@ public interface IStateStore
     /// <summary>
     /// Up to <paramref name="limit"/> items whose value has the top-level JSON string field
     /// <paramref name="field"/> equal to <paramref name="value"/> — enough for a service to find its
-    /// unfinished work after a crash (Dapr: the state query API, which state.postgresql supports).
+    /// unfinished work after a crash (a jsonb query on the service's own table, in both runtimes).
     /// </summary>
     Task<IReadOnlyList<StateItem<T>>> QueryAsync<T>(string field, string value, int limit, CancellationToken cancellationToken);
 

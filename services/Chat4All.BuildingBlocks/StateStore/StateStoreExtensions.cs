@@ -1,19 +1,18 @@
-using Chat4All.BuildingBlocks.Hosting;
 using Chat4All.BuildingBlocks.StateStore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.Hosting;
 
 public static class StateStoreExtensions
 {
     /// <summary>
-    /// Registers the scoped <see cref="IStateStore"/> for the runtime in <c>Chat4All:Runtime</c>:
-    /// standalone → the <c>state</c> table and outbox of <typeparamref name="TContext"/>, published by
-    /// its outbox relay through the event bus (both registered here); dapr → the
-    /// <c>statestore</c> component through <c>DaprClient</c>. Options come from <c>Chat4All:StateStore</c>.
+    /// Registers the scoped <see cref="IStateStore"/>: the <c>state</c> table and outbox of
+    /// <typeparamref name="TContext"/>, published by its outbox relay through the event bus (both
+    /// registered here) — in both runtimes. In the dapr runtime the event bus is Dapr pub/sub, so the
+    /// relay publishes through the sidecar with our own CloudEvent id, type, partition key and JSON
+    /// content type; Dapr's state-store outbox is not used (ADR 0016). Options come from <c>Chat4All:StateStore</c>.
     /// <typeparamref name="TContext"/> is the service's own DbContext (<c>AddServiceDbContext</c>) and
     /// must call both <c>modelBuilder.AddStateStore()</c> and <c>modelBuilder.AddOutbox()</c> in
     /// <c>OnModelCreating</c>; its migrations create the tables in the standalone runtime.
@@ -36,13 +35,7 @@ public static class StateStoreExtensions
         builder.AddEventBus(); // also binds Chat4AllOptions when no AddServiceDefaults did, and registers DaprClient
         builder.AddOutboxRelay<TContext>();
 
-        services.TryAddScoped<PostgresStateStore<TContext>>();
-        services.TryAddSingleton<DaprStateStore>();
-        services.TryAddScoped<IStateStore>(sp => sp.GetRequiredService<IOptions<Chat4AllOptions>>().Value.Runtime switch
-        {
-            Chat4AllRuntime.Dapr => sp.GetRequiredService<DaprStateStore>(),
-            _ => sp.GetRequiredService<PostgresStateStore<TContext>>(),
-        });
+        services.TryAddScoped<IStateStore, PostgresStateStore<TContext>>();
         return builder;
     }
 }

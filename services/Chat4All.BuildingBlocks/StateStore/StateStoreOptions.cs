@@ -9,10 +9,9 @@ public sealed class StateStoreOptions
     public const string SectionName = "Chat4All:StateStore";
 
     /// <summary>
-    /// The one topic state events may go to: the <c>outboxPublishTopic</c> of the
-    /// <see cref="Components.StateStore"/> component, because Dapr's outbox publishes every projection
-    /// there whatever the event says. The standalone adapter enforces the same rule, so code that
-    /// works there cannot lose events in the dapr runtime.
+    /// The one topic state events may go to. A rule kept from when Dapr's outbox (one
+    /// <c>outboxPublishTopic</c> per component) carried them in the dapr runtime; it still catches an
+    /// event sent to the wrong topic by mistake (ADR 0016).
     /// </summary>
     [Required]
     [RegularExpression("^[A-Za-z0-9._-]+$")]

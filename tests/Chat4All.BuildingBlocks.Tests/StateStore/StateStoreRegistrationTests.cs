@@ -12,14 +12,14 @@ namespace Chat4All.BuildingBlocks.Tests.StateStore;
 public sealed class StateStoreRegistrationTests
 {
     [Theory]
-    [InlineData("standalone", typeof(PostgresStateStore<StateTestDbContext>))]
-    [InlineData("dapr", typeof(DaprStateStore))]
-    public void TheRuntimeSwitchSelectsTheAdapter(string runtime, Type adapter)
+    [InlineData("standalone")]
+    [InlineData("dapr")] // ADR 0016: never Dapr's state-store outbox; the relay publishes through Dapr pub/sub instead
+    public void BothRuntimesKeepStateAndItsEventsInTheServicesOwnDatabase(string runtime)
     {
         using var host = Build(runtime);
         using var scope = host.Services.CreateScope();
 
-        Assert.IsType(adapter, scope.ServiceProvider.GetRequiredService<IStateStore>());
+        Assert.IsType<PostgresStateStore<StateTestDbContext>>(scope.ServiceProvider.GetRequiredService<IStateStore>());
     }
 
     [Fact]

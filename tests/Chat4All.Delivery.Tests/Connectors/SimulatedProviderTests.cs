@@ -157,7 +157,8 @@ public sealed class SimulatedProviderTests : IAsyncLifetime
     [Fact]
     public async Task SendWhileTheProviderIsUnreachableIsTransient()
     {
-        var settings = _redis.Settings(("ConnectionStrings:Redis", $"127.0.0.1:{HostPorts.Free()},connectTimeout=200,asyncTimeout=500,syncTimeout=500"));
+        using var down = new ReservedPort(); // bound, never listening: every connection is refused
+        var settings = _redis.Settings(("ConnectionStrings:Redis", $"127.0.0.1:{down.Port},connectTimeout=200,asyncTimeout=500,syncTimeout=500"));
         await using var host = await SimulatorHost.StartAsync(settings);
 
         var result = await host.Connectors[Channels.Sms].SendAsync(Sms(Guid.NewGuid(), 1), CancellationToken.None);

@@ -103,8 +103,8 @@ public sealed class WebhookCallbackTests : IAsyncLifetime
     [Fact]
     public async Task WebhookForAnEndpointThatIsDownArrivesOnceItIsUp()
     {
-        var port = HostPorts.Free();
-        await using var host = await SimulatorHost.StartAsync(Settings(("Chat4All:Delivery:Simulator:WebhookBaseUrl", $"http://127.0.0.1:{port}")));
+        using var port = new ReservedPort(); // bound, not listening: refused until the receiver takes it over
+        await using var host = await SimulatorHost.StartAsync(Settings(("Chat4All:Delivery:Simulator:WebhookBaseUrl", port.BaseUrl.ToString().TrimEnd('/'))));
 
         await host.Simulator.SimulateInboundAsync(Channels.Instagram, "@maria.silva", "oi");
         await Eventually.HoldsAsync(async () => await QueuedAttemptAsync() > 1, "a refused connection is scheduled for another attempt");

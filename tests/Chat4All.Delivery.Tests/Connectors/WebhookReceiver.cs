@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Chat4All.Delivery.Tests.Connectors;
@@ -18,9 +20,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
     private WebApplication _app = null!;
 
-    private WebhookReceiver(int port) => Port = port;
+    private WebhookReceiver()
+    {
+    }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     public Uri BaseUrl => new($"http://127.0.0.1:{Port}");
 
@@ -31,13 +35,27 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts on <paramref name="port"/> (a free one by default); <paramref name="configure"/> may add services, e.g. the simulator itself.</summary>
-    public static async Task<WebhookReceiver> StartAsync(int? port = null, Action<WebApplicationBuilder>? configure = null)
+    /// <summary>
+    /// Starts on <paramref name="port"/> (by default a port the kernel picks as Kestrel binds);
+    /// <paramref name="configure"/> may add services, e.g. the simulator itself.
+    /// </summary>
+    public static async Task<WebhookReceiver> StartAsync(ReservedPort? port = null, Action<WebApplicationBuilder>? configure = null)
     {
-        var receiver = new WebhookReceiver(port ?? HostPorts.Free());
+        var receiver = new WebhookReceiver();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls(receiver.BaseUrl.ToString());
+        ListenOptions? listen = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            if (port is null)
+            {
+                kestrel.Listen(IPAddress.Loopback, 0, l => listen = l);
+            }
+            else
+            {
+                port.ListenOn(kestrel);
+            }
+        });
         configure?.Invoke(builder);
         receiver._app = builder.Build();
         var requests = 0;
@@ -50,6 +68,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             return Results.StatusCode(receiver.Respond(Interlocked.Increment(ref requests)));
         });
         await receiver._app.StartAsync();
+        receiver.Port = port?.Port ?? listen!.IPEndPoint!.Port; // Kestrel writes the bound endpoint back
         return receiver;
     }
 

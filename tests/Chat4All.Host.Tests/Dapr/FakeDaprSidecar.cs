@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Dapr.Client.Autogen.Grpc.v1;
 using Microsoft.Extensions.Logging;
 
 namespace Chat4All.Host.Tests.Dapr;
@@ -19,21 +19,18 @@ public sealed record SidecarCall(string Api, string Method, string Path, byte[] 
 /// <summary>
 /// A stand-in for daprd on loopback: its HTTP API (health, actors) on one port and its gRPC API (pub/sub,
 /// state, workflows) on another, speaking HTTP/2 without TLS like the real sidecar. It records every
-/// request, answers health as told, actor calls with a fixed JSON body, the unary gRPC calls the adapters
-/// make with an empty message, and every other gRPC method (the workflow worker's stream) with
-/// UNIMPLEMENTED, which clients retry.
+/// request, answers health as told, actor calls with a fixed JSON body, and every gRPC method it does not
+/// model (the workflow worker's stream) with UNIMPLEMENTED, which clients retry. Pub/sub is modelled as
+/// daprd with a Kafka component behaves (<see cref="DaprPubSubModel"/>): published events become CloudEvents
+/// delivered to every attached app's subscriptions in partition order, retried, and dead-lettered.
 /// </summary>
 public sealed class FakeDaprSidecar : IAsyncDisposable
 {
-    private static readonly HashSet<string> UnaryCallsAnsweredEmpty = new(StringComparer.Ordinal)
-    {
-        "/dapr.proto.runtime.v1.Dapr/PublishEvent",
-        "/dapr.proto.runtime.v1.Dapr/GetState",
-        "/dapr.proto.runtime.v1.Dapr/ExecuteStateTransaction",
-    };
-
     private readonly ConcurrentQueue<SidecarCall> _calls = new();
     private WebApplication _app = null!;
+
+    /// <summary>The broker behind the <c>pubsub</c> component, shared by every app attached to this stand-in.</summary>
+    public DaprPubSubModel PubSub { get; } = new();
 
     private FakeDaprSidecar()
     {
@@ -67,17 +64,21 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
 
     public static async Task<FakeDaprSidecar> StartAsync()
     {
-        var sidecar = new FakeDaprSidecar { HttpPort = FreePort(), GrpcPort = FreePort() };
+        var sidecar = new FakeDaprSidecar();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Logging.ClearProviders();
+        ListenOptions? http = null, grpc = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, sidecar.HttpPort, l => l.Protocols = HttpProtocols.Http1);
-            kestrel.Listen(IPAddress.Loopback, sidecar.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            // Port 0: the kernel picks a free port as it binds; Kestrel writes the bound endpoint back into the options.
+            kestrel.Listen(IPAddress.Loopback, 0, l => { l.Protocols = HttpProtocols.Http1; http = l; });
+            kestrel.Listen(IPAddress.Loopback, 0, l => { l.Protocols = HttpProtocols.Http2; grpc = l; });
         });
         sidecar._app = builder.Build();
         sidecar._app.Run(sidecar.HandleAsync);
         await sidecar._app.StartAsync();
+        sidecar.HttpPort = http!.IPEndPoint!.Port;
+        sidecar.GrpcPort = grpc!.IPEndPoint!.Port;
         return sidecar;
     }
 
@@ -100,6 +101,7 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await PubSub.DisposeAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
@@ -116,9 +118,9 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
         if (grpc)
         {
             context.Response.ContentType = "application/grpc";
-            if (UnaryCallsAnsweredEmpty.Contains(path))
+            if (path == "/dapr.proto.runtime.v1.Dapr/PublishEvent")
             {
-                // One length-prefixed message of zero bytes: every field at its default.
+                PubSub.Publish(PublishEventRequest.Parser.ParseFrom(bytes.AsSpan(5)));
                 await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted);
                 context.Response.AppendTrailer("grpc-status", "0");
             }
@@ -148,12 +150,5 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
