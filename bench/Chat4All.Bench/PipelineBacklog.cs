@@ -19,9 +19,10 @@ internal sealed record BacklogSample(IReadOnlyDictionary<string, long> Items)
 /// </summary>
 internal sealed class PipelineBacklog(PostgresBaseline postgres, string redisCli, string redisHost, int redisPort, string keyPrefix)
 {
-    private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(60);
     private static readonly string[] RedisCliPaths = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"];
     private string? outboxSql;
+    private List<string>? streamKeys;
 
     /// <summary>Null (with a note) when PostgreSQL or Redis cannot be reached from here; the scenario then waits for the frames only.</summary>
     public static PipelineBacklog? Create(BenchOptions options, out string? note)
@@ -89,7 +90,9 @@ internal sealed class PipelineBacklog(PostgresBaseline postgres, string redisCli
     /// <summary>Per (group, topic): lag (entries not yet read) plus pending (read, not acknowledged), over the topic's shards.</summary>
     private async Task<Dictionary<string, long>> StreamBacklogAsync(CancellationToken cancellationToken)
     {
-        var keys = (await RedisAsync(["--scan", "--pattern", keyPrefix + ":stream:*"], null, cancellationToken))
+        // Scanned once: the host creates every stream with its consumer group when it starts, and a scan
+        // walks the whole keyspace, which on a shared Redis is slow.
+        var keys = streamKeys ??= (await RedisAsync(["--scan", "--pattern", keyPrefix + ":stream:*"], null, cancellationToken))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(k => !k.EndsWith(".dlq", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         var result = new Dictionary<string, long>(StringComparer.Ordinal);
