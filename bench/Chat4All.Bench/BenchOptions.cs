@@ -25,6 +25,9 @@ internal enum ScenarioSelection
 
     /// <summary>One large file through the files API (sequential and parallel chunks) beside dd; the host's peak memory.</summary>
     Uploads,
+
+    /// <summary>Messages into groups of three at fixed rates with every socket open: frames, deliveries, receipts, backlogs, drain and CPU per unit.</summary>
+    Pipeline,
 }
 
 /// <summary>Command-line settings. Parsed by hand: a dozen flags do not justify a parser dependency.</summary>
@@ -62,7 +65,11 @@ internal sealed record BenchOptions(
     int ChunkSizeBytes,
     IReadOnlyList<int> UploadParallelism,
     string? DdDirectory,
-    Uri? FilesUrl)
+    Uri? FilesUrl,
+    IReadOnlyList<string>? Channels,
+    TimeSpan DrainTimeout,
+    string KeyPrefix,
+    string? Redis)
 {
     public const string DefaultUsersPath = ".chat4all/demo-users.json";
 
@@ -100,6 +107,7 @@ internal sealed record BenchOptions(
             "--connections", "--connect-rate", "--connections-per-user", "--source-addresses", "--idle", "--host-pid",
             "--realtime-users", "--rates", "--frame-timeout", "--conversations",
             "--file-size", "--chunk-size", "--parallel", "--dd-dir", "--files-url",
+            "--channels", "--drain-timeout", "--key-prefix", "--redis",
         ], StringComparer.Ordinal);
 
     public const string Usage = """
@@ -110,6 +118,8 @@ internal sealed record BenchOptions(
         connections: many idle WebSockets on one host, memory and CPU per connection. realtime-latency:
         POST /v1/messages to the message.created frame on the recipient's socket, open loop. uploads: one
         large file through the files API, sequential and parallel chunks, beside dd; the host's peak RSS.
+        pipeline: messages into groups of three at fixed rates with every socket open: socket, delivered
+        and receipt latency, end backlogs and drain time, CPU per message and per delivery.
 
         Usage: dotnet run -c Release --project bench/Chat4All.Bench -- [options]
 
@@ -120,7 +130,7 @@ internal sealed record BenchOptions(
           --warmup <seconds>          unrecorded warm-up per target (default 3, max 600)
           --concurrency <n>           workers for the authenticated no-op (default 32, max 1024)
           --token-concurrency <n>     workers for token issuance (default 8; it is CPU-heavy server-side)
-          --scenario all|token|noop|messages|deliveries|connections|realtime-latency|uploads
+          --scenario all|token|noop|messages|deliveries|connections|realtime-latency|uploads|pipeline
                                       what to run (default all = token + noop; the others run only
                                       when named, because they need the setup below)
           --markdown                  print the results as a Markdown table
@@ -190,6 +200,22 @@ internal sealed record BenchOptions(
           --duration, --warmup, --max-in-flight as for the messages scenario. Rate limiting must be off:
             Chat4All__RateLimiting__Enabled=false
 
+        The pipeline scenario (the first chat demo user sends into groups with the next two; all three
+        hold a WebSocket; one run per rate, each drained before the next):
+          --rates <list>              offered messages/s, open loop (default 100,500,1000)
+          --duration <seconds>        sending time per rate (default 10)
+          --channels all|default|<list>  the messages' channels (default all: broadcast on every channel
+                                      the recipient has an address on; default: the field left out, so
+                                      each recipient gets it on their preferred channel)
+          --conversations <n>         groups sent to round robin (default 32)
+          --drain-timeout <seconds>   after the last send, how long to wait for every backlog to empty
+                                      (default 60, max 600)
+          --postgres, --pg-bin        as for the messages scenario: psql reads the outbox and delivery backlogs
+          --redis <host:port>         Redis, for stream lag (default $ConnectionStrings__Redis; redis-cli)
+          --key-prefix <prefix>       the host's Chat4All__EventBus__KeyPrefix (default chat4all)
+          --host-pid <pid>            the host process for Host CPU % (default: listening on --url's port)
+          Rate limiting must be off; eval "$(scripts/infra.sh env)" exports the connection strings.
+
         The uploads scenario (initiate, POST every chunk, complete, wait for completed; per entry of --parallel):
           --file-size <MiB>           file size (default 2048 = 2 GiB, the API's maximum; at least 1)
           --chunk-size <MiB>          chunk size (default 8; 5..50 as the API allows)
@@ -239,7 +265,25 @@ internal sealed record BenchOptions(
         ChunkSizeBytes: (int)(8 * MiB),
         UploadParallelism: [1, 4],
         DdDirectory: null,
-        FilesUrl: null);
+        FilesUrl: null,
+        Channels: ["all"],
+        DrainTimeout: TimeSpan.FromSeconds(60),
+        KeyPrefix: "chat4all",
+        Redis: null);
+
+    /// <summary>The environment variable <c>scripts/infra.sh env</c> exports for Redis (host:port).</summary>
+    public const string RedisEnvironmentVariable = "ConnectionStrings__Redis";
+
+    /// <summary>Redis from <c>--redis</c>, else the environment, as (host, port); null when neither is set or it is not host:port.</summary>
+    public (string Host, int Port)? ResolveRedis()
+    {
+        var value = Redis ?? Environment.GetEnvironmentVariable(RedisEnvironmentVariable);
+        var first = value?.Split(',')[0].Trim();
+        var colon = first?.LastIndexOf(':') ?? -1;
+        return first is not null && colon > 0 && int.TryParse(first[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            ? (first[..colon], port)
+            : null;
+    }
 
     /// <summary>The connection string from <c>--postgres</c>, else from the environment; null when neither is set.</summary>
     public string? ResolvePostgres() =>
@@ -352,11 +396,12 @@ internal sealed record BenchOptions(
                         "CONNECTIONS" => ScenarioSelection.Connections,
                         "REALTIME-LATENCY" => ScenarioSelection.RealtimeLatency,
                         "UPLOADS" => ScenarioSelection.Uploads,
+                        "PIPELINE" => ScenarioSelection.Pipeline,
                         _ => null,
                     };
                     if (scenario is null)
                     {
-                        error = $"--scenario must be all, token, noop, messages, deliveries, connections, realtime-latency or uploads (got '{value}').";
+                        error = $"--scenario must be all, token, noop, messages, deliveries, connections, realtime-latency, uploads or pipeline (got '{value}').";
                         return null;
                     }
 
@@ -513,6 +558,28 @@ internal sealed record BenchOptions(
                     }
 
                     options = options with { Rates = rates };
+                    break;
+                case "--channels":
+                    // "default" leaves the field out, so the server routes each recipient to their preferred channel.
+                    options = options with
+                    {
+                        Channels = value.Equals("default", StringComparison.OrdinalIgnoreCase) ? null
+                            : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                    };
+                    break;
+                case "--drain-timeout":
+                    if (!TryParseInt(arg, value, 1, MaxSeconds, out var drainTimeout, out error))
+                    {
+                        return null;
+                    }
+
+                    options = options with { DrainTimeout = TimeSpan.FromSeconds(drainTimeout) };
+                    break;
+                case "--key-prefix":
+                    options = options with { KeyPrefix = value };
+                    break;
+                case "--redis":
+                    options = options with { Redis = value };
                     break;
                 case "--frame-timeout":
                     if (!TryParseInt(arg, value, 1, MaxSeconds, out var frameTimeout, out error))

@@ -221,7 +221,8 @@ internal sealed partial class PostgresBaseline(string binDirectory, PostgresConn
             exitCode);
     }
 
-    private async Task<string> PsqlAsync(string sql, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="sql"/> through psql (unaligned, tuples only) and returns its output.</summary>
+    public async Task<string> PsqlAsync(string sql, CancellationToken cancellationToken)
     {
         string[] arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", .. ConnectionArguments(), "-d", connection.Database, "-c", sql];
         var (exitCode, output, errors) = await ExecuteAsync(Path.Combine(binDirectory, "psql"), arguments, ToolTimeout, cancellationToken);

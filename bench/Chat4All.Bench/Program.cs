@@ -61,6 +61,7 @@ var runDeliveries = options.Scenario is ScenarioSelection.Deliveries;
 var runConnections = options.Scenario is ScenarioSelection.Connections;
 var runRealtimeLatency = options.Scenario is ScenarioSelection.RealtimeLatency;
 var runUploads = options.Scenario is ScenarioSelection.Uploads;
+var runPipeline = options.Scenario is ScenarioSelection.Pipeline;
 var maxConcurrency = options.Scenario switch
 {
     ScenarioSelection.Messages => Math.Max(options.PeakConcurrencies.Max(), options.MaxInFlight),
@@ -69,7 +70,7 @@ var maxConcurrency = options.Scenario switch
     // Token fetches and user provisioning during setup, plus the /metrics scrape; the sockets have their own handlers.
     ScenarioSelection.Connections => 16,
     // The open-loop sends plus the /metrics scrape.
-    ScenarioSelection.RealtimeLatency => options.MaxInFlight + 1,
+    ScenarioSelection.RealtimeLatency or ScenarioSelection.Pipeline => options.MaxInFlight + 1,
     // The chunk requests in flight plus setup and status polls.
     ScenarioSelection.Uploads => options.UploadParallelism.Max() + 2,
     _ => Math.Max(options.Concurrency, options.TokenConcurrency),
@@ -153,6 +154,12 @@ if (runRealtimeLatency)
 {
     // Its own conversation, socket, open-loop runs and table; see RealtimeLatencyScenario.
     return await new RealtimeLatencyScenario(options, client, users).RunAsync(cancellationToken);
+}
+
+if (runPipeline)
+{
+    // Its own groups, three sockets per rate, backlogs and CPU; see PipelineScenario.
+    return await new PipelineScenario(options, client, users).RunAsync(cancellationToken);
 }
 
 if (runUploads)

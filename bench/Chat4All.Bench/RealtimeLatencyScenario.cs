@@ -454,7 +454,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
     /// A slot reached more than <see cref="LateStartLimit"/> late is skipped, one due while
     /// <c>maxInFlight</c> POSTs are outstanding is dropped; both are errors, never a quieter load.
     /// </summary>
-    private sealed class OpenLoop(HttpClient client, Uri url, string token, byte[][] bodies, int rate, int slots, int maxInFlight)
+    internal sealed class OpenLoop(HttpClient client, Uri url, string token, byte[][] bodies, int rate, int slots, int maxInFlight)
     {
         private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long inFlight;

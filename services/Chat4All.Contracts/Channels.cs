@@ -10,6 +10,12 @@ public static class Channels
     public const string Sms = "sms";
     public const string AllKeyword = "all";
 
+    /// <summary>
+    /// What a message with <c>channels</c> omitted records: each recipient gets it on their preferred
+    /// channel (the first of their addresses, in their order), falling back down that list.
+    /// </summary>
+    public const string DefaultKeyword = "default";
+
     public static readonly IReadOnlyList<string> All = [WhatsApp, Instagram, Telegram, Messenger, Sms];
 }
 

@@ -26,6 +26,7 @@ public static class RealtimeExtensions
         builder.Services.AddMetrics();
         builder.Services.AddSingleton<RealtimeMetrics>();
         builder.Services.AddSingleton<RealtimeFanout>();
+        builder.Services.AddSingleton<ConversationMembersCache>();
         builder.Services.AddSingleton<PresenceAnnouncer>();
         builder.Services.AddHostedService<HeartbeatService>();
         builder.AddEventSubscription<ConversationCreatedConsumer>(Topics.ConversationCreated, Targets.Realtime);

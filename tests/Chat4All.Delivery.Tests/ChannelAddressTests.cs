@@ -23,10 +23,42 @@ public sealed class ChannelAddressTests(DeliveryPlatform platform) : IClassFixtu
 
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         Assert.Equal(HttpStatusCode.OK, handle.StatusCode);
-        Assert.Equal(["telegram", "whatsapp"], listed.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("channel").GetString()));
+        // In the order of preference; a new address goes last.
+        Assert.Equal(["whatsapp", "telegram"], listed.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("channel").GetString()));
         Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, removedAgain.StatusCode);
         Assert.Equal(number, after.GetProperty("items").EnumerateArray().Single().GetProperty("address").GetString());
+    }
+
+    [Fact]
+    public async Task AUserReordersTheirChannelsAndTheUnnamedOnesKeepTheirPlaceAfterThem()
+    {
+        var (_, client) = await platform.CreateReachableUserAsync(Channels.WhatsApp, Channels.Sms, Channels.Telegram);
+
+        using var reordered = await client.PutAsJsonAsync("/v1/me/channels/order", new { channels = new[] { "telegram" } });
+        var listed = await client.GetFromJsonAsync<JsonElement>("/v1/me/channels");
+
+        Assert.Equal(HttpStatusCode.OK, reordered.StatusCode);
+        Assert.Equal(["telegram", "whatsapp", "sms"], listed.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("channel").GetString()));
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("[\"instagram\"]")]
+    [InlineData("[\"sms\", \"sms\"]")]
+    [InlineData("[\"carrier-pigeon\"]")]
+    [InlineData("null")]
+    public async Task AnOrderNamingChannelsWithoutAnAddressOrTwiceIsAValidationProblemAndChangesNothing(string channels)
+    {
+        var (_, client) = await platform.CreateReachableUserAsync(Channels.Sms, Channels.Telegram);
+
+        using var content = new StringContent("{\"channels\": " + channels + "}", System.Text.Encoding.UTF8, "application/json");
+        using var response = await client.PutAsync("/v1/me/channels/order", content);
+        var listed = await client.GetFromJsonAsync<JsonElement>("/v1/me/channels");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(["sms", "telegram"], listed.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("channel").GetString()));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.Contracts;
@@ -71,6 +72,57 @@ public sealed class RoutingTests(DeliveryPlatform platform) : IClassFixture<Deli
         var deliveries = await asSender.WaitForDeliveriesAsync(messageId, d => d.Count == 2 && d.All(x => x.Status() is "delivered" or "read"));
         Assert.Equal(["instagram", "telegram"], deliveries.Select(d => d.Channel()).Order());
         Assert.All(deliveries, d => Assert.Equal(bob.UserId, d.GetProperty("recipient_id").GetGuid()));
+    }
+
+    [Fact]
+    public async Task WithChannelsOmittedEachRecipientGetsOneDeliveryOnTheFirstChannelOfTheirOwnOrder()
+    {
+        var (_, asSender) = await platform.CreateReachableUserAsync();
+        var (bob, _) = await platform.CreateReachableUserAsync(Channels.Sms, Channels.Telegram);
+        var (carol, asCarol) = await platform.CreateReachableUserAsync(Channels.Telegram, Channels.WhatsApp);
+        var (dave, _) = await platform.CreateReachableUserAsync(); // in-app only
+        using (var reorder = await asCarol.PutAsJsonAsync("/v1/me/channels/order", new { channels = new[] { Channels.WhatsApp } }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, reorder.StatusCode);
+        }
+
+        var conversationId = await asSender.CreateConversationAsync("group", bob.UserId, carol.UserId, dave.UserId);
+        var messageId = await asSender.SendAsync(conversationId, "the way you like it");
+
+        var deliveries = await asSender.WaitForDeliveriesAsync(messageId, d => d.Count >= 2 && d.All(x => x.Status() == DeliveryStatuses.Delivered));
+        Assert.Equal(
+            new[] { (bob.UserId, Channels.Sms), (carol.UserId, Channels.WhatsApp) }.Order().ToList(),
+            deliveries.Select(d => (d.GetProperty("recipient_id").GetGuid(), d.Channel())).Order().ToList());
+        var message = await GetJsonAsync(asSender, $"/v1/messages/{messageId}");
+        Assert.Equal([Channels.DefaultKeyword], message.GetProperty("channels").EnumerateArray().Select(c => c.GetString()));
+    }
+
+    [Fact]
+    public async Task WithChannelsOmittedAPermanentFailureFallsBackToTheRecipientsNextChannelAndNoFurther()
+    {
+        var (_, asSender) = await platform.CreateReachableUserAsync();
+        var (bob, asBob) = await platform.CreateReachableUserAsync();
+        // Bob's first choice is an SMS number the simulated provider does not know (a permanent failure).
+        foreach (var (channel, address) in new[]
+            {
+                (Channels.Sms, "+1555099" + Random.Shared.Next(1000, 9999)), (Channels.Instagram, DeliveryPlatform.UniqueAddress(Channels.Instagram)),
+                (Channels.Telegram, DeliveryPlatform.UniqueAddress(Channels.Telegram)),
+            })
+        {
+            using var set = await asBob.PutAsJsonAsync($"/v1/me/channels/{channel}", new { address });
+            Assert.Equal(System.Net.HttpStatusCode.OK, set.StatusCode);
+        }
+
+        var conversationId = await asSender.CreateConversationAsync("private", bob.UserId);
+        var messageId = await asSender.SendAsync(conversationId, "find me");
+
+        var deliveries = await asSender.WaitForDeliveriesAsync(messageId,
+            d => d.Any(x => x.Channel() == Channels.Instagram && x.Status() == DeliveryStatuses.Delivered));
+        var sms = deliveries.Single(d => d.Channel() == Channels.Sms);
+        Assert.Equal(DeliveryStatuses.Failed, sms.Status());
+        Assert.Contains("recipient_unknown", sms.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(Channels.Sms, deliveries.Single(d => d.Channel() == Channels.Instagram).GetProperty("fallback_from").GetString());
+        Assert.Equal(2, deliveries.Count); // delivered on instagram: telegram, further down the list, is never tried
     }
 
     [Fact]

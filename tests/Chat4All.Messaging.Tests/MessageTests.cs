@@ -40,7 +40,7 @@ public sealed class MessageTests(MessagingPlatform platform) : IClassFixture<Mes
         Assert.Equal(accepted.GetProperty("message_id").GetGuid(), message.GetProperty("message_id").GetGuid());
         var detail = await bob.GetJsonAsync($"/v1/messages/{message.GetProperty("message_id").GetGuid()}");
         Assert.Equal("accepted", detail.GetProperty("status").GetString());
-        Assert.Equal(["all"], detail.GetProperty("channels").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(["default"], detail.GetProperty("channels").EnumerateArray().Select(c => c.GetString()));
     }
 
     [Fact]

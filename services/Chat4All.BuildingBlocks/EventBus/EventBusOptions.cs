@@ -33,9 +33,21 @@ public sealed class EventBusOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan ClaimIdleAfter { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long an idle shard waits before polling its stream again (SE.Redis cannot block on XREADGROUP).</summary>
+    /// <summary>
+    /// How long a shard that just went idle waits before polling its stream again (SE.Redis cannot
+    /// block on XREADGROUP). Each further empty read doubles the wait up to <see cref="MaxPollInterval"/>;
+    /// a publish (in this process directly, from others over pub/sub) wakes it at once.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// The longest an idle shard goes without polling: the most a lost wake-up (pub/sub is
+    /// at-most-once) can delay an event, and what keeps an idle host's Redis calls to a few per second.
+    /// Below <see cref="PollInterval"/> it has no effect (the wait never grows).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan MaxPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Prefix of every Redis key the bus uses; tests isolate themselves with a unique one.</summary>
     [Required]

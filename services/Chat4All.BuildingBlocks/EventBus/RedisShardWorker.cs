@@ -98,6 +98,7 @@ internal sealed class RedisShardWorker : IDisposable
         var recover = true;
         var failures = 0;
         var nextSweep = DateTimeOffset.MinValue;
+        var idleWait = _context.Options.PollInterval;
         try
         {
             while (!halt.IsCancellationRequested)
@@ -124,9 +125,14 @@ internal sealed class RedisShardWorker : IDisposable
                     failures = 0;
                     if (entries.Length == 0)
                     {
-                        await _context.Wakeups.WaitAsync(_stream, _context.Options.PollInterval, _context.Time, halt);
+                        // Woken by a publish, the next read finds the entry at once; otherwise the wait
+                        // grows, so an idle shard costs a read every MaxPollInterval, not every PollInterval.
+                        var woken = await _context.Wakeups.WaitAsync(_stream, idleWait, _context.Time, halt);
+                        idleWait = woken ? _context.Options.PollInterval : Max(_context.Options.PollInterval, Min(idleWait * 2, _context.Options.MaxPollInterval));
                         continue;
                     }
+
+                    idleWait = _context.Options.PollInterval;
 
                     foreach (var entry in entries)
                     {
@@ -308,6 +314,10 @@ internal sealed class RedisShardWorker : IDisposable
         var exponential = _context.Options.InitialRetryDelay * Math.Pow(2, Math.Min(attempt - 1, 20));
         return exponential * (1 + (Random.Shared.NextDouble() * 0.1));
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static TimeSpan OutageBackoff(int failures)
     {

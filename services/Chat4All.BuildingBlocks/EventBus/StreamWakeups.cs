@@ -6,10 +6,10 @@ namespace Chat4All.BuildingBlocks.EventBus;
 
 /// <summary>
 /// Wakes idle shard workers when their stream grows, so an event waits for its consumer a Redis round
-/// trip rather than up to <see cref="EventBusOptions.PollInterval"/> (SE.Redis multiplexes one
+/// trip rather than up to <see cref="EventBusOptions.MaxPollInterval"/> (SE.Redis multiplexes one
 /// connection, so it cannot block in XREADGROUP). The publisher signals this process's workers directly
 /// and every other instance through one Redis pub/sub channel carrying the stream key. Pub/sub is
-/// at-most-once, so a lost wake-up only costs the poll interval it replaces: correctness never rests
+/// at-most-once, so a lost wake-up only costs the poll interval it replaces (at most MaxPollInterval): correctness never rests
 /// on it.
 /// </summary>
 internal sealed class StreamWakeups : IDisposable
@@ -28,8 +28,8 @@ internal sealed class StreamWakeups : IDisposable
         }
     }
 
-    /// <summary>Waits until <paramref name="stream"/> grows or <paramref name="timeout"/> passes.</summary>
-    public async Task WaitAsync(string stream, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Waits until <paramref name="stream"/> grows (true) or <paramref name="timeout"/> passes (false).</summary>
+    public async Task<bool> WaitAsync(string stream, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var signal = _signals.GetOrAdd(stream, static _ => new WakeSignal());
         // The interval runs on the injected clock, so tests with a fake clock control the polling.
@@ -38,10 +38,11 @@ internal sealed class StreamWakeups : IDisposable
         try
         {
             await signal.WaitAsync(Timeout.InfiniteTimeSpan, linked.Token);
+            return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // the poll interval passed: look anyway
+            return false; // the poll interval passed: look anyway
         }
     }
 

@@ -21,8 +21,8 @@ public class WakeSignal : IDisposable
         }
     }
 
-    /// <summary>Returns when notified or after <paramref name="timeout"/>, whichever comes first.</summary>
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => await _signal.WaitAsync(timeout, cancellationToken);
+    /// <summary>Returns true when notified, false after <paramref name="timeout"/>, whichever comes first.</summary>
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
     public void Dispose()
     {

@@ -17,9 +17,19 @@ public sealed class OutboxOptions
     [Range(1, 64)]
     public int Parallelism { get; set; } = 8;
 
-    /// <summary>How often an idle relay looks for work (commits in this process also wake it at once).</summary>
+    /// <summary>
+    /// How soon a relay that just went idle looks for work again; each further empty pass doubles the
+    /// wait up to <see cref="MaxPollInterval"/>. Commits in this process wake it at once.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The longest an idle relay goes without a pass: how late it may find rows another (crashed)
+    /// instance committed, or a retry that came due. Below <see cref="PollInterval"/> it has no effect.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan MaxPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Publish attempts before an event is dead-lettered: the first try plus 3 retries.</summary>
     [Range(1, 100)]

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -30,10 +31,14 @@ public sealed partial class OutboxRelay<TContext>(
 {
     private static readonly TimeSpan PendingObservationInterval = TimeSpan.FromSeconds(5);
     private readonly OutboxOptions _options = options.Value;
+    private readonly WakeSignal _wake = signal.Register();
     private DateTimeOffset _pendingObservedAt = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Commits in this process wake the relay at once; the poll is for rows other instances left
+        // behind and for retries, so while passes keep finding nothing it backs off to MaxPollInterval.
+        var idleWait = _options.PollInterval;
         while (!stoppingToken.IsCancellationRequested)
         {
             var published = 0;
@@ -51,12 +56,17 @@ public sealed partial class OutboxRelay<TContext>(
             {
                 try
                 {
-                    await signal.WaitAsync(_options.PollInterval, stoppingToken);
+                    var woken = await _wake.WaitAsync(idleWait, stoppingToken);
+                    idleWait = woken ? _options.PollInterval : Longer(_options.PollInterval, Shorter(idleWait * 2, _options.MaxPollInterval));
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
                     return;
                 }
+            }
+            else
+            {
+                idleWait = _options.PollInterval;
             }
         }
     }
@@ -193,6 +203,10 @@ public sealed partial class OutboxRelay<TContext>(
         var delay = _options.InitialRetryDelay * Math.Pow(2, Math.Min(attempts - 1, 20));
         return delay < _options.MaxRetryDelay || attempts < _options.MaxAttempts ? delay : _options.MaxRetryDelay;
     }
+
+    private static TimeSpan Shorter(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Longer(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static IntegrationEvent ToIntegrationEvent(OutboxMessage row) =>
         new(row.EventId, row.Topic, row.Type, row.PartitionKey, row.Payload, row.CreatedAt, row.TraceParent);

@@ -18,11 +18,15 @@ public sealed record ChannelAddressList(Guid UserId, IReadOnlyList<ChannelAddres
 
 public sealed record SetChannelAddressRequest(string? Address);
 
+public sealed record SetChannelOrderRequest(IReadOnlyList<string?>? Channels);
+
 /// <summary>
 /// Where a user is reached on each channel. <c>/v1/me/channels</c> for the caller (scope messages),
 /// <c>/v1/admin/users/{user_id}/channels</c> for operators (scope admin). An address belongs to one
 /// user per channel (409 <c>address_taken</c>), and each channel's connector decides what a valid
-/// address looks like (400).
+/// address looks like (400). The list is in the user's order of preference: a message sent with
+/// <c>channels</c> omitted goes to the first and falls back down the list; a new address goes last,
+/// and <c>PUT .../channels/order</c> reorders them.
 /// </summary>
 public static class ChannelAddressesApi
 {
@@ -34,6 +38,8 @@ public static class ChannelAddressesApi
             TimeProvider time, CancellationToken ct) => SetAsync(http.CallerId(), channel, request, db, connectors, time, ct)).WithName("SetMyChannel");
         me.MapDelete("/{channel}", (string channel, HttpContext http, DeliveryDbContext db, CancellationToken ct) => DeleteAsync(http.CallerId(), channel, db, ct))
             .WithName("DeleteMyChannel");
+        me.MapPut("/order", (SetChannelOrderRequest request, HttpContext http, DeliveryDbContext db, CancellationToken ct) =>
+            SetOrderAsync(http.CallerId(), request, db, ct)).WithName("SetMyChannelOrder");
 
         var admin = endpoints.MapGroup("/v1/admin/users/{userId:guid}/channels").RequireAuthorization(ChatScopes.Admin).WithTags("Channel addresses");
         admin.MapGet("/", (Guid userId, DeliveryDbContext db, CancellationToken ct) => ListAsync(userId, db, ct)).WithName("ListUserChannels");
@@ -41,14 +47,46 @@ public static class ChannelAddressesApi
             TimeProvider time, CancellationToken ct) => SetAsync(userId, channel, request, db, connectors, time, ct)).WithName("SetUserChannel");
         admin.MapDelete("/{channel}", (Guid userId, string channel, DeliveryDbContext db, CancellationToken ct) => DeleteAsync(userId, channel, db, ct))
             .WithName("DeleteUserChannel");
+        admin.MapPut("/order", (Guid userId, SetChannelOrderRequest request, DeliveryDbContext db, CancellationToken ct) =>
+            SetOrderAsync(userId, request, db, ct)).WithName("SetUserChannelOrder");
         return endpoints;
     }
 
     public static async Task<Ok<ChannelAddressList>> ListAsync(Guid userId, DeliveryDbContext db, CancellationToken cancellationToken)
     {
-        var items = await db.ChannelAddresses.AsNoTracking().Where(a => a.UserId == userId).OrderBy(a => a.Channel)
+        var items = await db.ChannelAddresses.AsNoTracking().Where(a => a.UserId == userId).OrderBy(a => a.Position).ThenBy(a => a.Channel)
             .Select(a => new ChannelAddressView(a.Channel, a.Address, a.UpdatedAt)).ToListAsync(cancellationToken);
         return TypedResults.Ok(new ChannelAddressList(userId, items));
+    }
+
+    /// <summary>
+    /// Puts the named channels first, in the given order; addresses not named keep their relative
+    /// order after them. Every named channel must be one the user has an address on (400 otherwise).
+    /// </summary>
+    public static async Task<Results<Ok<ChannelAddressList>, ValidationProblem>> SetOrderAsync(Guid userId, SetChannelOrderRequest request,
+        DeliveryDbContext db, CancellationToken cancellationToken)
+    {
+        var named = request.Channels?.Select(c => c?.Trim().ToLowerInvariant()).ToList();
+        var addresses = await db.ChannelAddresses.Where(a => a.UserId == userId).OrderBy(a => a.Position).ThenBy(a => a.Channel).ToListAsync(cancellationToken);
+        var error = named is null or { Count: 0 } ? "A non-empty list of the channels you have an address on, most preferred first."
+            : named.Any(string.IsNullOrEmpty) || named.Distinct(StringComparer.Ordinal).Count() != named.Count ? "Each channel once, no empty names."
+            : named.FirstOrDefault(c => addresses.All(a => a.Channel != c)) is { } unknown
+                ? $"You have no {unknown} address. Your channels: {string.Join(", ", addresses.Select(a => a.Channel))}."
+            : null;
+        if (error is not null)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["channels"] = [error] });
+        }
+
+        var ordered = named!.Select(c => addresses.Single(a => a.Channel == c)).Concat(addresses.Where(a => !named!.Contains(a.Channel))).ToList();
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            ordered[i].Position = i;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(new ChannelAddressList(userId,
+            [.. ordered.Select(a => new ChannelAddressView(a.Channel, a.Address, a.UpdatedAt))]));
     }
 
     public static async Task<Results<Ok<ChannelAddressView>, ValidationProblem, ProblemHttpResult>> SetAsync(Guid userId, string channel,
@@ -73,7 +111,9 @@ public static class ChannelAddressesApi
         try
         {
             await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO delivery.channel_addresses (user_id, channel, address, updated_at) VALUES ({userId}, {channel}, {address}, {now})
+                INSERT INTO delivery.channel_addresses (user_id, channel, address, updated_at, position)
+                VALUES ({userId}, {channel}, {address}, {now},
+                        (SELECT coalesce(max(position) + 1, 0) FROM delivery.channel_addresses WHERE user_id = {userId}))
                 ON CONFLICT (user_id, channel) DO UPDATE SET address = EXCLUDED.address, updated_at = EXCLUDED.updated_at
                 """, cancellationToken);
         }

@@ -8,7 +8,7 @@ namespace Chat4All.Delivery.Addresses;
 /// <summary>
 /// Gives the demo users an address on every channel (the n-th user gets +1555010000n on WhatsApp
 /// and SMS, @name_demo on Telegram, and so on), so a message sent in the demo fans out to every
-/// simulated channel. Keeps addresses a user already has.
+/// simulated channel (["all"]), or on WhatsApp first by default. Keeps addresses a user already has.
 /// </summary>
 public sealed class DemoChannelAddresses(DeliveryDbContext db, TimeProvider time)
 {
@@ -27,12 +27,14 @@ public sealed class DemoChannelAddresses(DeliveryDbContext db, TimeProvider time
         for (var i = 0; i < users.Count; i++)
         {
             var (name, userId) = users[i];
+            var position = 0;
             foreach (var (channel, address) in For(name, i + 1))
             {
                 await db.Database.ExecuteSqlAsync($"""
-                    INSERT INTO delivery.channel_addresses (user_id, channel, address, updated_at) VALUES ({userId}, {channel}, {address}, {now})
+                    INSERT INTO delivery.channel_addresses (user_id, channel, address, updated_at, position) VALUES ({userId}, {channel}, {address}, {now}, {position})
                     ON CONFLICT DO NOTHING
                     """, cancellationToken);
+                position++;
             }
         }
     }

@@ -34,6 +34,7 @@ public sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> option
             a.Property(x => x.Channel).HasColumnName("channel").HasMaxLength(16);
             a.Property(x => x.Address).HasColumnName("address").HasMaxLength(100);
             a.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+            a.Property(x => x.Position).HasColumnName("position");
             // One owner per address and channel: an inbound message must name exactly one user.
             a.HasIndex(x => new { x.Channel, x.Address }).IsUnique();
         });
@@ -79,6 +80,9 @@ public sealed class ChannelAddress
     public required string Address { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The user's preference: default routing tries their addresses by ascending position (then channel name).</summary>
+    public int Position { get; set; }
 }
 
 /// <summary>Finds a delivery from the id its provider gave the message: webhooks carry only that.</summary>

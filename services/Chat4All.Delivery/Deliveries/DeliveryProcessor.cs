@@ -35,6 +35,8 @@ public sealed partial class DeliveryProcessor(
     TimeProvider time,
     ILogger<DeliveryProcessor> logger)
 {
+    private const string Timeout = "timeout";
+
     private readonly DeliveryOptions _options = options.Value;
 
     public async Task AttemptAsync(string key, CancellationToken cancellationToken)
@@ -78,6 +80,9 @@ public sealed partial class DeliveryProcessor(
                 await (outcome switch
                 {
                     SendResult.Accepted accepted => MarkSentAsync(attempted, accepted.ProviderMessageId, now, cancellationToken),
+                    // Default routing: a provider that does not answer in time is not retried while the
+                    // recipient has another channel to try; the next one on their list takes over.
+                    SendResult.Transient { Reason: Timeout } when attempt.FallbackChain is { Count: > 0 } => FailAsync(attempted, Timeout, now, cancellationToken),
                     SendResult.Transient transient when attempt.Attempts < _options.MaxAttempts => ScheduleRetryAsync(attempted, transient, now, cancellationToken),
                     SendResult.Transient transient => FailAsync(attempted, $"{transient.Reason} (after {attempt.Attempts} attempts)", now, cancellationToken),
                     SendResult.Permanent permanent => FailAsync(attempted, permanent.Reason, now, cancellationToken),
@@ -134,7 +139,7 @@ public sealed partial class DeliveryProcessor(
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                result = new SendResult.Transient("timeout");
+                result = new SendResult.Transient(Timeout);
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
             {
@@ -242,9 +247,30 @@ public sealed partial class DeliveryProcessor(
         }
     }
 
-    /// <summary>The fallback delivery to create, if the message asked for one and the recipient is reachable there.</summary>
+    /// <summary>
+    /// The fallback delivery to create: the next channel of a default-routed delivery's chain that
+    /// the recipient can still be reached on, or the message's own fallback channel.
+    /// </summary>
     private async Task<DeliveryRecord?> FallbackAsync(DeliveryRecord record, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        if (record.FallbackChain is { Count: > 0 } chain)
+        {
+            var addresses = await db.ChannelAddresses.AsNoTracking().Where(a => a.UserId == record.RecipientId && chain.Contains(a.Channel))
+                .ToDictionaryAsync(a => a.Channel, a => a.Address, StringComparer.Ordinal, cancellationToken);
+            for (var i = 0; i < chain.Count; i++)
+            {
+                // Addresses may have been removed since the message was routed: skip those channels.
+                if (addresses.TryGetValue(chain[i], out var next) && connectors.TryGet(chain[i], out _) &&
+                    await store.GetAsync<DeliveryRecord>(DeliveryRecord.KeyOf(record.MessageId, record.RecipientId, chain[i]), cancellationToken) is null)
+                {
+                    return DeliveryRouter.NewRecord(record.MessageId, record.ConversationId, record.SenderId, record.RecipientId, chain[i], next, record.Payload,
+                        fallbackChannel: null, now) with { FallbackFrom = record.Channel, FallbackChain = [.. chain.Skip(i + 1)] };
+                }
+            }
+
+            return null;
+        }
+
         if (record.FallbackChannel is not { } channel || channel == record.Channel || record.FallbackFrom is not null)
         {
             return null;

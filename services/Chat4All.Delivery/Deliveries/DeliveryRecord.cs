@@ -35,6 +35,12 @@ public sealed record DeliveryRecord
     /// <summary>The channel to try instead if this delivery fails for good (the message's choice).</summary>
     public string? FallbackChannel { get; init; }
 
+    /// <summary>
+    /// Default routing: the recipient's preferred channels still to try, in order, should this one
+    /// fail for good or time out. Null for deliveries to channels the message named.
+    /// </summary>
+    public IReadOnlyList<string>? FallbackChain { get; init; }
+
     /// <summary>Set on a fallback delivery: the channel whose failure caused it.</summary>
     public string? FallbackFrom { get; init; }
 

@@ -11,9 +11,11 @@ using Microsoft.EntityFrameworkCore;
 namespace Chat4All.Delivery.Deliveries;
 
 /// <summary>
-/// Consumes <c>message.created</c>: one delivery per (recipient, channel) — recipients are the
-/// members other than the sender; <c>["all"]</c> means every channel the recipient has an address
-/// on (a recipient with none is reached only in the app); a named channel the recipient has no
+/// Consumes <c>message.created</c>: deliveries per recipient — recipients are the members other
+/// than the sender. <c>["default"]</c> (channels omitted) means one delivery on the recipient's
+/// preferred channel, the first of their addresses in their order, carrying the rest of that list
+/// as its fallback chain; <c>["all"]</c> means every channel the recipient has an address on (with
+/// either, a recipient with none is reached only in the app); a named channel the recipient has no
 /// address on becomes a delivery that fails with <c>no_channel_address</c>, so the sender sees why.
 /// Records are created only if absent, so a redelivered or republished event makes no duplicates,
 /// then handed to the dispatcher; the event is acknowledged once the records are stored.
@@ -31,18 +33,32 @@ public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, Chan
             return;
         }
 
-        var addresses = await db.ChannelAddresses.AsNoTracking().Where(a => recipients.Contains(a.UserId)).ToListAsync(cancellationToken);
+        var addresses = await db.ChannelAddresses.AsNoTracking().Where(a => recipients.Contains(a.UserId))
+            .OrderBy(a => a.Position).ThenBy(a => a.Channel).ToListAsync(cancellationToken);
         var everyChannel = created.Channels.Contains(Channels.AllKeyword);
+        var preferred = created.Channels.Contains(Channels.DefaultKeyword);
         var now = time.GetUtcNow();
         var wanted = new List<DeliveryRecord>();
         foreach (var recipient in recipients)
         {
-            var reachable = addresses.Where(a => a.UserId == recipient).ToDictionary(a => a.Channel, a => a.Address, StringComparer.Ordinal);
-            var channels = everyChannel ? reachable.Keys.Where(c => connectors.TryGet(c, out _)).Order(StringComparer.Ordinal) : created.Channels.AsEnumerable();
+            // In the recipient's order of preference, only channels this deployment can send on.
+            var reachable = addresses.Where(a => a.UserId == recipient && connectors.TryGet(a.Channel, out _)).ToList();
+            if (preferred)
+            {
+                if (reachable.Count > 0)
+                {
+                    wanted.Add(NewRecord(created.MessageId, created.ConversationId, created.SenderId, recipient, reachable[0].Channel, reachable[0].Address,
+                        created.Payload, created.FallbackChannel, now) with { FallbackChain = [.. reachable.Skip(1).Select(a => a.Channel)] });
+                }
+
+                continue;
+            }
+
+            var channels = everyChannel ? reachable.Select(a => a.Channel).Order(StringComparer.Ordinal) : created.Channels.AsEnumerable();
             foreach (var channel in channels)
             {
-                wanted.Add(NewRecord(created.MessageId, created.ConversationId, created.SenderId, recipient, channel, reachable.GetValueOrDefault(channel),
-                    created.Payload, created.FallbackChannel, now));
+                wanted.Add(NewRecord(created.MessageId, created.ConversationId, created.SenderId, recipient, channel,
+                    addresses.FirstOrDefault(a => a.UserId == recipient && a.Channel == channel)?.Address, created.Payload, created.FallbackChannel, now));
             }
         }
 

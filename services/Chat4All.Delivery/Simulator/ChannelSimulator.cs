@@ -156,6 +156,7 @@ public sealed class ChannelSimulator
         var accepted = (string)(await db.ScriptEvaluateAsync(AcceptScript,
             [SimulatorKeys.Sent(_options.KeyPrefix, channel, message.DeliveryId), SimulatorKeys.Accepted(_options.KeyPrefix, channel), _callbacks.Key],
             [.. arguments]))!;
+        _callbacks.Added.Notify();
         return new SendResult.Accepted(accepted);
     }
 

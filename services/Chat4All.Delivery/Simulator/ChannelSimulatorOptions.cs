@@ -25,9 +25,16 @@ public sealed class ChannelSimulatorOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>How often each instance looks for webhooks that are due.</summary>
+    /// <summary>
+    /// The shortest wait of an idle dispatcher. It sleeps until the earliest queued webhook is due,
+    /// and this process's sends wake it sooner.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.005", "00:01:00")]
     public TimeSpan CallbackPollInterval { get; set; } = TimeSpan.FromMilliseconds(75);
+
+    /// <summary>The longest an idle dispatcher sleeps: how late it sees webhooks another instance queued.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.005", "00:10:00")]
+    public TimeSpan CallbackMaxIdleWait { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Webhooks one instance POSTs at once (and so claims per poll at most).</summary>
     [Range(1, 1024)]

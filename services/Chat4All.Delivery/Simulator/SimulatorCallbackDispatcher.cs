@@ -65,11 +65,12 @@ internal sealed class SimulatorCallbackDispatcher(
                 }
 
                 IReadOnlyList<ClaimedWebhook> claimed = [];
+                DateTimeOffset? nextDueAt = null;
                 TimeSpan? redisBackoff = null;
                 try
                 {
                     var now = time.GetUtcNow();
-                    claimed = await queue.ClaimAsync(now, free, now + (2 * _options.CallbackTimeout));
+                    (claimed, nextDueAt) = await queue.ClaimAsync(now, free, now + (2 * _options.CallbackTimeout));
                     redisFailures = 0;
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -98,7 +99,7 @@ internal sealed class SimulatorCallbackDispatcher(
 
                 if (claimed.Count == 0)
                 {
-                    await Task.Delay(_options.CallbackPollInterval, time, stoppingToken);
+                    await queue.Added.WaitAsync(IdleWait(nextDueAt), stoppingToken);
                 }
             }
         }
@@ -111,6 +112,16 @@ internal sealed class SimulatorCallbackDispatcher(
         {
             await slots.WaitAsync(CancellationToken.None);
         }
+    }
+
+    // Until the earliest webhook left is due, woken sooner when this process adds one; other
+    // instances' additions are seen within CallbackMaxIdleWait. Never below the poll interval, so a
+    // webhook another dispatcher holds (claimed, so not due) cannot make this loop spin.
+    private TimeSpan IdleWait(DateTimeOffset? nextDueAt)
+    {
+        var untilDue = nextDueAt is { } due ? due - time.GetUtcNow() : _options.CallbackMaxIdleWait;
+        return untilDue < _options.CallbackPollInterval ? _options.CallbackPollInterval
+            : untilDue > _options.CallbackMaxIdleWait ? _options.CallbackMaxIdleWait : untilDue;
     }
 
     private Uri? TryGetBaseUrl()

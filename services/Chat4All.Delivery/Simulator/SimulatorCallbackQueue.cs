@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Chat4All.BuildingBlocks.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -13,12 +14,15 @@ namespace Chat4All.Delivery.Simulator;
 /// </summary>
 internal sealed class SimulatorCallbackQueue(IConnectionMultiplexer redis, IOptions<ChannelSimulatorOptions> options, ILogger<SimulatorCallbackQueue> logger)
 {
+    // Returns the claimed members and, last, the score of the earliest member left (or nothing), so
+    // an idle dispatcher can sleep until exactly then instead of polling.
     private const string ClaimScript = """
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
         for _, member in ipairs(due) do
           redis.call('ZADD', KEYS[1], 'XX', ARGV[3], member)
         end
-        return due
+        local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+        return {due, next[2] or false}
         """;
 
     // Only the member we claimed is replaced: if it is gone, someone else already settled it.
@@ -34,16 +38,27 @@ internal sealed class SimulatorCallbackQueue(IConnectionMultiplexer redis, IOpti
 
     public string Key => _key;
 
-    public Task ScheduleAsync(PendingWebhook webhook, DateTimeOffset due) =>
-        redis.GetDatabase().SortedSetAddAsync(_key, webhook.ToJson(), due.ToUnixTimeMilliseconds());
+    /// <summary>Notified whenever this process adds webhooks, so the dispatcher need not poll for them.</summary>
+    public WakeSignal Added { get; } = new();
 
-    /// <summary>Takes up to <paramref name="limit"/> webhooks due at <paramref name="now"/>, hidden from other claimers until <paramref name="claimUntil"/>.</summary>
-    public async Task<IReadOnlyList<ClaimedWebhook>> ClaimAsync(DateTimeOffset now, int limit, DateTimeOffset claimUntil)
+    public async Task ScheduleAsync(PendingWebhook webhook, DateTimeOffset due)
     {
-        var result = await redis.GetDatabase().ScriptEvaluateAsync(ClaimScript, [_key],
-            [now.ToUnixTimeMilliseconds(), limit, claimUntil.ToUnixTimeMilliseconds()]);
+        await redis.GetDatabase().SortedSetAddAsync(_key, webhook.ToJson(), due.ToUnixTimeMilliseconds());
+        Added.Notify();
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="limit"/> webhooks due at <paramref name="now"/>, hidden from other
+    /// claimers until <paramref name="claimUntil"/>; also says when the earliest webhook left is due (null: none).
+    /// </summary>
+    public async Task<(IReadOnlyList<ClaimedWebhook> Claimed, DateTimeOffset? NextDueAt)> ClaimAsync(DateTimeOffset now, int limit, DateTimeOffset claimUntil)
+    {
+        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ClaimScript, [_key],
+            [now.ToUnixTimeMilliseconds(), limit, claimUntil.ToUnixTimeMilliseconds()]))!;
+        DateTimeOffset? nextDueAt = result[1].IsNull ? null
+            : DateTimeOffset.FromUnixTimeMilliseconds((long)double.Parse((string)result[1]!, System.Globalization.CultureInfo.InvariantCulture));
         var claimed = new List<ClaimedWebhook>();
-        foreach (var member in (RedisValue[])result!)
+        foreach (var member in (RedisValue[])result[0]!)
         {
             try
             {
@@ -57,7 +72,7 @@ internal sealed class SimulatorCallbackQueue(IConnectionMultiplexer redis, IOpti
             }
         }
 
-        return claimed;
+        return (claimed, nextDueAt);
     }
 
     /// <summary>The webhook was delivered (or dropped): it leaves the queue.</summary>

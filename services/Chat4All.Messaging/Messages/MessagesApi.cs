@@ -287,9 +287,9 @@ public static class MessagesApi
     }
 
     private static List<string> NormalizeChannels(IReadOnlyList<string>? channels) =>
-        channels is null || channels.Any(c => c.Equals(Channels.AllKeyword, StringComparison.OrdinalIgnoreCase))
-            ? [Channels.AllKeyword]
-            : [.. channels.Select(c => c.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal)];
+        channels is null ? [Channels.DefaultKeyword]
+        : channels.Any(c => c.Equals(Channels.AllKeyword, StringComparison.OrdinalIgnoreCase)) ? [Channels.AllKeyword]
+        : [.. channels.Select(c => c.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal)];
 
     private static async Task<Message?> FindExistingAsync(MessagingDbContext db, Guid? messageId, Guid sender, string? idempotencyKey, CancellationToken cancellationToken) =>
         messageId is { } id

@@ -58,12 +58,13 @@ public sealed class MessageCreatedConsumer(RealtimeDbContext db, RealtimeFanout 
 }
 
 /// <summary>A member's read position, to every member (the reader's other devices included).</summary>
-public sealed class ConversationReadConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+public sealed class ConversationReadConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
+    : IIntegrationEventConsumer
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
         var read = Json.Read<ConversationRead>(integrationEvent);
-        var members = await Memberships.OfAsync(db, read.ConversationId, cancellationToken);
+        var members = await membersCache.OfAsync(db, read.ConversationId, cancellationToken);
         await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationRead,
             new { conversation_id = read.ConversationId, user_id = read.UserId, read_up_to_seq = read.ReadUpToSeq, read_at = read.ReadAt },
             time.GetUtcNow()), read.ConversationId);
@@ -71,7 +72,8 @@ public sealed class ConversationReadConsumer(RealtimeDbContext db, RealtimeFanou
 }
 
 /// <summary>Delivery progress, to every member of the conversation — the sender above all. A retry notice (accepted → accepted) is not news.</summary>
-public sealed class StatusChangedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+public sealed class StatusChangedConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
+    : IIntegrationEventConsumer
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
@@ -81,7 +83,7 @@ public sealed class StatusChangedConsumer(RealtimeDbContext db, RealtimeFanout f
             return;
         }
 
-        var members = await Memberships.OfAsync(db, change.ConversationId, cancellationToken);
+        var members = await membersCache.OfAsync(db, change.ConversationId, cancellationToken);
         await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.MessageStatusUpdated, new
         {
             message_id = change.MessageId,
@@ -105,6 +107,41 @@ public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout
         var contacts = await Memberships.ContactsOfAsync(db, changed.UserId, cancellationToken);
         await fanout.PublishAsync(contacts, Frames.Serialize(FrameTypes.PresenceChanged,
             new { user_id = changed.UserId, status = changed.Status, last_seen_at = changed.LastSeenAt }, time.GetUtcNow()));
+    }
+}
+
+/// <summary>
+/// Members per conversation, kept in memory: a status change is ten to thirty events per message, and
+/// a query for the same members on each was the realtime consumer's largest cost. Members never
+/// change once a conversation exists, and each projection writes all of them in one statement, so a
+/// non-empty list read back is complete and can be kept; an empty one (the conversation is not
+/// projected yet) is not. Bounded: past <see cref="Capacity"/> conversations it starts over.
+/// </summary>
+public sealed class ConversationMembersCache
+{
+    public const int Capacity = 100_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, IReadOnlyList<Guid>> _members = new();
+
+    public async Task<IReadOnlyList<Guid>> OfAsync(RealtimeDbContext db, Guid conversationId, CancellationToken cancellationToken)
+    {
+        if (_members.TryGetValue(conversationId, out var cached))
+        {
+            return cached;
+        }
+
+        var members = await Memberships.OfAsync(db, conversationId, cancellationToken);
+        if (members.Count > 0)
+        {
+            if (_members.Count >= Capacity)
+            {
+                _members.Clear();
+            }
+
+            _members[conversationId] = members;
+        }
+
+        return members;
     }
 }
 

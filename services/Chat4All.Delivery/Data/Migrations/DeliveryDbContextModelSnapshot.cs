@@ -152,6 +152,10 @@ namespace Chat4All.Delivery.Data.Migrations
                         .HasColumnType("character varying(100)")
                         .HasColumnName("address");
 
+                    b.Property<int>("Position")
+                        .HasColumnType("integer")
+                        .HasColumnName("position");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
