@@ -62,6 +62,7 @@ public static class ServiceDefaultsExtensions
         builder.AddChat4AllAuthentication();
         builder.Services.AddSingleton<AuditLog>();
 
+        builder.Services.AddSingleton<RedisFixedWindow>();
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddRateLimiter(o =>
         {
@@ -85,7 +86,13 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddOpenIddict().AddValidation(o =>
         {
             o.UseSystemNetHttp();
-            o.UseAspNetCore();
+
+            // Bearer tokens only from the Authorization header: a token in a URL or a form body leaks
+            // into logs, proxies and Referer headers. /ws alone takes ?token= (WebSocketTokenMiddleware).
+            o.UseAspNetCore()
+                .DisableAccessTokenExtractionFromQueryString()
+                .DisableAccessTokenExtractionFromBodyForm();
+            o.AddEventHandler(RejectRevokedUsers.Descriptor);
         });
         builder.Services.AddOptions<OpenIddictValidationOptions>()
             .Configure<IOptions<AuthOptions>>((validation, auth) =>
@@ -97,6 +104,8 @@ public static class ServiceDefaultsExtensions
                     validation.ConfigurationEndpoint = new Uri(authority, ".well-known/openid-configuration");
                 }
             });
+        builder.Services.AddSingleton<RevokedUsers>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedUsers>());
         builder.Services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         builder.Services.AddAuthorization(o =>
         {
@@ -118,6 +127,7 @@ public static class ServiceDefaultsExtensions
         app.UseRouting();
         app.UseMiddleware<AuthAuditMiddleware>();
         app.UseMiddleware<WebSocketTokenMiddleware>();
+        app.UseMiddleware<CredentialEndpointThrottle>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -155,26 +165,9 @@ public static class ServiceDefaultsExtensions
 
     private static async ValueTask OnRateLimitRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
     {
-        var http = context.HttpContext;
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
         var budget = context.Lease.TryGetMetadata(nameof(RedisRateLimiter.RejectedBy), out var rejected) && rejected is RedisRateLimiter.RejectedBy r
             ? r : null;
-        http.RequestServices.GetRequiredService<AuditLog>()
-            .RateLimitExceeded(budget?.Budget ?? "unknown", budget?.UserId ?? "unknown", http.Request.Method, http.Request.Path);
-
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Too many requests",
-                Detail = $"The '{budget?.Budget}' request budget is exhausted; retry after {seconds} s.",
-                Extensions = { [ProblemDetailsDefaults.CodeKey] = "rate_limited" },
-            },
-        });
+        await RateLimitRejection.WriteAsync(context.HttpContext, budget?.Budget ?? "unknown", budget?.UserId ?? "unknown", retryAfter);
     }
 }
