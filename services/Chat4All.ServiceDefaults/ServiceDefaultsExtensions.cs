@@ -7,12 +7,14 @@ using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Health;
 using Chat4All.ServiceDefaults.Http;
 using Chat4All.ServiceDefaults.RateLimiting;
+using Chat4All.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +39,10 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddOptions<Chat4AllOptions>().BindConfiguration(Chat4AllOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MetricsAccessOptions>().BindConfiguration(MetricsAccessOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        // No "Server: Kestrel": nothing tells a scanner which server and version to aim at.
+        builder.Services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
         builder.Services.AddSingleton(TimeProvider.System);
 
         const string serviceName = "chat4all";
@@ -117,6 +123,7 @@ public static class ServiceDefaultsExtensions
     /// <summary>The shared middleware pipeline, in the order the concerns depend on each other.</summary>
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
             ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
@@ -124,6 +131,7 @@ public static class ServiceDefaultsExtensions
             : Serilog.Events.LogEventLevel.Information);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<MetricsAccessMiddleware>();
         app.UseRouting();
         app.UseMiddleware<AuthAuditMiddleware>();
         app.UseMiddleware<WebSocketTokenMiddleware>();
