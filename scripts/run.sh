@@ -4,6 +4,9 @@
 #
 # Usage: scripts/run.sh [extra host args...]
 #   CHAT4ALL_PORT (default 8080)  HTTP port, bound to 127.0.0.1
+#   CHAT4ALL_TLS=1                serve HTTPS/WSS (TLS 1.3 only) with a local self-signed
+#                                 certificate generated once under $CHAT4ALL_DATA/tls (openssl);
+#                                 its SHA-256 fingerprint is printed for clients to pin
 #   ASPNETCORE_ENVIRONMENT        default Development
 # Ctrl-C stops the host cleanly. PostgreSQL and Redis keep running so the next
 # run starts fast; stop them with: scripts/infra.sh down
@@ -31,8 +34,27 @@ HOST_DIR="$ROOT/services/Chat4All.Host"
 HOST_DLL="$HOST_DIR/bin/Release/net10.0/Chat4All.Host.dll"
 [[ -f "$HOST_DLL" ]] || die "host not built: $HOST_DLL"
 
+# Opt-in TLS on the host itself: a self-signed certificate for 127.0.0.1/localhost, made once.
+SCHEME=http
+if [[ "${CHAT4ALL_TLS:-0}" == "1" ]]; then
+    command -v openssl >/dev/null 2>&1 || die "CHAT4ALL_TLS=1 needs openssl to generate the local certificate"
+    TLS_DIR="$CHAT4ALL_DATA/tls"
+    if [[ ! -f "$TLS_DIR/cert.pem" || ! -f "$TLS_DIR/key.pem" ]]; then
+        log "generating a local TLS certificate in $TLS_DIR"
+        mkdir -p "$TLS_DIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+            -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2>/dev/null
+        chmod 600 "$TLS_DIR/key.pem"
+    fi
+    export Chat4All__Tls__CertificatePath="$TLS_DIR/cert.pem"
+    export Chat4All__Tls__KeyPath="$TLS_DIR/key.pem"
+    TLS_FINGERPRINT="$(openssl x509 -in "$TLS_DIR/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)"
+    SCHEME=https
+fi
+
 # Same settings for every host invocation (migrate/seed/serve).
-export ASPNETCORE_URLS="http://127.0.0.1:${CHAT4ALL_PORT:-8080}"
+export ASPNETCORE_URLS="$SCHEME://127.0.0.1:${CHAT4ALL_PORT:-8080}"
 # Tokens and discovery name the address clients actually use (override for a public URL).
 export Chat4All__Auth__Issuer="${Chat4All__Auth__Issuer:-$ASPNETCORE_URLS/}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
@@ -75,6 +97,10 @@ echo "================================================================"
 echo " Chat4All is starting"
 echo "   listening on : $ASPNETCORE_URLS  (environment: $ASPNETCORE_ENVIRONMENT)"
 echo "   data dir     : $CHAT4ALL_DATA"
+if [[ -n "${TLS_FINGERPRINT:-}" ]]; then
+    echo "   TLS cert     : $Chat4All__Tls__CertificatePath"
+    echo "   SHA-256      : $TLS_FINGERPRINT"
+fi
 echo "   demo users   : $DEMO_USERS"
 echo
 print_demo_users "$DEMO_USERS" || echo "  (could not read $DEMO_USERS)"

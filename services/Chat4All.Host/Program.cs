@@ -16,6 +16,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = co
 builder.Configuration.AddCommandLine(command.HostArgs, new Dictionary<string, string> { ["--target"] = "Chat4All:Targets" });
 
 builder.AddServiceDefaults(logToStandardError: command is not HostCommand.Serve);
+builder.AddHostTls(); // HTTPS/WSS with TLS 1.3 when Chat4All:Tls names a certificate
 builder.AddDaprSidecar(); // dapr runtime only: one target per app, sidecar address checked and awaited on start
 var chat4all = builder.Configuration.GetSection(Chat4AllOptions.SectionName).Get<Chat4AllOptions>() ?? new Chat4AllOptions();
 var targets = Chat4AllOptions.ParseTargets(chat4all.Targets);

@@ -54,6 +54,10 @@ public static class IdentityExtensions
                 o.AddEventHandler(TokenEventHandlers.RefreshEndpointAcceptsOnlyRefreshTokens);
                 o.AddEventHandler(TokenEventHandlers.AuditRejectedTokenRequests);
                 o.AddEventHandler(TokenEventHandlers.AuditRevocations);
+                o.AddEventHandler(TokenEventHandlers.TokenRequestsRejectControlCharacters);
+                o.AddEventHandler(TokenEventHandlers.RevocationRequestsRejectControlCharacters);
+                o.AddEventHandler(TokenEventHandlers.DiscoveryUsesTheConfiguredIssuer);
+                o.AddEventHandler(DecoyClientSecretCheck.Descriptor);
 
                 // TLS terminates at the ingress in production; the standalone main job is loopback HTTP.
                 o.UseAspNetCore()

@@ -29,6 +29,7 @@ public static class RealtimeExtensions
         builder.Services.AddSingleton<ConversationMembersCache>();
         builder.Services.AddSingleton<PresenceAnnouncer>();
         builder.Services.AddHostedService<HeartbeatService>();
+        builder.Services.AddHostedService<RevokedUserSockets>();
         builder.AddEventSubscription<ConversationCreatedConsumer>(Topics.ConversationCreated, Targets.Realtime);
         builder.AddEventSubscription<MessageCreatedConsumer>(Topics.MessageCreated, Targets.Realtime);
         builder.AddEventSubscription<ConversationReadConsumer>(Topics.ConversationRead, Targets.Realtime);

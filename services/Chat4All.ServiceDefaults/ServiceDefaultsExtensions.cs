@@ -7,12 +7,14 @@ using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Health;
 using Chat4All.ServiceDefaults.Http;
 using Chat4All.ServiceDefaults.RateLimiting;
+using Chat4All.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,6 +39,10 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddOptions<Chat4AllOptions>().BindConfiguration(Chat4AllOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MetricsAccessOptions>().BindConfiguration(MetricsAccessOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        // No "Server: Kestrel": nothing tells a scanner which server and version to aim at.
+        builder.Services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
         builder.Services.AddSingleton(TimeProvider.System);
 
         const string serviceName = "chat4all";
@@ -62,6 +68,7 @@ public static class ServiceDefaultsExtensions
         builder.AddChat4AllAuthentication();
         builder.Services.AddSingleton<AuditLog>();
 
+        builder.Services.AddSingleton<RedisFixedWindow>();
         builder.Services.AddSingleton<RedisRateLimiter>();
         builder.Services.AddRateLimiter(o =>
         {
@@ -85,7 +92,13 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddOpenIddict().AddValidation(o =>
         {
             o.UseSystemNetHttp();
-            o.UseAspNetCore();
+
+            // Bearer tokens only from the Authorization header: a token in a URL or a form body leaks
+            // into logs, proxies and Referer headers. /ws alone takes ?token= (WebSocketTokenMiddleware).
+            o.UseAspNetCore()
+                .DisableAccessTokenExtractionFromQueryString()
+                .DisableAccessTokenExtractionFromBodyForm();
+            o.AddEventHandler(RejectRevokedUsers.Descriptor);
         });
         builder.Services.AddOptions<OpenIddictValidationOptions>()
             .Configure<IOptions<AuthOptions>>((validation, auth) =>
@@ -97,6 +110,8 @@ public static class ServiceDefaultsExtensions
                     validation.ConfigurationEndpoint = new Uri(authority, ".well-known/openid-configuration");
                 }
             });
+        builder.Services.AddSingleton<RevokedUsers>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedUsers>());
         builder.Services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         builder.Services.AddAuthorization(o =>
         {
@@ -108,6 +123,7 @@ public static class ServiceDefaultsExtensions
     /// <summary>The shared middleware pipeline, in the order the concerns depend on each other.</summary>
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
             ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
@@ -115,9 +131,11 @@ public static class ServiceDefaultsExtensions
             : Serilog.Events.LogEventLevel.Information);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<MetricsAccessMiddleware>();
         app.UseRouting();
         app.UseMiddleware<AuthAuditMiddleware>();
         app.UseMiddleware<WebSocketTokenMiddleware>();
+        app.UseMiddleware<CredentialEndpointThrottle>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -155,26 +173,9 @@ public static class ServiceDefaultsExtensions
 
     private static async ValueTask OnRateLimitRejectedAsync(OnRejectedContext context, CancellationToken cancellationToken)
     {
-        var http = context.HttpContext;
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
         var budget = context.Lease.TryGetMetadata(nameof(RedisRateLimiter.RejectedBy), out var rejected) && rejected is RedisRateLimiter.RejectedBy r
             ? r : null;
-        http.RequestServices.GetRequiredService<AuditLog>()
-            .RateLimitExceeded(budget?.Budget ?? "unknown", budget?.UserId ?? "unknown", http.Request.Method, http.Request.Path);
-
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Too many requests",
-                Detail = $"The '{budget?.Budget}' request budget is exhausted; retry after {seconds} s.",
-                Extensions = { [ProblemDetailsDefaults.CodeKey] = "rate_limited" },
-            },
-        });
+        await RateLimitRejection.WriteAsync(context.HttpContext, budget?.Budget ?? "unknown", budget?.UserId ?? "unknown", retryAfter);
     }
 }

@@ -60,6 +60,41 @@ public sealed class RefreshTokenTests(PlatformFixture platform) : IClassFixture<
     }
 
     [Fact]
+    public async Task OfConcurrentRefreshesWithOneTokenExactlyOneWinsAndTheFamilyIsRevoked()
+    {
+        const int attempts = 8;
+        var user = await platform.CreateUserAsync();
+        using var client = platform.Host.CreateHttpClient();
+        var first = await OAuth.RequestTokenAsync(client, user);
+
+        // Separate connections so the requests really run side by side in the server.
+        var clients = Enumerable.Range(0, attempts).Select(_ => platform.Host.CreateHttpClient()).ToList();
+        using var start = new SemaphoreSlim(0);
+        var requests = clients.Select(async c =>
+        {
+            await start.WaitAsync();
+            return await OAuth.RefreshAsync(c, user, first.RefreshToken!);
+        }).ToList();
+        start.Release(attempts);
+        var responses = await Task.WhenAll(requests);
+
+        var winners = responses.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
+        Assert.Single(winners);
+        Assert.All(responses.Except(winners), r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
+
+        // The race was a reuse: the winner's descendant belongs to a revoked family.
+        var descendant = await OAuth.ReadTokenAsync(winners[0]);
+        using var afterwards = await OAuth.RefreshAsync(client, user, descendant.RefreshToken!);
+        Assert.Equal(HttpStatusCode.BadRequest, afterwards.StatusCode);
+        Assert.Equal("invalid_grant", (await afterwards.ReadJsonAsync()).GetProperty("error").GetString());
+        foreach (var (response, c) in responses.Zip(clients))
+        {
+            response.Dispose();
+            c.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AnotherFamilyOfTheSameClientSurvivesAReuseDetection()
     {
         var user = await platform.CreateUserAsync();

@@ -193,6 +193,25 @@ public sealed class TokenEndpointTests(PlatformFixture platform) : IClassFixture
     }
 
     [Fact]
+    public async Task DiscoveryNamesEndpointsUnderTheConfiguredIssuerWhateverTheHostHeaderSays()
+    {
+        using var client = platform.Host.CreateHttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/.well-known/openid-configuration");
+        request.Headers.Host = "attacker.example";
+
+        using var response = await client.SendAsync(request);
+
+        var discovery = await response.ReadJsonAsync();
+        Assert.Equal(Chat4AllHost.TestIssuer, discovery.GetProperty("issuer").GetString());
+        foreach (var name in new[] { "token_endpoint", "revocation_endpoint", "jwks_uri" })
+        {
+            Assert.StartsWith(Chat4AllHost.TestIssuer, discovery.GetProperty(name).GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("attacker.example", discovery.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ClientSecretsAreStoredHashed()
     {
         var user = await platform.CreateUserAsync();

@@ -35,6 +35,9 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
             ["Chat4All:DataDirectory"] = dataDirectory,
             ["Chat4All:Auth:Issuer"] = TestIssuer,
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // Every test host shares Redis and the source address 127.0.0.1, so one per-address
+            // token budget would be drawn down by every suite running at the same time.
+            ["Chat4All:RateLimiting:Budgets:token_address:PermitLimit"] = "1000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

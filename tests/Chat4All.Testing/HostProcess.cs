@@ -50,6 +50,8 @@ public sealed partial class HostProcess : IDisposable
 
         info.Environment["DOTNET_ENVIRONMENT"] = "Testing";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+        // Shared Redis and source address: see Chat4AllHost's per-address token budget.
+        info.Environment["Chat4All__RateLimiting__Budgets__token_address__PermitLimit"] = "1000000";
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

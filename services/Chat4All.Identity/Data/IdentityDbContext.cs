@@ -24,6 +24,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             user.Property(u => u.ClientId).HasColumnName("client_id").HasMaxLength(100);
             user.Property(u => u.Scopes).HasColumnName("scopes");
             user.Property(u => u.CreatedAt).HasColumnName("created_at");
+            user.Property(u => u.DisabledAt).HasColumnName("disabled_at");
             user.HasIndex(u => u.ClientId).IsUnique();
             user.HasIndex(u => new { u.TenantId, u.Name }).IsUnique();
         });

@@ -18,4 +18,7 @@ public sealed class User
     public required List<string> Scopes { get; set; }
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When an admin disabled the user; a disabled user gets no tokens and its tokens are refused.</summary>
+    public DateTimeOffset? DisabledAt { get; set; }
 }

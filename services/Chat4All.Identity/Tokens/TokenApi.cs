@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -29,7 +30,8 @@ public static class TokenApi
         return endpoints;
     }
 
-    public static async Task<IResult> Exchange(HttpContext http, IdentityDbContext db, IOptions<AuthOptions> auth, CancellationToken cancellationToken)
+    public static async Task<IResult> Exchange(HttpContext http, IdentityDbContext db, IOptions<AuthOptions> auth,
+        IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, TimeProvider time, CancellationToken cancellationToken)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing; is the token endpoint configured?");
@@ -40,6 +42,11 @@ public static class TokenApi
             if (user is null)
             {
                 return Reject(Errors.InvalidClient, "The client is not a Chat4All user.");
+            }
+
+            if (user.DisabledAt is not null)
+            {
+                return Reject(Errors.InvalidClient, "The user is disabled.");
             }
 
             // No scope requested means every scope the user holds (OpenIddict has already refused
@@ -55,13 +62,18 @@ public static class TokenApi
             // presented by the client it was issued to); re-read the user so that a deleted user or
             // a narrowed grant takes effect at the next refresh.
             var refreshed = await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+            if (!await RedeemOnceAsync(refreshed.Principal!, db, tokens, authorizations, time, cancellationToken))
+            {
+                return Reject(Errors.InvalidGrant, "The refresh token has already been used; every token of its family is revoked.");
+            }
+
             var subject = refreshed.Principal?.GetClaim(Claims.Subject);
             var user = Guid.TryParse(subject, out var userId)
                 ? await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == userId, cancellationToken)
                 : null;
-            if (user is null)
+            if (user is null || user.DisabledAt is not null)
             {
-                return Reject(Errors.InvalidGrant, "The refresh token's user no longer exists.");
+                return Reject(Errors.InvalidGrant, "The refresh token's user no longer exists or is disabled.");
             }
 
             var scopes = refreshed.Principal!.GetScopes().Intersect(user.Scopes).ToList();
@@ -69,6 +81,41 @@ public static class TokenApi
         }
 
         return Reject(Errors.UnsupportedGrantType, "Only client_credentials and refresh_token are supported.");
+    }
+
+    /// <summary>
+    /// OpenIddict checks a refresh token's status when it validates it, but marks it redeemed only
+    /// later and ignores a lost race, so N concurrent refreshes with one token all succeeded. This
+    /// compare-and-set in PostgreSQL lets exactly one of them win; a loser is a reuse, and a reuse
+    /// revokes the whole family (docs/adr/0003).
+    /// </summary>
+    private static async Task<bool> RedeemOnceAsync(ClaimsPrincipal refreshToken, IdentityDbContext db, IOpenIddictTokenManager tokens,
+        IOpenIddictAuthorizationManager authorizations, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (refreshToken.GetTokenId() is not { Length: > 0 } tokenId)
+        {
+            return true;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var redeemed = await db.Set<OpenIddictEntityFrameworkCoreToken>()
+            .Where(t => t.Id == tokenId && t.Status == Statuses.Valid)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Statuses.Redeemed).SetProperty(t => t.RedemptionDate, now), cancellationToken);
+        if (redeemed == 1)
+        {
+            return true;
+        }
+
+        if (refreshToken.GetAuthorizationId() is { Length: > 0 } authorizationId)
+        {
+            await tokens.RevokeByAuthorizationIdAsync(authorizationId, cancellationToken);
+            if (await authorizations.FindByIdAsync(authorizationId, cancellationToken) is { } authorization)
+            {
+                await authorizations.TryRevokeAsync(authorization, cancellationToken);
+            }
+        }
+
+        return false;
     }
 
     private static IResult SignIn(User user, IReadOnlyCollection<string> scopes, string audience)

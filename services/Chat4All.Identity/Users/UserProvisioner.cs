@@ -35,12 +35,12 @@ public sealed class UserProvisioner(
 {
     public const int MaxNameLength = 100;
 
-    public async Task<ProvisionedUser> CreateAsync(string name, IReadOnlyCollection<string>? scopes, Guid? tenantId,
+    public async Task<ProvisionedUser> CreateAsync(string? name, IReadOnlyCollection<string?>? scopes, Guid? tenantId,
         CancellationToken cancellationToken, string? clientId = null)
     {
-        name = name.Trim();
+        name = name?.Trim() ?? "";
         var granted = (scopes is { Count: > 0 } ? scopes : [ChatScopes.Messages, ChatScopes.Files])
-            .Select(s => s.Trim().ToLowerInvariant()).Distinct().ToList();
+            .Select(s => s?.Trim().ToLowerInvariant() ?? "").Distinct().ToList();
         Validate(name, granted);
         var tenant = tenantId ?? options.Value.DefaultTenantId;
 
@@ -116,7 +116,7 @@ public sealed class UserProvisioner(
             errors["name"] = [$"The name must be 1 to {MaxNameLength} printable characters."];
         }
 
-        var unknown = scopes.Where(s => !ChatScopes.All.Contains(s)).ToList();
+        var unknown = scopes.Where(s => !ChatScopes.All.Contains(s)).Select(s => s.Length == 0 ? "(empty)" : s).ToList();
         if (unknown.Count > 0)
         {
             errors["scopes"] = [$"Unknown scope(s): {string.Join(", ", unknown)}. Known scopes: {string.Join(", ", ChatScopes.All)}."];

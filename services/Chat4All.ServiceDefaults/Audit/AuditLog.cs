@@ -35,4 +35,8 @@ public sealed partial class AuditLog(ILoggerFactory loggerFactory)
     [LoggerMessage(EventId = 9006, EventName = "auth.forbidden", Level = LogLevel.Warning,
         Message = "User {UserId} lacks the scope for {Method} {Path}")]
     public partial void Forbidden(string? userId, string method, string path);
+
+    [LoggerMessage(EventId = 9007, EventName = "admin.user_changed", Level = LogLevel.Information,
+        Message = "User {UserId} {Change} by {Actor}")]
+    public partial void UserChanged(Guid userId, string change, string actor);
 }

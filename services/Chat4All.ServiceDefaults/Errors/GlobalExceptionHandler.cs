@@ -7,7 +7,7 @@ namespace Chat4All.ServiceDefaults.Errors;
 
 /// <summary>
 /// The one place an unhandled exception becomes a response: malformed input the framework
-/// detected (<see cref="BadHttpRequestException"/>) is the client's 4xx, everything else a 500
+/// detected (<see cref="BadHttpRequestException"/>, a form body it cannot parse) is the client's 4xx, everything else a 500
 /// problem with no internals leaked. Nothing is swallowed: 500s are logged with the exception.
 /// </summary>
 internal sealed partial class GlobalExceptionHandler(IProblemDetailsService problemDetails, ILogger<GlobalExceptionHandler> logger)
@@ -18,6 +18,9 @@ internal sealed partial class GlobalExceptionHandler(IProblemDetailsService prob
         var (status, title, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
+            // The form reader refuses a NUL, an over-long value or too many fields this way.
+            InvalidDataException when httpContext.Request.HasFormContentType =>
+                (StatusCodes.Status400BadRequest, "Bad request", "The form body is malformed: " + exception.Message),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request", null),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", null),
         };

@@ -16,12 +16,26 @@ public static class ProblemDetailsDefaults
     public static void Customize(ProblemDetailsContext context)
     {
         var problem = context.ProblemDetails;
+        problem.Type ??= TypeFor(problem.Status ?? context.HttpContext.Response.StatusCode);
         problem.Extensions[TraceIdKey] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
         if (!problem.Extensions.ContainsKey(CodeKey))
         {
             problem.Extensions[CodeKey] = problem is HttpValidationProblemDetails ? "validation_failed" : CodeFor(problem.Status ?? context.HttpContext.Response.StatusCode);
         }
     }
+
+    /// <summary>
+    /// The RFC that defines a status ASP.NET Core has no default problem <c>type</c> for; the others
+    /// keep the framework's RFC 9110 links.
+    /// </summary>
+    private static string? TypeFor(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        StatusCodes.Status414UriTooLong => "https://tools.ietf.org/html/rfc9110#section-15.5.15",
+        StatusCodes.Status429TooManyRequests => "https://tools.ietf.org/html/rfc6585#section-4",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => "https://tools.ietf.org/html/rfc6585#section-5",
+        _ => null,
+    };
 
     public static string CodeFor(int status) => status switch
     {

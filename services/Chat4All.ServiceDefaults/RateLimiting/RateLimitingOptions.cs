@@ -13,12 +13,20 @@ public sealed class RateLimitingOptions : IValidatableObject
     /// <summary>Budget for file chunk uploads, so a 2 GiB upload never trips the message limit.</summary>
     public const string UploadsBudget = "uploads";
 
+    /// <summary>Attempts at the OAuth endpoints per source address (anonymous callers included).</summary>
+    public const string TokenAddressBudget = "token_address";
+
+    /// <summary>Attempts at the OAuth endpoints per presented client id, whether or not it exists.</summary>
+    public const string TokenClientBudget = "token_client";
+
     public bool Enabled { get; set; } = true;
 
     public Dictionary<string, RateLimitBudget> Budgets { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
         [DefaultBudget] = new() { PermitLimit = 60, Window = TimeSpan.FromMinutes(1) },
         [UploadsBudget] = new() { PermitLimit = 1200, Window = TimeSpan.FromMinutes(1) },
+        [TokenAddressBudget] = new() { PermitLimit = 600, Window = TimeSpan.FromMinutes(1) },
+        [TokenClientBudget] = new() { PermitLimit = 60, Window = TimeSpan.FromMinutes(1) },
     };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Chat4All.Contracts;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace Chat4All.ServiceDefaults.RateLimiting;
 
@@ -12,26 +10,10 @@ namespace Chat4All.ServiceDefaults.RateLimiting;
 /// A per-user fixed-window limiter whose counters live in Redis, so every instance draws from the
 /// same budget. It plugs into ASP.NET Core's rate-limiting middleware as the global limiter: the
 /// synchronous attempt never blocks on Redis (it answers "ask me asynchronously"), the asynchronous
-/// acquire runs one atomic Lua script. See docs/adr/0004-redis-rate-limiting.md.
+/// acquire charges a <see cref="RedisFixedWindow"/>. See docs/adr/0004-redis-rate-limiting.md.
 /// </summary>
-internal sealed partial class RedisRateLimiter(
-    IConnectionMultiplexer redis,
-    IOptionsMonitor<RateLimitingOptions> options,
-    ILogger<RedisRateLimiter> logger) : PartitionedRateLimiter<HttpContext>
+internal sealed class RedisRateLimiter(RedisFixedWindow window, IOptionsMonitor<RateLimitingOptions> options) : PartitionedRateLimiter<HttpContext>
 {
-    // Counts only admitted requests; the window starts at the first one and the key expires with it.
-    private static readonly LuaScript Script = LuaScript.Prepare("""
-        local current = tonumber(redis.call('GET', @key) or '0')
-        if current >= tonumber(@limit) then
-          return {0, current, redis.call('PTTL', @key)}
-        end
-        current = redis.call('INCR', @key)
-        if current == 1 then
-          redis.call('PEXPIRE', @key, @windowMs)
-        end
-        return {1, current, redis.call('PTTL', @key)}
-        """);
-
     private static readonly RateLimitLease Unlimited = new Lease(true, null);
     private static readonly RateLimitLease AskAsynchronously = new Lease(false, null);
 
@@ -49,34 +31,20 @@ internal sealed partial class RedisRateLimiter(
 
         var (budgetName, budget, userId) = target;
         var windowSeconds = (long)Math.Ceiling(budget.Window.TotalSeconds);
-        RedisResult[] result;
-        try
+        if (await window.ChargeAsync(budgetName, userId, budget, cancellationToken) is not { } charge)
         {
-            result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(Script, new
-            {
-                key = (RedisKey)$"chat4all:ratelimit:{budgetName}:{userId}",
-                limit = budget.PermitLimit,
-                windowMs = (long)budget.Window.TotalMilliseconds,
-            }).WaitAsync(cancellationToken))!;
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // Fail open: a Redis outage must not take the API down with it; /ready reports it.
-            LogRedisUnavailable(logger, ex, budgetName);
             return Unlimited;
         }
 
-        var admitted = (int)result[0] == 1;
-        var count = (long)result[1];
-        var resetSeconds = Math.Max(1, (long)Math.Ceiling((long)result[2] / 1000.0));
-        var remaining = Math.Max(0, budget.PermitLimit - count);
+        var resetSeconds = Math.Max(1, (long)Math.Ceiling(charge.ResetAfter.TotalSeconds));
+        var remaining = Math.Max(0, budget.PermitLimit - charge.Count);
 
         // IETF draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it now.
         var headers = resource.Response.Headers;
         headers["RateLimit-Policy"] = string.Create(CultureInfo.InvariantCulture, $"\"{budgetName}\";q={budget.PermitLimit};w={windowSeconds}");
         headers["RateLimit"] = string.Create(CultureInfo.InvariantCulture, $"\"{budgetName}\";r={remaining};t={resetSeconds}");
 
-        return admitted ? Unlimited : new Lease(false, new RejectedBy(budgetName, userId, TimeSpan.FromSeconds(resetSeconds)));
+        return charge.Admitted ? Unlimited : new Lease(false, new RejectedBy(budgetName, userId, TimeSpan.FromSeconds(resetSeconds)));
     }
 
     private (string Name, RateLimitBudget Budget, string UserId)? Classify(HttpContext context)
@@ -97,9 +65,6 @@ internal sealed partial class RedisRateLimiter(
         var name = context.GetEndpoint()?.Metadata.GetMetadata<RateLimitBudgetMetadata>()?.Budget ?? RateLimitingOptions.DefaultBudget;
         return current.Budgets.TryGetValue(name, out var budget) ? (name, budget, userId) : null;
     }
-
-    [LoggerMessage(EventId = 5100, Level = LogLevel.Warning, Message = "Redis unavailable; request admitted without rate limit {Budget}")]
-    private static partial void LogRedisUnavailable(ILogger logger, Exception exception, string budget);
 
     internal sealed record RejectedBy(string Budget, string UserId, TimeSpan RetryAfter);
 

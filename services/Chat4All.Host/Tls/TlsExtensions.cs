@@ -1,0 +1,28 @@
+using System.Security.Authentication;
+using Chat4All.Host.Tls;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class TlsExtensions
+{
+    /// <summary>
+    /// HTTPS and WSS on the host itself when <c>Chat4All:Tls</c> names a certificate: every
+    /// <c>https://</c> endpoint serves it with TLS 1.3 and nothing older (docs/adr/0026).
+    /// </summary>
+    public static IHostApplicationBuilder AddHostTls(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TlsOptions>().BindConfiguration(TlsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<TlsOptions>>((kestrel, tls) =>
+            kestrel.ConfigureHttpsDefaults(https =>
+            {
+                https.SslProtocols = SslProtocols.Tls13;
+                if (tls.Value.Enabled)
+                {
+                    https.ServerCertificate = tls.Value.LoadCertificate();
+                }
+            }));
+        return builder;
+    }
+}
