@@ -30,6 +30,8 @@ public static class IdentityExtensions
         builder.Services.AddOptions<IdentityServiceOptions>().BindConfiguration(IdentityServiceOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDbContext<IdentityDbContext>(IdentityDbContext.Schema);
+        builder.AddEventBus();
+        builder.AddOutboxRelay<IdentityDbContext>();
 
         builder.Services.AddOpenIddict()
             .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<IdentityDbContext>())

@@ -35,6 +35,17 @@ public sealed class RealtimeOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int MaxReplayPerConversation { get; set; } = 10_000;
 
+    /// <summary>Distinct conversations one <c>resume</c> may name; a larger frame is refused whole with an <c>error</c> frame.</summary>
+    [Range(1, 10_000)]
+    public int MaxResumeConversations { get; set; } = 100;
+
+    /// <summary>
+    /// Replay pages (of <c>ReplayPageSize</c> messages) one connection may read per second, with a burst of
+    /// twice that. A longer replay waits for its budget, and the connection reads no other frame meanwhile.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int ReplayPagesPerSecond { get; set; } = 20;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (PongTimeout >= HeartbeatInterval)

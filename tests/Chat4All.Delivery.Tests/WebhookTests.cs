@@ -81,6 +81,24 @@ public sealed class WebhookTests(DeliveryPlatform platform) : IClassFixture<Deli
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("status")]
+    [InlineData("inbound")]
+    public async Task ASignedWebhookCarryingNulIsA400ProblemNotAServerError(string kind)
+    {
+        var (providerMessageId, conversationId, bob) = await DeliveredWhatsAppMessageAsync();
+        var webhook = kind == "status"
+            ? SimulatedWebhook.Status(providerMessageId + "\0", "read", DateTimeOffset.UtcNow)
+            : SimulatedWebhook.Inbound("pm-" + Guid.NewGuid(), bob.Address, "nul\0inside", providerMessageId, DateTimeOffset.UtcNow);
+
+        using var response = await PostAsync(Signer, "msg_" + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow, Encoding.UTF8.GetBytes(webhook.ToJson()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_webhook", (await response.ReadJsonAsync()).GetProperty("code").GetString());
+        var history = await bob.Client.GetFromJsonAsync<JsonElement>($"/v1/conversations/{conversationId}/messages");
+        Assert.Single(history.GetProperty("messages").EnumerateArray());
+    }
+
     [Fact]
     public async Task AWebhookForAnUnknownChannelIsNotFound()
     {

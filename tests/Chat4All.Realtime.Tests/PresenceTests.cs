@@ -56,6 +56,30 @@ public sealed class PresenceTests(RealtimePlatform platform) : IClassFixture<Rea
     }
 
     [Fact]
+    public async Task AStrangerWhoWritesFirstSeesNoPresenceUntilTheOtherAnswers()
+    {
+        using var alice = await platform.CreateMemberAsync();
+        using var stranger = await platform.CreateMemberAsync();
+        await using var strangerSocket = await stranger.ConnectAsync(platform.Host);
+        await strangerSocket.NextAsync("connection.established");
+        var conversationId = await stranger.CreateConversationAsync(alice);
+        var (hello, _) = await stranger.SendAsync(conversationId, "hello, you don't know me");
+        await strangerSocket.NextAsync("message.created", d => d.GetProperty("message_id").GetGuid() == hello);
+
+        var beforeAnswer = await stranger.Client.GetFromJsonAsync<JsonElement>($"/v1/presence?user_ids={alice.Id}");
+        await using var aliceSocket = await alice.ConnectAsync(platform.Host);
+        await aliceSocket.NextAsync("connection.established");
+        var framesBeforeAnswer = await strangerSocket.DrainAsync(TimeSpan.FromSeconds(1));
+        var (answer, _) = await alice.SendAsync(conversationId, "hi?");
+        await strangerSocket.NextAsync("message.created", d => d.GetProperty("message_id").GetGuid() == answer);
+        var afterAnswer = await PresenceOfAsync(stranger, alice.Id);
+
+        Assert.Empty(beforeAnswer.GetProperty("items").EnumerateArray());
+        Assert.DoesNotContain(framesBeforeAnswer, f => f.GetProperty("type").GetString() == "presence.changed");
+        Assert.Equal("online", afterAnswer.GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task PresenceShowsContactsOnlyAndChecksItsInput()
     {
         using var alice = await platform.CreateMemberAsync();
@@ -72,12 +96,13 @@ public sealed class PresenceTests(RealtimePlatform platform) : IClassFixture<Rea
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, none.StatusCode);
     }
 
-    /// <summary>A conversation between the two, and its first message seen live: realtime knows they are contacts.</summary>
+    /// <summary>A conversation between the two, a message each way, the reply seen live: realtime knows they have exchanged messages.</summary>
     private static async Task BecomeContactsAsync(Member alice, Member bob, WsClient aliceSocket)
     {
         var conversationId = await alice.CreateConversationAsync(bob);
-        var (messageId, _) = await alice.SendAsync(conversationId, "hi");
-        await aliceSocket.NextAsync("message.created", d => d.GetProperty("message_id").GetGuid() == messageId);
+        await alice.SendAsync(conversationId, "hi");
+        var (reply, _) = await bob.SendAsync(conversationId, "hi back");
+        await aliceSocket.NextAsync("message.created", d => d.GetProperty("message_id").GetGuid() == reply);
     }
 
     private static async Task<JsonElement> PresenceOfAsync(Member viewer, Guid userId) =>

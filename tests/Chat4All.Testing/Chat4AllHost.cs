@@ -1,6 +1,8 @@
 using Chat4All.BuildingBlocks.Data;
 using Chat4All.Contracts;
 using Chat4All.Identity.Users;
+using Chat4All.Messaging.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -66,13 +68,29 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
         return this;
     }
 
-    /// <summary>Provisions a user directly through identity's provisioning service, as the admin API would.</summary>
-    public async Task<TestUser> CreateUserAsync(params string[] scopes)
+    /// <summary>Provisions a user of the default tenant directly through identity's provisioning service, as the admin API would.</summary>
+    public Task<TestUser> CreateUserAsync(params string[] scopes) => CreateUserInTenantAsync(null, scopes);
+
+    /// <summary>
+    /// Provisions a user of <paramref name="tenantId"/> (null: the default tenant) and, when this host
+    /// runs messaging, waits until messaging has learnt of the user from <c>user.created</c>, as a
+    /// client that just got its credentials would find it.
+    /// </summary>
+    public async Task<TestUser> CreateUserInTenantAsync(Guid? tenantId, params string[] scopes)
     {
         await using var scope = Services.CreateAsyncScope();
         var user = await scope.ServiceProvider.GetRequiredService<UserProvisioner>().CreateAsync(
             "user-" + Guid.NewGuid().ToString("N")[..12], scopes.Length > 0 ? scopes : [ChatScopes.Messages, ChatScopes.Files],
-            tenantId: null, CancellationToken.None);
+            tenantId, CancellationToken.None);
+        if (scope.ServiceProvider.GetService<MessagingDbContext>() is { } messaging)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!await messaging.Users.AnyAsync(u => u.UserId == user.UserId, timeout.Token))
+            {
+                await Task.Delay(10, timeout.Token);
+            }
+        }
+
         return new TestUser(user.UserId, user.Name, user.ClientId, user.ClientSecret, user.Scopes);
     }
 

@@ -26,9 +26,9 @@ public static class DaprApps
 {
     public static readonly IReadOnlyList<DaprApp> All =
     [
-        new(Targets.Identity, Subscriptions: [], UsesPubSub: false, UsesStateStore: false, ActorTypes: [], Workflows: []),
+        new(Targets.Identity, Subscriptions: [], UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         new(Targets.Messaging,
-            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded],
+            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         new(Targets.Delivery,
             Subscriptions: [Topics.MessageCreated],

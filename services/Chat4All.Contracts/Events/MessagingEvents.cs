@@ -3,8 +3,12 @@ namespace Chat4All.Contracts.Events;
 /// <summary>Message payload: <c>{type:"text", text}</c> or <c>{type:"file", file_id}</c>.</summary>
 public sealed record MessagePayload(string Type, string? Text, Guid? FileId);
 
-/// <summary>Published by messaging when a conversation is created (partition key: conversation id).</summary>
-public sealed record ConversationCreated(Guid ConversationId, string Type, IReadOnlyList<Guid> Members, Guid CreatedBy, DateTimeOffset CreatedAt);
+/// <summary>
+/// Published by messaging when a conversation is created (partition key: conversation id).
+/// <see cref="TenantId"/> is the tenant every member belongs to (absent from events older than tenants).
+/// </summary>
+public sealed record ConversationCreated(Guid ConversationId, string Type, IReadOnlyList<Guid> Members, Guid CreatedBy, DateTimeOffset CreatedAt,
+    Guid? TenantId = null);
 
 /// <summary>Published by messaging for every accepted message (partition key: conversation id).</summary>
 public sealed record MessageCreated(

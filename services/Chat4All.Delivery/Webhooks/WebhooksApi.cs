@@ -9,6 +9,7 @@ using Chat4All.Delivery.Connectors;
 using Chat4All.Delivery.Data;
 using Chat4All.Delivery.Deliveries;
 using Chat4All.ServiceDefaults.Errors;
+using Chat4All.ServiceDefaults.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -77,6 +78,12 @@ public static partial class WebhooksApi
         catch (Exception ex) when (ex is FormatException or JsonException)
         {
             return Problems.Problem(StatusCodes.Status400BadRequest, "invalid_webhook", ex.Message);
+        }
+
+        // A signed body can still carry what no column stores; refused whole, before anything is applied.
+        if (callbacks.Any(CarriesNul))
+        {
+            return Problems.Problem(StatusCodes.Status400BadRequest, "invalid_webhook", "Webhook fields must not contain the NUL character (U+0000).");
         }
 
         foreach (var callback in callbacks)
@@ -190,6 +197,14 @@ public static partial class WebhooksApi
             JsonSerializer.Serialize(message, OutboxWriter.Json), inbound.OccurredAt, Activity.Current?.Id), cancellationToken);
         return true;
     }
+
+    private static bool CarriesNul(ChannelCallback callback) => callback switch
+    {
+        ChannelCallback.StatusReport r => NoNulAttribute.Contains(r.ProviderMessageId) || NoNulAttribute.Contains(r.Status) || NoNulAttribute.Contains(r.Error),
+        ChannelCallback.InboundMessage m => NoNulAttribute.Contains(m.ProviderMessageId) || NoNulAttribute.Contains(m.FromAddress) ||
+            NoNulAttribute.Contains(m.Text) || NoNulAttribute.Contains(m.InReplyTo),
+        _ => false,
+    };
 
     private static Task<string?> DeliveryKeyAsync(DeliveryDbContext db, string channel, string providerMessageId, CancellationToken cancellationToken) =>
         db.ProviderMessages.AsNoTracking().Where(p => p.Channel == channel && p.ProviderMessageId == providerMessageId)

@@ -1,8 +1,9 @@
+using Chat4All.BuildingBlocks.Outbox;
 using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.Identity.Data;
 
-/// <summary>Identity's own schema: users plus OpenIddict's applications, authorizations, scopes and tokens.</summary>
+/// <summary>Identity's own schema: users plus OpenIddict's applications, authorizations, scopes and tokens, and the outbox of <c>user.created</c>.</summary>
 public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> options) : DbContext(options)
 {
     public const string Schema = "identity";
@@ -28,5 +29,7 @@ public sealed class IdentityDbContext(DbContextOptions<IdentityDbContext> option
             user.HasIndex(u => u.ClientId).IsUnique();
             user.HasIndex(u => new { u.TenantId, u.Name }).IsUnique();
         });
+
+        modelBuilder.AddOutbox();
     }
 }

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using Chat4All.BuildingBlocks.Hosting;
+using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
 using Chat4All.Identity.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -25,11 +27,12 @@ public sealed class UserProvisioningException(string code, string message, IDict
 
 /// <summary>
 /// Creates users: our <see cref="User"/> row and its OpenIddict confidential client, in one
-/// transaction. Used by the admin API, the <c>users create</c> command and demo seeding alike.
+/// transaction with its <c>user.created</c> event (other services keep a users read model from it). Used by the admin API, the <c>users create</c> command and demo seeding alike.
 /// </summary>
 public sealed class UserProvisioner(
     IdentityDbContext db,
     IOpenIddictApplicationManager applications,
+    OutboxSignal outbox,
     TimeProvider time,
     IOptions<Chat4AllOptions> options)
 {
@@ -64,8 +67,10 @@ public sealed class UserProvisioner(
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await applications.CreateAsync(Describe(user, secret), cancellationToken);
         db.Users.Add(user);
+        db.Enqueue(Topics.UserCreated, user.Id.ToString(), new UserCreated(user.Id, user.TenantId, user.Name, user.Scopes, user.CreatedAt), user.CreatedAt);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        outbox.Notify();
 
         return new ProvisionedUser(user.Id, user.Name, user.TenantId, user.ClientId, secret, user.Scopes, user.CreatedAt);
     }

@@ -17,9 +17,15 @@ using Npgsql;
 
 namespace Chat4All.Messaging.Conversations;
 
-public sealed record ConversationMetadata([property: StringLength(200)] string? Name, [property: StringLength(1000)] string? Description);
+public sealed record ConversationMetadata(
+    [property: StringLength(ConversationMetadata.MaxNameLength), NoNul] string? Name,
+    [property: StringLength(ConversationMetadata.MaxDescriptionLength), NoNul] string? Description)
+{
+    public const int MaxNameLength = 200;
+    public const int MaxDescriptionLength = 1000;
+}
 
-public sealed record CreateConversationRequest([property: Required] string Type, [property: Required] IReadOnlyList<Guid> Members, ConversationMetadata? Metadata);
+public sealed record CreateConversationRequest([property: Required, NoNul] string Type, [property: Required] IReadOnlyList<Guid> Members, ConversationMetadata? Metadata);
 
 public sealed record ConversationResponse(Guid ConversationId, string Type, IReadOnlyList<Guid> Members, ConversationMetadata Metadata, DateTimeOffset CreatedAt);
 
@@ -30,7 +36,10 @@ public sealed record ConversationSummary(Guid ConversationId, string Type, Conve
 
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, string? NextCursor, bool HasMore);
 
-/// <summary><c>/v1/conversations</c>: create, list (newest activity first), get.</summary>
+/// <summary>
+/// <c>/v1/conversations</c>: create, list (newest activity first), get. A conversation lives in its
+/// creator's tenant, and its members are users of that tenant (docs/adr/0028).
+/// </summary>
 public static class ConversationsApi
 {
     public const string Private = "private";
@@ -46,11 +55,12 @@ public static class ConversationsApi
         return endpoints;
     }
 
-    public static async Task<Results<Created<ConversationResponse>, Ok<ConversationResponse>, ValidationProblem>> CreateConversation(
+    public static async Task<Results<Created<ConversationResponse>, Ok<ConversationResponse>, ValidationProblem, ProblemHttpResult>> CreateConversation(
         CreateConversationRequest request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
         IOptions<MessagingOptions> options, CancellationToken cancellationToken)
     {
         var caller = http.CallerId();
+        var tenant = http.CallerTenantId();
         var members = request.Members.Append(caller).Distinct().ToList();
         var type = request.Type.Trim().ToLowerInvariant();
         var errors = new Dictionary<string, string[]>();
@@ -77,16 +87,33 @@ public static class ConversationsApi
             return TypedResults.ValidationProblem(errors);
         }
 
+        // Members are users identity announced in the caller's own tenant; anyone else is named, not guessed at.
+        var others = members.Where(m => m != caller).ToList();
+        var known = await db.Users.Where(u => others.Contains(u.UserId) && u.TenantId == tenant).Select(u => u.UserId).ToListAsync(cancellationToken);
+        if (others.Except(known).ToList() is { Count: > 0 } unknown)
+        {
+            return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "unknown_members",
+                "These members are not users of your tenant.", new Dictionary<string, object?> { ["user_ids"] = unknown });
+        }
+
         var pairKey = type == Private ? string.Join(':', members.Order().Select(m => m.ToString("N"))) : null;
         if (pairKey is not null && await FindPrivateAsync(db, pairKey, cancellationToken) is { } existing)
         {
             return TypedResults.Ok(existing);
         }
 
+        if (pairKey is not null && !options.Value.For(tenant).StrangersMayStartPrivate &&
+            !await db.Members.AnyAsync(m => m.UserId == others[0] && db.Members.Any(mine => mine.UserId == caller && mine.ConversationId == m.ConversationId), cancellationToken))
+        {
+            return Problems.Problem(StatusCodes.Status403Forbidden, "contacts_only",
+                "Your tenant lets you start a private conversation only with someone you already share a conversation with.");
+        }
+
         var now = time.GetUtcNow();
         var conversation = new Conversation
         {
             Id = Guid.CreateVersion7(now),
+            TenantId = tenant,
             Type = type,
             Name = request.Metadata?.Name,
             Description = request.Metadata?.Description,
@@ -98,7 +125,7 @@ public static class ConversationsApi
         };
         db.Conversations.Add(conversation);
         db.Enqueue(Topics.ConversationCreated, conversation.Id.ToString(),
-            new ConversationCreated(conversation.Id, type, members, caller, now), now);
+            new ConversationCreated(conversation.Id, type, members, caller, now, tenant), now);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -138,9 +165,11 @@ public static class ConversationsApi
         }
 
         // One round trip: membership, conversation, members, last message and unread count together.
+        var tenant = http.CallerTenantId();
         var query = from member in db.Members
                     where member.UserId == caller
                     join c in db.Conversations on member.ConversationId equals c.Id
+                    where c.TenantId == tenant
                     select new { c, member.LastReadSeq };
         if (afterTime is { } at)
         {
@@ -179,7 +208,7 @@ public static class ConversationsApi
     public static async Task<Results<Ok<ConversationResponse>, ProblemHttpResult>> GetConversation(
         Guid conversationId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken)
     {
-        if (await db.CheckMemberAsync(conversationId, http.CallerId(), cancellationToken) is { } problem)
+        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } problem)
         {
             return problem;
         }

@@ -4,6 +4,9 @@ public sealed class Conversation
 {
     public Guid Id { get; init; }
 
+    /// <summary>The creator's tenant; every member belongs to it, and no other tenant sees the conversation.</summary>
+    public Guid TenantId { get; init; }
+
     public required string Type { get; init; }
 
     public string? Name { get; set; }
@@ -113,4 +116,20 @@ public sealed class ConversationFile
     public required string Sha256 { get; init; }
 
     public DateTimeOffset CompletedAt { get; init; }
+}
+
+/// <summary>
+/// A user as identity announced it (<c>user.created</c>): messaging's own read model, so members are
+/// checked to exist in the caller's tenant without calling identity. Kept with the name for a user
+/// directory.
+/// </summary>
+public sealed class TenantUser
+{
+    public Guid UserId { get; init; }
+
+    public Guid TenantId { get; init; }
+
+    public required string Name { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
 }

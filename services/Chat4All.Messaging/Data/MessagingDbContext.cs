@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.Messaging.Data;
 
-/// <summary>Messaging's schema: conversations, members, messages, receipts, announced files and the outbox.</summary>
+/// <summary>Messaging's schema: conversations, members, messages, receipts, announced files, known users and the outbox.</summary>
 public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> options) : DbContext(options)
 {
     public const string Schema = "messaging";
@@ -18,6 +18,8 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
 
     public DbSet<ConversationFile> Files => Set<ConversationFile>();
 
+    public DbSet<TenantUser> Users => Set<TenantUser>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.HasDefaultSchema(Schema);
@@ -27,6 +29,7 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             c.ToTable("conversations");
             c.HasKey(x => x.Id);
             c.Property(x => x.Id).HasColumnName("conversation_id");
+            c.Property(x => x.TenantId).HasColumnName("tenant_id");
             c.Property(x => x.Type).HasColumnName("type").HasMaxLength(16);
             c.Property(x => x.Name).HasColumnName("name").HasMaxLength(200);
             c.Property(x => x.Description).HasColumnName("description").HasMaxLength(1000);
@@ -98,6 +101,18 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             f.Property(x => x.Size).HasColumnName("size");
             f.Property(x => x.Sha256).HasColumnName("sha256");
             f.Property(x => x.CompletedAt).HasColumnName("completed_at");
+        });
+
+        modelBuilder.Entity<TenantUser>(u =>
+        {
+            // A copy of what identity validated: no length limits of its own, so a valid event is never refused.
+            u.ToTable("users");
+            u.HasKey(x => x.UserId);
+            u.Property(x => x.UserId).HasColumnName("user_id");
+            u.Property(x => x.TenantId).HasColumnName("tenant_id");
+            u.Property(x => x.Name).HasColumnName("name");
+            u.Property(x => x.CreatedAt).HasColumnName("created_at");
+            u.HasIndex(x => new { x.TenantId, x.Name });
         });
 
         modelBuilder.AddOutbox();

@@ -21,10 +21,10 @@ using Npgsql;
 
 namespace Chat4All.Messaging.Messages;
 
-public sealed record PayloadRequest([property: Required] string Type, string? Text, Guid? FileId);
+public sealed record PayloadRequest([property: Required, NoNul] string Type, [property: NoNul] string? Text, Guid? FileId);
 
 public sealed record SendMessageRequest(Guid? MessageId, [property: Required] Guid? ConversationId, [property: Required] PayloadRequest? Payload,
-    IReadOnlyList<string>? Channels, string? Priority, string? FallbackChannel = null);
+    [property: NoNul] IReadOnlyList<string>? Channels, [property: NoNul] string? Priority, [property: NoNul] string? FallbackChannel = null);
 
 public sealed record AcceptedMessage(string Status, Guid MessageId, Guid ConversationId, long Seq, DateTimeOffset CreatedAt);
 
@@ -77,14 +77,12 @@ public static class MessagesApi
 
         // One read answers existence, membership and the recipients (a conversation always has members).
         var members = await db.Members.Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
-        if (members.Count == 0)
-        {
-            return Problems.NotFound("conversation_not_found", "No such conversation.");
-        }
-
         if (!members.Contains(sender))
         {
-            return Problems.NotAMember();
+            // Only a refusal pays for the tenant lookup: members are always of the conversation's tenant.
+            var tenantId = members.Count == 0 ? null
+                : await db.Conversations.Where(c => c.Id == conversationId).Select(c => (Guid?)c.TenantId).SingleOrDefaultAsync(cancellationToken);
+            return MembershipGuard.Answer(tenantId, isMember: false, http)!;
         }
 
         if (await FindExistingAsync(db, request.MessageId, sender, idempotencyKey, cancellationToken) is { } existing)
@@ -132,9 +130,9 @@ public static class MessagesApi
             return Problems.NotFound("message_not_found", "No such message.");
         }
 
-        if (await db.CheckMemberAsync(message.ConversationId, http.CallerId(), cancellationToken) is { } problem)
+        if (await db.CheckMemberAsync(message.ConversationId, http, cancellationToken) is not null)
         {
-            return problem.StatusCode == StatusCodes.Status403Forbidden ? Problems.NotFound("message_not_found", "No such message.") : problem;
+            return Problems.NotFound("message_not_found", "No such message.");
         }
 
         var deliveries = await db.Receipts.AsNoTracking().Where(r => r.MessageId == messageId)
@@ -188,7 +186,7 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        if (await db.CheckMemberAsync(conversationId, http.CallerId(), cancellationToken) is { } problem)
+        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } problem)
         {
             return problem;
         }

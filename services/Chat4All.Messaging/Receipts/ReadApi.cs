@@ -39,7 +39,7 @@ public static class ReadApi
         }
 
         var reader = http.CallerId();
-        if (await db.CheckMemberAsync(conversationId, reader, cancellationToken) is { } problem)
+        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } problem)
         {
             return problem;
         }

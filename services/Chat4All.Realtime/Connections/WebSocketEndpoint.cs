@@ -127,6 +127,16 @@ public static partial class WebSocketEndpoint
             QueueLimit = 0,
             AutoReplenishment = true,
         });
+        // Replay is the one frame whose work grows with data; it is paced by a budget of its own, waited
+        // for rather than refused, so a long replay slows this connection down instead of the host.
+        using var replayBudget = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = settings.ReplayPagesPerSecond * 2,
+            TokensPerPeriod = settings.ReplayPagesPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = settings.ReplayPagesPerSecond * 2,
+            AutoReplenishment = true,
+        });
         var buffer = new ArrayBufferWriter<byte>(1024);
         try
         {
@@ -174,7 +184,7 @@ public static partial class WebSocketEndpoint
                     return;
                 }
 
-                await HandleFrameAsync(connection, buffer.WrittenSpan.ToArray(), result.MessageType, settings, scopes, time, aborted);
+                await HandleFrameAsync(connection, buffer.WrittenSpan.ToArray(), result.MessageType, settings, replayBudget, scopes, time, aborted);
             }
         }
         catch (OperationCanceledException)
@@ -188,7 +198,7 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task HandleFrameAsync(RealtimeConnection connection, byte[] frame, WebSocketMessageType type, RealtimeOptions settings,
-        IServiceScopeFactory scopes, TimeProvider time, CancellationToken cancellationToken)
+        RateLimiter replayBudget, IServiceScopeFactory scopes, TimeProvider time, CancellationToken cancellationToken)
     {
         ClientFrame? parsed;
         try
@@ -238,7 +248,7 @@ public static partial class WebSocketEndpoint
 
                 break;
             case FrameTypes.Resume:
-                await ResumeAsync(connection, parsed.Data, settings, scopes, time, cancellationToken);
+                await ResumeAsync(connection, parsed.Data, settings, replayBudget, scopes, time, cancellationToken);
                 break;
             default:
                 SendError(connection, "unknown_frame_type", $"Unknown frame type '{frameType}'.", time);
@@ -250,9 +260,12 @@ public static partial class WebSocketEndpoint
     /// Replays every logged <c>message.created</c> after each given position, in seq order, then
     /// hands over to live frames: live frames of the conversation are held from before the replay
     /// query, and only those past the replay's last seq are sent after it — no gap, no duplicate.
+    /// A conversation named twice is resumed once, from its lowest position; more than
+    /// <see cref="RealtimeOptions.MaxResumeConversations"/> conversations refuse the frame before any
+    /// query, and membership of all of them is one query (docs/adr/0029).
     /// </summary>
-    private static async Task ResumeAsync(RealtimeConnection connection, JsonElement? data, RealtimeOptions settings, IServiceScopeFactory scopes,
-        TimeProvider time, CancellationToken cancellationToken)
+    private static async Task ResumeAsync(RealtimeConnection connection, JsonElement? data, RealtimeOptions settings, RateLimiter replayBudget,
+        IServiceScopeFactory scopes, TimeProvider time, CancellationToken cancellationToken)
     {
         if (data is not { ValueKind: JsonValueKind.Object } body || !body.TryGetProperty("positions", out var positions)
             || positions.ValueKind != JsonValueKind.Object)
@@ -261,7 +274,7 @@ public static partial class WebSocketEndpoint
             return;
         }
 
-        var wanted = new List<(Guid ConversationId, long FromSeq)>();
+        var requested = new Dictionary<Guid, long>();
         foreach (var position in positions.EnumerateObject())
         {
             if (!Guid.TryParse(position.Name, out var conversationId) || position.Value.ValueKind != JsonValueKind.Number
@@ -271,13 +284,27 @@ public static partial class WebSocketEndpoint
                 continue;
             }
 
-            if (!await IsMemberAsync(scopes, conversationId, connection.UserId, cancellationToken))
+            requested[conversationId] = requested.TryGetValue(conversationId, out var earlier) ? Math.Min(earlier, fromSeq) : fromSeq;
+            if (requested.Count > settings.MaxResumeConversations)
+            {
+                SendError(connection, "too_many_positions",
+                    $"resume names at most {settings.MaxResumeConversations} conversations; resume the rest in another frame.", time);
+                return;
+            }
+        }
+
+        var memberOf = await MemberOfAsync(scopes, connection.UserId, [.. requested.Keys], cancellationToken);
+        var wanted = new List<(Guid ConversationId, long FromSeq)>();
+        foreach (var (conversationId, fromSeq) in requested)
+        {
+            if (memberOf.Contains(conversationId))
+            {
+                wanted.Add((conversationId, fromSeq));
+            }
+            else
             {
                 SendError(connection, "not_a_member", $"You are not a member of conversation {conversationId}.", time);
-                continue;
             }
-
-            wanted.Add((conversationId, fromSeq));
         }
 
         connection.BeginResume([.. wanted.Select(w => w.ConversationId)]);
@@ -287,7 +314,7 @@ public static partial class WebSocketEndpoint
             var truncated = false;
             try
             {
-                (after, truncated) = await ReplayAsync(connection, conversationId, fromSeq, settings, scopes, time, cancellationToken);
+                (after, truncated) = await ReplayAsync(connection, conversationId, fromSeq, settings, replayBudget, scopes, time, cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -303,17 +330,28 @@ public static partial class WebSocketEndpoint
         }
     }
 
-    /// <summary>Sends the logged message.created frames after <paramref name="fromSeq"/> in pages; returns the last seq and whether the cap cut it short.</summary>
+    /// <summary>
+    /// Sends the logged message.created frames after <paramref name="fromSeq"/> in pages, each page
+    /// waiting for the connection's replay budget; returns the last seq and whether the cap cut it short.
+    /// </summary>
     private static async Task<(long Last, bool Truncated)> ReplayAsync(RealtimeConnection connection, Guid conversationId, long fromSeq,
-        RealtimeOptions settings, IServiceScopeFactory scopes, TimeProvider time, CancellationToken cancellationToken)
+        RealtimeOptions settings, RateLimiter replayBudget, IServiceScopeFactory scopes, TimeProvider time, CancellationToken cancellationToken)
     {
-        const int PageSize = 500;
+        const int PageSize = 100;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<RealtimeDbContext>();
         var after = fromSeq;
         var replayed = 0;
         while (true)
         {
+            using (var lease = await replayBudget.AcquireAsync(1, cancellationToken))
+            {
+                if (!lease.IsAcquired)
+                {
+                    return (after, true); // the budget's queue is full: page history instead
+                }
+            }
+
             var page = await db.MessageLog.AsNoTracking()
                 .Where(m => m.ConversationId == conversationId && m.Seq > after)
                 .OrderBy(m => m.Seq).Take(PageSize).Select(m => new { m.Seq, m.Data })
@@ -337,12 +375,20 @@ public static partial class WebSocketEndpoint
         }
     }
 
-    private static async Task<bool> IsMemberAsync(IServiceScopeFactory scopes, Guid conversationId, Guid userId, CancellationToken cancellationToken)
+    private static async Task<HashSet<Guid>> MemberOfAsync(IServiceScopeFactory scopes, Guid userId, Guid[] ids, CancellationToken cancellationToken)
     {
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+
         await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<RealtimeDbContext>().Memberships
-            .AnyAsync(m => m.ConversationId == conversationId && m.UserId == userId, cancellationToken);
+        return [.. await scope.ServiceProvider.GetRequiredService<RealtimeDbContext>().Memberships
+            .Where(m => m.UserId == userId && ids.Contains(m.ConversationId)).Select(m => m.ConversationId).ToListAsync(cancellationToken)];
     }
+
+    private static async Task<bool> IsMemberAsync(IServiceScopeFactory scopes, Guid conversationId, Guid userId, CancellationToken cancellationToken) =>
+        (await MemberOfAsync(scopes, userId, [conversationId], cancellationToken)).Count > 0;
 
     private static Guid? ConversationOf(JsonElement? data) =>
         data is { ValueKind: JsonValueKind.Object } body && body.TryGetProperty("conversation_id", out var id) && id.ValueKind == JsonValueKind.String

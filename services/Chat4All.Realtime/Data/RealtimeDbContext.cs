@@ -5,8 +5,8 @@ namespace Chat4All.Realtime.Data;
 /// <summary>
 /// Realtime's own read models (schema <c>realtime</c>), built from events so the service never
 /// reads another service's tables: who is in which conversation (for auto-subscription, subscribe
-/// checks and presence contacts), and the log of <c>message.created</c> frames that <c>resume</c>
-/// replays from.
+/// checks), who has written to whom (presence visibility), and the log of <c>message.created</c>
+/// frames that <c>resume</c> replays from.
 /// </summary>
 public sealed class RealtimeDbContext(DbContextOptions<RealtimeDbContext> options) : DbContext(options)
 {
@@ -15,6 +15,8 @@ public sealed class RealtimeDbContext(DbContextOptions<RealtimeDbContext> option
     public DbSet<Membership> Memberships => Set<Membership>();
 
     public DbSet<LoggedMessage> MessageLog => Set<LoggedMessage>();
+
+    public DbSet<Correspondence> Correspondences => Set<Correspondence>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -36,6 +38,13 @@ public sealed class RealtimeDbContext(DbContextOptions<RealtimeDbContext> option
             l.Property(x => x.MessageId).HasColumnName("message_id");
             l.Property(x => x.Data).HasColumnName("data").HasColumnType("jsonb");
             l.Property(x => x.CreatedAt).HasColumnName("created_at");
+        });
+        modelBuilder.Entity<Correspondence>(c =>
+        {
+            c.ToTable("correspondences");
+            c.HasKey(x => new { x.SenderId, x.RecipientId });
+            c.Property(x => x.SenderId).HasColumnName("sender_id");
+            c.Property(x => x.RecipientId).HasColumnName("recipient_id");
         });
     }
 }
@@ -59,4 +68,12 @@ public sealed class LoggedMessage
     public required string Data { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary><see cref="SenderId"/> has sent at least one message that <see cref="RecipientId"/> received.</summary>
+public sealed class Correspondence
+{
+    public Guid SenderId { get; init; }
+
+    public Guid RecipientId { get; init; }
 }

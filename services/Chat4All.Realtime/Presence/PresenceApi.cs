@@ -16,9 +16,9 @@ public sealed record PresenceView(Guid UserId, string Status, int Connections, D
 public sealed record PresenceList(IReadOnlyList<PresenceView> Items);
 
 /// <summary>
-/// <c>GET /v1/presence?user_ids=a,b</c>: presence of the caller's contacts (users sharing a
-/// conversation with them) and of the caller; other ids are left out, so presence says nothing
-/// about strangers.
+/// <c>GET /v1/presence?user_ids=a,b</c>: presence of the caller's correspondents (users they have
+/// exchanged a message with) and of the caller; other ids are left out, so presence says nothing
+/// about strangers, other tenants' users or users who never answered (docs/adr/0028).
 /// </summary>
 public static class PresenceApi
 {
@@ -50,7 +50,7 @@ public static class PresenceApi
         }
 
         var caller = http.CallerId();
-        var visible = (await Memberships.ContactsOfAsync(db, caller, cancellationToken)).Append(caller).ToHashSet();
+        var visible = (await Memberships.CorrespondentsOfAsync(db, caller, cancellationToken)).Append(caller).ToHashSet();
         var statuses = await presence.GetAsync([.. requested.Distinct().Where(visible.Contains)], cancellationToken);
         return TypedResults.Ok(new PresenceList([.. statuses.Select(s => new PresenceView(s.UserId, s.Online ? "online" : "offline", s.Connections, s.LastSeenAt))]));
     }

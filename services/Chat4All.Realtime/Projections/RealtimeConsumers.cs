@@ -42,12 +42,18 @@ public sealed class MessageCreatedConsumer(RealtimeDbContext db, RealtimeFanout 
             created_at = created.CreatedAt,
         }, OutboxWriter.Json);
         // One statement, so one round trip and one commit: the members (events of different topics are
-        // not ordered, so this may arrive before conversation.created) and the log entry for resumes.
+        // not ordered, so this may arrive before conversation.created), who wrote to whom (presence
+        // visibility) and the log entry for resumes.
         var users = members.Distinct().ToArray();
+        var recipients = created.Recipients.Distinct().Where(r => r != created.SenderId).ToArray();
         await db.Database.ExecuteSqlAsync($"""
             WITH members AS (
                 INSERT INTO realtime.memberships (conversation_id, user_id)
                 SELECT {created.ConversationId}, u FROM unnest({users}) AS u
+                ON CONFLICT DO NOTHING),
+            correspondences AS (
+                INSERT INTO realtime.correspondences (sender_id, recipient_id)
+                SELECT {created.SenderId}, r FROM unnest({recipients}) AS r
                 ON CONFLICT DO NOTHING)
             INSERT INTO realtime.message_log (conversation_id, seq, message_id, data, created_at)
             VALUES ({created.ConversationId}, {created.Seq}, {created.MessageId}, {data}::jsonb, {created.CreatedAt})
@@ -98,13 +104,13 @@ public sealed class StatusChangedConsumer(RealtimeDbContext db, ConversationMemb
     }
 }
 
-/// <summary>A user's presence, to everyone who shares a conversation with them.</summary>
+/// <summary>A user's presence, to everyone they have exchanged a message with (docs/adr/0028).</summary>
 public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
         var changed = Json.Read<PresenceChanged>(integrationEvent);
-        var contacts = await Memberships.ContactsOfAsync(db, changed.UserId, cancellationToken);
+        var contacts = await Memberships.CorrespondentsOfAsync(db, changed.UserId, cancellationToken);
         await fanout.PublishAsync(contacts, Frames.Serialize(FrameTypes.PresenceChanged,
             new { user_id = changed.UserId, status = changed.Status, last_seen_at = changed.LastSeenAt }, time.GetUtcNow()));
     }
@@ -160,10 +166,15 @@ internal static class Memberships
     public static Task<List<Guid>> OfAsync(RealtimeDbContext db, Guid conversationId, CancellationToken cancellationToken) =>
         db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
 
-    public static Task<List<Guid>> ContactsOfAsync(RealtimeDbContext db, Guid userId, CancellationToken cancellationToken) =>
-        db.Memberships.AsNoTracking()
-            .Where(m => m.UserId != userId && db.Memberships.Any(mine => mine.UserId == userId && mine.ConversationId == m.ConversationId))
-            .Select(m => m.UserId).Distinct().ToListAsync(cancellationToken);
+    /// <summary>
+    /// Who may see <paramref name="userId"/>'s presence: the people they have exchanged a message with,
+    /// each having sent the other at least one. Sharing a conversation, or writing to someone who never
+    /// answered, is not enough.
+    /// </summary>
+    public static Task<List<Guid>> CorrespondentsOfAsync(RealtimeDbContext db, Guid userId, CancellationToken cancellationToken) =>
+        db.Correspondences.AsNoTracking()
+            .Where(c => c.SenderId == userId && db.Correspondences.Any(back => back.SenderId == c.RecipientId && back.RecipientId == userId))
+            .Select(c => c.RecipientId).ToListAsync(cancellationToken);
 }
 
 internal static class Json

@@ -139,6 +139,10 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasColumnType("character varying(80)")
                         .HasColumnName("private_pair_key");
 
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
                     b.Property<string>("Type")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -345,6 +349,33 @@ namespace Chat4All.Messaging.Data.Migrations
                     b.HasKey("MessageId", "RecipientId", "Channel");
 
                     b.ToTable("receipts", "messaging");
+                });
+
+            modelBuilder.Entity("Chat4All.Messaging.Data.TenantUser", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("UserId");
+
+                    b.HasIndex("TenantId", "Name");
+
+                    b.ToTable("users", "messaging");
                 });
 
             modelBuilder.Entity("Chat4All.Messaging.Data.ConversationMember", b =>

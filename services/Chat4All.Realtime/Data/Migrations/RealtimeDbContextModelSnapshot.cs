@@ -23,6 +23,21 @@ namespace Chat4All.Realtime.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Chat4All.Realtime.Data.Correspondence", b =>
+                {
+                    b.Property<Guid>("SenderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("sender_id");
+
+                    b.Property<Guid>("RecipientId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("recipient_id");
+
+                    b.HasKey("SenderId", "RecipientId");
+
+                    b.ToTable("correspondences", "realtime");
+                });
+
             modelBuilder.Entity("Chat4All.Realtime.Data.LoggedMessage", b =>
                 {
                     b.Property<Guid>("ConversationId")

@@ -1,0 +1,27 @@
+using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts.Events;
+using Chat4All.Messaging.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Chat4All.Messaging.Users;
+
+/// <summary>
+/// Records identity's <c>user.created</c> in <c>messaging.users</c>: who may be a member, and of which
+/// tenant. Existing users reach it through the backfill identity's outbox migration enqueued. A
+/// redelivered event is a no-op.
+/// </summary>
+public sealed class UserCreatedConsumer(MessagingDbContext db) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var user = JsonSerializer.Deserialize<UserCreated>(integrationEvent.Data, OutboxWriter.Json)
+            ?? throw new JsonException("Empty user.created event.");
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO messaging.users (user_id, tenant_id, name, created_at)
+            VALUES ({user.UserId}, {user.TenantId}, {user.Name}, {user.CreatedAt})
+            ON CONFLICT (user_id) DO NOTHING
+            """, cancellationToken);
+    }
+}

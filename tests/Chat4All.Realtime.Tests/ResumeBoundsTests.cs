@@ -1,0 +1,54 @@
+namespace Chat4All.Realtime.Tests;
+
+/// <summary>One <c>resume</c> frame's work is bounded: duplicates merge, too many conversations are refused before any query.</summary>
+public sealed class ResumeBoundsTests(RealtimePlatform platform) : IClassFixture<RealtimePlatform>
+{
+    [Fact]
+    public async Task AResumeNamingOneConversation350TimesReplaysItOnce()
+    {
+        using var alice = await platform.CreateMemberAsync();
+        using var bob = await platform.CreateMemberAsync();
+        var conversationId = await alice.CreateConversationAsync(bob);
+        for (var i = 0; i < 5; i++)
+        {
+            await alice.SendAsync(conversationId, $"m{i}");
+        }
+
+        await using var socket = await bob.ConnectAsync(platform.Host);
+        await socket.NextAsync("connection.established");
+        // The same key 350 times (14 KB), as no serializer would write it; the lowest position wins.
+        var positions = string.Join(',', Enumerable.Range(0, 350).Select(i => $"\"{conversationId}\":{(i == 349 ? 0 : 3)}"));
+        await socket.SendRawAsync("""{"type":"resume","data":{"positions":{""" + positions + "}}}");
+
+        var frames = await socket.DrainAsync(TimeSpan.FromSeconds(2));
+
+        var resumed = Assert.Single(frames, f => f.GetProperty("type").GetString() == "resumed");
+        Assert.Equal(0, resumed.GetProperty("data").GetProperty("from_seq").GetInt64());
+        Assert.Equal([1L, 2, 3, 4, 5], frames.Where(f => f.GetProperty("type").GetString() == "message.created")
+            .Select(f => f.GetProperty("data").GetProperty("seq").GetInt64()));
+        Assert.Null(socket.CloseStatus);
+    }
+
+    [Fact]
+    public async Task AResumeNamingMoreThanAHundredConversationsIsRefusedWhole()
+    {
+        using var alice = await platform.CreateMemberAsync();
+        using var bob = await platform.CreateMemberAsync();
+        var conversationId = await alice.CreateConversationAsync(bob);
+
+        await using var socket = await bob.ConnectAsync(platform.Host);
+        await socket.NextAsync("connection.established");
+        var positions = new Dictionary<string, long> { [conversationId.ToString()] = 0 };
+        for (var i = 0; i < 100; i++)
+        {
+            positions[Guid.NewGuid().ToString()] = 0;
+        }
+
+        await socket.SendAsync(new { type = "resume", data = new { positions } });
+        var frames = await socket.DrainAsync(TimeSpan.FromSeconds(2));
+
+        var error = Assert.Single(frames, f => f.GetProperty("type").GetString() == "error");
+        Assert.Equal("too_many_positions", error.GetProperty("data").GetProperty("code").GetString());
+        Assert.DoesNotContain(frames, f => f.GetProperty("type").GetString() == "resumed");
+    }
+}
