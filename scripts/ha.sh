@@ -208,7 +208,7 @@ bootstrap:
         wal_keep_size: 256MB
         archive_mode: 'on'
         archive_timeout: 10s
-        archive_command: 'test ! -f $DATA/wal-archive/%f && cp %p $DATA/wal-archive/%f'
+        archive_command: '$DATA/archive-wal.sh %p %f'
   initdb:
     - encoding: UTF8
     - locale: C
@@ -232,10 +232,27 @@ postgresql:
 EOF
 }
 
+# archive_command of every node. A segment already archived is kept and reported done: after a
+# failover the new leader archives the old timeline's last segments again, and a plain
+# `test ! -f` would then block archiving for good.
+write_archive_script() {
+    cat >"$DATA/archive-wal.sh" <<EOF
+#!/bin/sh
+# Written by scripts/ha.sh. Usage: archive-wal.sh PATH FILE (PostgreSQL's %p %f).
+set -e
+dest="$DATA/wal-archive/\$2"
+[ -f "\$dest" ] && exit 0
+cp "\$1" "\$dest.tmp"
+mv "\$dest.tmp" "\$dest"
+EOF
+    chmod 755 "$DATA/archive-wal.sh"
+}
+
 patroni_up() {
     local n dir
     mkdir -p "$DATA/wal-archive" "$DATA/backups"
     is_root && chown postgres:postgres "$DATA/wal-archive" "$DATA/backups"
+    write_archive_script
     for n in 1 2 3; do
         dir="$DATA/pg$n"
         mkdir -p "$dir/run"
@@ -247,6 +264,9 @@ patroni_up() {
         start "patroni$n" postgres patroni "$dir/patroni.yml"
     done
     wait_for "a Patroni leader" 90 leader_node
+    # The store keeps the settings of the cluster's first start: apply this script's archive command.
+    runuser_pg patronictl -c "$DATA/pg1/patroni.yml" edit-config --force --quiet \
+        -p "archive_command='$DATA/archive-wal.sh %p %f'" >/dev/null 2>&1 || true
     wait_for "PostgreSQL through HAProxy" 60 "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$HAPROXY_PG_PORT"
     provision_app_db
     wait_for "three running PostgreSQL nodes with a synchronous standby" 120 cluster_healthy
@@ -273,6 +293,8 @@ leader_node() {
     done
     return 1
 }
+
+runuser_pg() { if is_root; then (cd "$DATA" && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 leader_psql() {
     PGPASSWORD="$(secret postgres)" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$HAPROXY_PG_PORT" \
@@ -602,12 +624,19 @@ cmd_backup() {
     dir="$DATA/backups/$label"
     log "base backup of pg$n -> $dir"
     # A tar-format base backup with the WAL it needs streamed alongside; later WAL comes from the archive.
-    PGPASSWORD="$(secret postgres)" "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$(pg_port "$n")" -U postgres \
+    PGPASSWORD="$(secret replicator)" "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$(pg_port "$n")" -U replicator \
         -D "$dir" -Ft -z -X stream -c fast -l "chat4all $label" >"$DATA/log/backup.log" 2>&1 \
         || { cat "$DATA/log/backup.log" >&2; die "pg_basebackup failed"; }
-    # Force the current segment into the archive so the backup is restorable at once.
-    leader_psql -tA -c "SELECT pg_switch_wal()" >/dev/null
+    archive_current_wal
     echo "$dir"
+}
+
+# Closes the leader's current WAL segment and waits until it is in the archive, so everything
+# committed until now can be restored (archive_timeout would do the same within 10 s).
+archive_current_wal() {
+    local segment
+    segment="$(leader_psql -tA -c "SELECT pg_walfile_name(pg_switch_wal())")" || die "cannot switch WAL on the leader"
+    wait_for "WAL segment $segment in the archive" 60 test -f "$DATA/wal-archive/$segment"
 }
 
 cmd_restore() {
@@ -622,6 +651,8 @@ cmd_restore() {
         ((stamp < target_epoch)) && backup="$DATA/backups/$b"
     done
     [[ -n $backup ]] || die "no base backup older than $target in $DATA/backups"
+    # Where the cluster still runs, archive what it committed up to now (the target may be seconds ago).
+    if leader_node >/dev/null; then archive_current_wal; fi
     log "restoring $backup up to $target into $into"
     mkdir -p "$into"
     tar -xzf "$backup/base.tar.gz" -C "$into"
