@@ -6,13 +6,16 @@
 #
 # Usage:
 #   scripts/ha.sh up        install what is missing (apt-get), start whatever is not running, create
-#                           the chat4all role and database, migrate, start the three hosts
+#                           the chat4all role and database, migrate, seed the demo users
+#                           (.chat4all/ha/demo-users.json), start the three hosts
 #                           (CHAT4ALL_HA_HOSTS=0: infrastructure only). Idempotent.
 #   scripts/ha.sh down      stop everything (data is kept)
 #   scripts/ha.sh status    one line per process, the Patroni leader and the Redis master
 #   scripts/ha.sh env       `export ...` lines for a host (or a test) joining the cluster
 #   scripts/ha.sh kill WHAT SIGKILL one piece as a crash would: pg-leader, redis-master, host1..3
 #                           (`up` starts it again; the old PostgreSQL leader rejoins as a replica)
+#   scripts/ha.sh pause HOST SECONDS
+#                           SIGSTOP host1..3 for SECONDS, then SIGCONT (a hung process)
 #   scripts/ha.sh backup    pg_basebackup of the leader (WAL is archived continuously)
 #   scripts/ha.sh restore TIME DIR
 #                           restore the latest base backup taken before TIME plus archived WAL up
@@ -490,6 +493,9 @@ host_env() {
     export Chat4All__DataDirectory="$DATA/host-data"
     export Chat4All__Auth__Issuer="http://127.0.0.1:$HAPROXY_HTTP_PORT/"
     export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
+    # The chaos bench sends ten messages a second per user; the default budget (60 a minute) would
+    # turn most of them into 429s. CHAT4ALL_HA_RATE_LIMIT sets it back.
+    export Chat4All__RateLimiting__Budgets__default__PermitLimit="${CHAT4ALL_HA_RATE_LIMIT:-100000}"
     export DOTNET_NOLOGO=1
 }
 
@@ -504,6 +510,8 @@ hosts_up() {
     host_env
     mkdir -p "$DATA/host-data"
     (cd "$DATA" && dotnet "$dll" migrate >>"$DATA/log/migrate.log" 2>&1) || die "migrate failed (see $DATA/log/migrate.log)"
+    (cd "$DATA" && dotnet "$dll" users seed-demo --output "$DATA/demo-users.json" >>"$DATA/log/migrate.log" 2>&1) \
+        || die "seeding the demo users failed (see $DATA/log/migrate.log)"
     for n in 1 2 3; do
         ASPNETCORE_URLS="http://127.0.0.1:$(host_port "$n")" start "host$n" - dotnet "$dll" --target all
     done
@@ -615,6 +623,17 @@ cmd_kill() {
     esac
 }
 
+# SIGSTOP a host for SECONDS, then SIGCONT: a hung process, not a dead one.
+cmd_pause() {
+    local what=${1:-} secs=${2:-20} pid
+    [[ $what =~ ^host[123]$ && $secs =~ ^[0-9]+$ ]] || die "usage: ha.sh pause host1..3 SECONDS"
+    pid="$(pid_of "$what")" || die "$what is not running"
+    kill -STOP "$pid"
+    sleep "$secs"
+    kill -CONT "$pid"
+    echo "$what"
+}
+
 # --- backup and point-in-time restore ---------------------------------------------------------------
 
 cmd_backup() {
@@ -693,6 +712,7 @@ case "${1:-}" in
     status) cmd_status ;;
     env) cmd_env ;;
     kill) mkdir -p "$DATA/run" && cmd_kill "${2:-}" ;;
+    pause) cmd_pause "${2:-}" "${3:-}" ;;
     backup) cmd_backup ;;
     restore) cmd_restore "${2:-}" "${3:-}" ;;
     *) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
