@@ -74,7 +74,11 @@ public sealed class FaultToleranceTests(HaCluster cluster, ITestOutputHelper out
             output.WriteLine(report.Row());
             foreach (var (_, conversationId, socket) in load.Lanes)
             {
-                Assert.Empty(load.MissingOn(socket, conversationId));
+                var missing = load.MissingOn(socket, conversationId);
+                Assert.True(missing.Count == 0,
+                    $"{socket} misses {missing.Count} accepted messages (seqs {string.Join(",", missing.Take(10))}…); " +
+                    $"outages {string.Join("; ", socket.Outages.Select(o => $"{o.Dropped:HH:mm:ss.f}→{o.Resumed:HH:mm:ss.f}"))}; fault at {faultAt:HH:mm:ss.f}\n" +
+                    cluster.HostLogs());
             }
         }
         finally

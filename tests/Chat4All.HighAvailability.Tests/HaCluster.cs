@@ -119,6 +119,10 @@ public sealed class HaCluster : IAsyncLifetime
         }
     }
 
+    /// <summary>The last warnings and errors each host logged, to explain a failed check.</summary>
+    public string HostLogs(int lines = 15) => string.Join("\n", _hosts.Select((h, i) =>
+        $"--- host {i + 1}:\n" + string.Join("\n", (h?.StandardOutput + h?.StandardError).Split('\n').TakeLast(lines))));
+
     /// <summary>SIGKILL of one host: it dies mid-request with nothing flushed.</summary>
     public void KillHost(int index) => _hosts[index]?.Kill();
 
