@@ -28,6 +28,9 @@ internal enum ScenarioSelection
 
     /// <summary>Messages into groups of three at fixed rates with every socket open: frames, deliveries, receipts, backlogs, drain and CPU per unit.</summary>
     Pipeline,
+
+    /// <summary>Faults injected into a scripts/ha.sh cluster under steady load: what a retrying client saw, loss and duplicates.</summary>
+    Chaos,
 }
 
 /// <summary>Command-line settings. Parsed by hand: a dozen flags do not justify a parser dependency.</summary>
@@ -130,7 +133,7 @@ internal sealed record BenchOptions(
           --warmup <seconds>          unrecorded warm-up per target (default 3, max 600)
           --concurrency <n>           workers for the authenticated no-op (default 32, max 1024)
           --token-concurrency <n>     workers for token issuance (default 8; it is CPU-heavy server-side)
-          --scenario all|token|noop|messages|deliveries|connections|realtime-latency|uploads|pipeline
+          --scenario all|token|noop|messages|deliveries|connections|realtime-latency|uploads|pipeline|chaos
                                       what to run (default all = token + noop; the others run only
                                       when named, because they need the setup below)
           --markdown                  print the results as a Markdown table
@@ -229,6 +232,14 @@ internal sealed record BenchOptions(
           --host-pid <pid>            the process whose memory is sampled (default: the process listening
                                       on the port of --files-url, else --url)
           Rate limiting must be off (a 2 GiB file is 256 chunk requests): Chat4All__RateLimiting__Enabled=false
+
+        The chaos scenario (faults injected into the cluster of scripts/ha.sh under steady sends with
+        idempotency keys and client retries, resuming sockets and deliveries; one report row per fault:
+        SIGKILL of a host, of the PostgreSQL leader, of the Redis master, SIGSTOP of a host for 20 s,
+        a restart of everything). Run it from the repository, against HAProxy and the cluster's users:
+            scripts/ha.sh up
+            dotnet run -c Release --project bench/Chat4All.Bench -- --scenario chaos \
+              --url http://127.0.0.1:18179 --users .chat4all/ha/demo-users.json
         """;
 
     public static BenchOptions Default { get; } = new(
@@ -397,11 +408,12 @@ internal sealed record BenchOptions(
                         "REALTIME-LATENCY" => ScenarioSelection.RealtimeLatency,
                         "UPLOADS" => ScenarioSelection.Uploads,
                         "PIPELINE" => ScenarioSelection.Pipeline,
+                        "CHAOS" => ScenarioSelection.Chaos,
                         _ => null,
                     };
                     if (scenario is null)
                     {
-                        error = $"--scenario must be all, token, noop, messages, deliveries, connections, realtime-latency, uploads or pipeline (got '{value}').";
+                        error = $"--scenario must be all, token, noop, messages, deliveries, connections, realtime-latency, uploads, pipeline or chaos (got '{value}').";
                         return null;
                     }
 

@@ -162,6 +162,12 @@ if (runPipeline)
     return await new PipelineScenario(options, client, users).RunAsync(cancellationToken);
 }
 
+if (options.Scenario is ScenarioSelection.Chaos)
+{
+    // Faults injected into a scripts/ha.sh cluster under steady load; see ChaosScenario.
+    return await new ChaosScenario(options, users).RunAsync(cancellationToken);
+}
+
 if (runUploads)
 {
     // Its own conversation, dd baseline, uploads and table; see UploadsScenario.

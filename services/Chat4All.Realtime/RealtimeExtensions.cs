@@ -21,6 +21,7 @@ public static class RealtimeExtensions
     {
         builder.Services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDbContext<RealtimeDbContext>(RealtimeDbContext.Schema);
+        builder.AddRetentionRule<RealtimeDbContext>(Chat4All.BuildingBlocks.Retention.RetentionRules.RealtimeMessageLog, "message_log", "created_at");
         builder.AddEventBus();
         builder.AddPresence();
         builder.Services.AddMetrics();

@@ -42,8 +42,10 @@ public static class PostgresExtensions
         builder.AddChat4AllPostgres();
         builder.Services.AddDbContext<TContext>((sp, options) =>
         {
-            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql =>
-                npgsql.MigrationsHistoryTable("__ef_migrations_history", schema));
+            var dataSource = sp.GetRequiredService<NpgsqlDataSource>();
+            options.UseNpgsql(dataSource, npgsql => npgsql
+                .MigrationsHistoryTable("__ef_migrations_history", schema)
+                .ExecutionStrategy(dependencies => new FailoverExecutionStrategy(dependencies, dataSource)));
             configure?.Invoke(options);
         });
         builder.Services.AddSingleton<IDatabaseMigration, DatabaseMigration<TContext>>();

@@ -25,6 +25,8 @@ public static class OutboxExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<OutboxRelay<TContext>>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay<TContext>>());
+        // Published rows are history once relayed: every service's outbox is trimmed by the retention job.
+        builder.AddRetentionRule<TContext>(Chat4All.BuildingBlocks.Retention.RetentionRules.Outbox, OutboxModel.TableName, "published_at");
         return builder;
     }
 }
