@@ -24,7 +24,7 @@ public sealed record UploadOutcome(
     TimeSpan Elapsed);
 
 /// <summary>
-/// A resumable, parallel upload (API.md "Files"): initiate once per file and conversation (the
+/// A resumable, parallel upload (docs/api.md §6): initiate once per file and conversation (the
 /// upload id is kept in <see cref="UploadStateStore"/>), then send only the chunks the server's
 /// status reports missing, several at a time, each with its SHA-256; complete, and wait for the
 /// assembly. Interrupted — Ctrl-C or <see cref="UploadRequest.StopAfterChunks"/> — it leaves the
@@ -207,7 +207,7 @@ public sealed class Uploader(ApiClient api, UploadStateStore states, TextWriter 
                             reported.Reset(); // a retry starts the chunk over
                             return new ProgressContent(buffer, length, reported);
                         },
-                        idempotent: true, // the same bytes again are a 200 (API.md)
+                        idempotent: true, // the same bytes again are a 200 (docs/api.md §6.2)
                         HttpCompletionOption.ResponseContentRead, null, cancellationToken);
                     return;
                 }

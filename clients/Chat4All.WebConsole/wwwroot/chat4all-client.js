@@ -1,5 +1,5 @@
 // chat4all-client.js — the reference client for browsers (and Node 22+) of the Chat4All public
-// API v1 (REST + WebSocket, see API.md). One ES module, no dependencies; the web console at
+// API v1 (REST + WebSocket, see docs/api.md). One ES module, no dependencies; the web console at
 // /console is built on it, and it is served at /console/chat4all-client.js for other apps.
 //
 // What it takes care of, so an app does not have to:
