@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Chat4All.Cli.Api;
 using Chat4All.Cli.Auth;
+using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Conversations;
 using Chat4All.Cli.Files;
 using Chat4All.Cli.Messages;
@@ -24,6 +25,8 @@ public static class CliApp
             globals.Output,
             LoginCommands.Login(globals),
             LoginCommands.Logout(globals),
+            ProfileCommands.WhoAmI(globals),
+            ProfileCommands.Profiles(globals),
             ConversationCommands.Create(globals),
             MessageCommands.Send(globals),
             MessageCommands.History(globals),
@@ -32,21 +35,13 @@ public static class CliApp
             UploadCommand.Create(globals),
             DownloadCommand.Create(globals),
         };
+        root.Add(CompletionCommand.Create());
         var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
+        // A completion request ([suggest:N], from the completion script) parses a partial line: its errors are expected.
+        var completing = args is [var first, ..] && first.StartsWith("[suggest", StringComparison.Ordinal);
+        if (parsed.Errors.Count > 0 && !completing && !args.Any(a => a is "--help" or "-h" or "-?"))
         {
-            foreach (var error in parsed.Errors)
-            {
-                await context.Error.WriteLineAsync(error.Message);
-            }
-
-            var path = new List<string>();
-            for (var result = parsed.CommandResult; result.Command != root; result = (System.CommandLine.Parsing.CommandResult)result.Parent!)
-            {
-                path.Insert(0, result.Command.Name);
-            }
-
-            await context.Error.WriteLineAsync($"Run 'chat4all {string.Join(' ', [.. path, "--help"])}'.");
+            await WriteUsageErrorsAsync(parsed, root, context.Error);
             return ExitCodes.Usage;
         }
 
@@ -72,6 +67,40 @@ public static class CliApp
             await context.Error.WriteLineAsync("chat4all: interrupted");
             return ExitCodes.Interrupted;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The last resort: one sentence, never a stack trace or a type name (CHAT4ALL_DEBUG=1 shows them).
+            var failure = new CliException(context.Variable("CHAT4ALL_DEBUG") is "1"
+                ? ex.ToString()
+                : $"chat4all: the command failed unexpectedly: {ex.Message} (set CHAT4ALL_DEBUG=1 for details)");
+            globals.PrinterFor(parsed).Failure(failure);
+            return failure.ExitCode;
+        }
+    }
+
+    /// <summary>Each parse error in words, a "did you mean" for a mistyped command or option, and where help is.</summary>
+    private static async Task WriteUsageErrorsAsync(ParseResult parsed, RootCommand root, TextWriter error)
+    {
+        foreach (var parseError in parsed.Errors)
+        {
+            await error.WriteLineAsync(OptionRules.Describe(parseError));
+        }
+
+        foreach (var token in parsed.UnmatchedTokens)
+        {
+            if (OptionRules.Suggestions(parsed.CommandResult.Command, token) is { Count: > 0 } suggestions)
+            {
+                await error.WriteLineAsync($"Did you mean {string.Join(" or ", suggestions.Select(s => $"'{s}'"))} instead of '{token}'?");
+            }
+        }
+
+        var path = new List<string>();
+        for (var result = parsed.CommandResult; result.Command != root; result = (System.CommandLine.Parsing.CommandResult)result.Parent!)
+        {
+            path.Insert(0, result.Command.Name);
+        }
+
+        await error.WriteLineAsync($"Run 'chat4all {string.Join(' ', [.. path, "--help"])}'.");
     }
 }
 

@@ -35,12 +35,14 @@ public sealed class ConsoleBrowserTests(ClientsPlatform platform) : IClassFixtur
     }
 
     [Fact]
-    public async Task AMessageSentInOnePageAppearsInTheOtherAndTheReadReceiptComesBack()
+    public async Task AMessageSentInOnePageAppearsInTheOtherAndThePagesAreAccessibleAndFitAPhone()
     {
         var chromium = FindChromium();
         Assert.True(chromium is not null, "Chromium is not installed; scripts/test.sh installs Debian's 'chromium' package.");
         Assert.True(Directory.Exists(Path.Combine(BrowserDirectory, "node_modules", "playwright-core")),
             $"playwright-core is not installed in {BrowserDirectory}; scripts/test.sh runs `npm ci` in tests/Chat4All.Clients.Tests/browser.");
+        Assert.True(Directory.Exists(Path.Combine(BrowserDirectory, "node_modules", "@axe-core", "playwright")),
+            $"@axe-core/playwright is not installed in {BrowserDirectory}; scripts/test.sh runs `npm ci` in tests/Chat4All.Clients.Tests/browser.");
         var alice = await platform.CreateUserAsync();
         var bob = await platform.CreateUserAsync();
         var conversationId = await platform.CreateConversationAsync(alice, bob);
@@ -60,7 +62,18 @@ public sealed class ConsoleBrowserTests(ClientsPlatform platform) : IClassFixtur
         Assert.Contains("the message appeared live in bob's page", output);
         Assert.Contains("alice sees bob's read receipt", output);
         Assert.Contains("caught up on every message sent while it was offline", output);
+        Assert.Contains("axe-core: no critical or serious violations on the sign-in page", output);
+        Assert.Contains("axe-core: no critical or serious violations on an open conversation", output);
+        Assert.Contains("axe-core: no critical or serious violations on an open conversation on a phone", output);
+        Assert.Contains("bob opened the conversation with the keyboard", output);
+        Assert.Contains("presence is shown as text", output);
+        Assert.Contains("alice cancelled an upload", output);
+        Assert.Contains("a reload keeps bob signed in", output);
+        Assert.Contains("after sign-out a reload shows the sign-in form", output);
+        Assert.Contains("an open conversation fits a 390 px screen", output);
         Assert.True(File.Exists(Path.Combine(screenshots, "console-alice.png")), output);
+        Assert.True(File.Exists(Path.Combine(screenshots, "console-phone-sign-in.png")), output);
+        Assert.True(File.Exists(Path.Combine(screenshots, "console-phone-conversation.png")), output);
         Assert.True(new FileInfo(Path.Combine(screenshots, "console-bob.png")).Length > 10_000, output);
     }
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Chat4All.Cli.Api;
 
-// The wire records of API.md the CLI reads or writes (snake_case through CliJson).
+// The wire records of docs/api.md the CLI reads or writes (snake_case through CliJson).
 
 public sealed record TokenResponse(string AccessToken, string? TokenType, int ExpiresIn, string? RefreshToken, string? Scope);
 

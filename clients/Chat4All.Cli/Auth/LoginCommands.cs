@@ -16,7 +16,7 @@ public static class LoginCommands
         var clientId = new Option<string>("--client-id") { Description = "OAuth client id [env CHAT4ALL_CLIENT_ID]" };
         var clientSecret = new Option<string>("--client-secret")
         {
-            Description = "OAuth client secret [env CHAT4ALL_CLIENT_SECRET]; prefer --client-secret-stdin, which keeps it out of the process list",
+            Description = "OAuth client secret [env CHAT4ALL_CLIENT_SECRET]; prefer --client-secret-stdin or the prompt (on a terminal), which keep it out of the process list",
         };
         var secretFromStdin = new Option<bool>("--client-secret-stdin") { Description = "Read the client secret from standard input" };
         var command = new Command("login", "Sign in with OAuth client credentials; the token is cached and refreshed automatically")
@@ -30,10 +30,12 @@ public static class LoginCommands
                 ?? throw new CliException("Give --client-id (or set CHAT4ALL_CLIENT_ID).", ExitCodes.Usage);
             var secret = parsed.GetValue(secretFromStdin)
                 ? (await globals.Context.Input.ReadLineAsync(cancellationToken))?.Trim()
-                : parsed.GetValue(clientSecret) ?? globals.Context.Variable("CHAT4ALL_CLIENT_SECRET");
+                : parsed.GetValue(clientSecret) ?? globals.Context.Variable("CHAT4ALL_CLIENT_SECRET")
+                    ?? globals.Context.SecretPrompt?.Invoke("Client secret (not shown): ");
             if (string.IsNullOrEmpty(secret))
             {
-                throw new CliException("Give the client secret: --client-secret-stdin (or set CHAT4ALL_CLIENT_SECRET).", ExitCodes.Usage);
+                throw new CliException("Give the client secret: --client-secret-stdin (or set CHAT4ALL_CLIENT_SECRET, or run on a terminal to be asked).",
+                    ExitCodes.Usage);
             }
 
             if (!Uri.TryCreate(parsed.GetValue(url), UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))

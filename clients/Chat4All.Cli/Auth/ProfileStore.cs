@@ -23,6 +23,37 @@ public sealed partial class ProfileStore(string configDirectory, string profileN
 
     public string FilePath => Path.Combine(Directory, Name + ".json");
 
+    /// <summary>Every saved profile, by name; a damaged file is listed with a null profile.</summary>
+    public static IEnumerable<(string Name, Profile? Profile)> List(string configDirectory)
+    {
+        var directory = Path.Combine(configDirectory, "profiles");
+        if (!System.IO.Directory.Exists(directory))
+        {
+            yield break;
+        }
+
+        foreach (var file in System.IO.Directory.EnumerateFiles(directory, "*.json").Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileNameWithoutExtension(file);
+            if (!ValidName().IsMatch(name))
+            {
+                continue;
+            }
+
+            Profile? profile;
+            try
+            {
+                profile = new ProfileStore(configDirectory, name).Load();
+            }
+            catch (CliException)
+            {
+                profile = null;
+            }
+
+            yield return (name, profile);
+        }
+    }
+
     public Profile? Load()
     {
         if (!File.Exists(FilePath))

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
+using Chat4All.Cli.Auth;
+using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
 
 namespace Chat4All.Cli.Conversations;
@@ -18,7 +20,7 @@ public static class ConversationCommands
 
     private static Command List(CliGlobals globals)
     {
-        var limit = new Option<int>("--limit") { Description = "Conversations per page (1-100)", DefaultValueFactory = _ => 50 };
+        var limit = new Option<int>("--limit") { Description = "Conversations per page (1-100)", DefaultValueFactory = _ => 50 }.InRange(1, 100);
         var all = new Option<bool>("--all") { Description = "Follow next_cursor until every conversation is listed" };
         var command = new Command("list", "Your conversations, newest activity first") { limit, all };
         command.SetAction(async (parsed, cancellationToken) =>
@@ -41,13 +43,16 @@ public static class ConversationCommands
                 return ExitCodes.Ok;
             }
 
-            printer.Line($"{"CONVERSATION",-36}  {"TYPE",-7}  {"UNREAD",6}  {"LAST",-19}  NAME / LAST MESSAGE");
+            var table = new TextTable("CONVERSATION", "TYPE", "UNREAD", "LAST", "NAME / LAST MESSAGE");
             foreach (var c in items)
             {
                 var last = c.LastMessage is { } m ? $"#{m.Seq} {Shorten(m.Preview ?? "", 50)}" : "(no messages)";
                 var name = c.Metadata?.Name is { Length: > 0 } n ? n + " — " : "";
-                printer.Line($"{c.ConversationId,-36}  {c.Type,-7}  {c.UnreadCount,6}  {Printer.Time(c.UpdatedAt),-19}  {name}{last}");
+                table.Add(c.ConversationId.ToString(), c.Type, c.UnreadCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Printer.Time(c.UpdatedAt), name + last);
             }
+
+            table.WriteTo(printer);
 
             if (hasMore)
             {
@@ -61,7 +66,7 @@ public static class ConversationCommands
 
     private static Command New(CliGlobals globals)
     {
-        var members = new Option<Guid[]>("--member", "-m")
+        var members = new Option<string[]>("--member", "-m")
         {
             Description = "User id of another member (repeat for a group); you are always a member",
             Required = true,
@@ -74,7 +79,7 @@ public static class ConversationCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var others = parsed.GetValue(members)!.Distinct().ToList();
+            var others = MemberIds(parsed.GetValue(members)!, globals.Context.ConfigDirectory).Distinct().ToList();
             var type = others.Count == 1 && !parsed.GetValue(group) ? "private" : "group";
             var metadata = parsed.GetValue(name) is null && parsed.GetValue(description) is null
                 ? null
@@ -127,6 +132,28 @@ public static class ConversationCommands
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Members are user ids. There is no user directory to look a name up in yet, and a local
+    /// profile's name is only what this machine calls a sign-in, not who the user is — so a name is
+    /// refused (with the id of a same-named profile as a hint) rather than guessed.
+    /// </summary>
+    internal static IEnumerable<Guid> MemberIds(IEnumerable<string> members, string configDirectory)
+    {
+        foreach (var member in members)
+        {
+            if (Guid.TryParse(member, out var id))
+            {
+                yield return id;
+                continue;
+            }
+
+            var profile = ProfileStore.List(configDirectory).FirstOrDefault(p => p.Name == member).Profile;
+            var hint = profile?.UserId is { } profileUser ? $" The local profile '{member}' is signed in as user {profileUser}: --member {profileUser}." : "";
+            throw new CliException($"--member takes a user id; names such as '{member}' need the user directory, which this server does not have yet.{hint}",
+                ExitCodes.Usage);
+        }
     }
 
     internal static string Shorten(string text, int length)

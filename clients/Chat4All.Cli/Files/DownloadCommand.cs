@@ -18,7 +18,11 @@ public static class DownloadCommand
     public static Command Create(CliGlobals globals)
     {
         var fileId = new Argument<Guid>("file-id") { Description = "The file's id (from upload, or a file message)" };
-        var to = new Option<string>("--to") { Description = "Destination file or directory (default: the file's name in the current directory)" };
+        var to = new Option<string>("--to")
+        {
+            Description = "Destination folder (created if missing: an existing folder, a path ending in '/', or a name without an extension), " +
+                "or file (a name with an extension); default: the file's name in the current folder",
+        };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing destination" };
         var command = new Command("download", "Download a file shared in one of your conversations, verifying its SHA-256") { fileId, to, force };
         command.SetAction(async (parsed, cancellationToken) =>
@@ -68,7 +72,12 @@ public static class DownloadCommand
         return command;
     }
 
-    private static string Destination(string? to, string filename)
+    /// <summary>
+    /// Where the file goes. A folder — one that exists, a path ending in a separator, or a last name
+    /// without an extension (<c>~/Downloads</c>) — is created when missing and gets the file's own
+    /// name; otherwise the path names the file, and its folder must exist.
+    /// </summary>
+    internal static string Destination(string? to, string filename)
     {
         var safeName = Path.GetFileName(filename);
         if (safeName.Length == 0)
@@ -81,7 +90,31 @@ public static class DownloadCommand
             return Path.GetFullPath(safeName);
         }
 
-        return Directory.Exists(to) ? Path.Combine(Path.GetFullPath(to), safeName) : Path.GetFullPath(to);
+        var path = Path.GetFullPath(to);
+        var isFolder = Directory.Exists(path) || Path.EndsInDirectorySeparator(to) || (!File.Exists(path) && !Path.HasExtension(path));
+        if (!isFolder)
+        {
+            var parent = Path.GetDirectoryName(path)!;
+            return Directory.Exists(parent)
+                ? path
+                : throw new CliException($"The folder {parent} does not exist; create it, or give --to {parent}/ to have it created.", ExitCodes.Usage);
+        }
+
+        if (File.Exists(path.TrimEnd(Path.DirectorySeparatorChar)))
+        {
+            throw new CliException($"{path} is a file, not a folder; give --to another folder or a file name with an extension.", ExitCodes.Usage);
+        }
+
+        try
+        {
+            Directory.CreateDirectory(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"Could not create the folder {path}: {ex.Message}", ExitCodes.Failed);
+        }
+
+        return Path.Combine(path, safeName);
     }
 
     private static async Task<(string Sha256, long Received)> DownloadAsync(ApiClient api, FileMetadata metadata, string partial, ProgressBarFactory bars,

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
+using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Messages;
 using Chat4All.Cli.Output;
 
@@ -16,7 +17,14 @@ public static class UploadCommand
         var file = new Argument<FileInfo>("file") { Description = "File to upload (up to 2 GiB)" };
         var conversation = MessageCommands.ConversationOption();
         var chunkSize = new Option<string>("--chunk-size") { Description = "Chunk size, 5MiB-50MiB (default 8MiB; a resumed upload keeps its own)" };
-        var parallel = new Option<int>("--parallel") { Description = "Chunks in flight at once (1-16)", DefaultValueFactory = _ => 4 };
+        chunkSize.Validators.Add(result =>
+        {
+            if (result.Tokens is [var token] && ParseSize(token.Value) is not (>= MinChunkSize and <= MaxChunkSize))
+            {
+                result.AddError($"--chunk-size must be from 5MiB to 50MiB (such as 8MiB), not '{token.Value}'.");
+            }
+        });
+        var parallel = new Option<int>("--parallel") { Description = "Chunks in flight at once (1-16)", DefaultValueFactory = _ => 4 }.InRange(1, 16);
         var mimeType = new Option<string>("--mime-type") { Description = "Declared type (default: from the extension, else application/octet-stream)" };
         var noSend = new Option<bool>("--no-send") { Description = "Only upload; do not post the file as a message" };
         // For tests and demos of resuming: behave as if interrupted after this many chunks.
@@ -35,7 +43,7 @@ public static class UploadCommand
                 globals.Context.ErrorIsTerminal ? new NoticeWriter(printer.Error) : printer.Error,
                 globals.Context.ErrorIsTerminal);
             var request = new UploadRequest(parsed.GetValue(file)!.FullName, conversationId, parsed.GetValue(mimeType),
-                ParseSize(parsed.GetValue(chunkSize) ?? "8MiB"), parsed.GetValue(parallel), parsed.GetValue(stopAfter));
+                ParseSize(parsed.GetValue(chunkSize) ?? "8MiB")!.Value, parsed.GetValue(parallel), parsed.GetValue(stopAfter));
             var outcome = await uploader.UploadAsync(request, cancellationToken);
             if (!outcome.Completed)
             {
@@ -114,8 +122,12 @@ public static class UploadCommand
         ["elapsed_s"] = Math.Round(outcome.Elapsed.TotalSeconds, 3),
     };
 
-    /// <summary>"8MiB", "5 MiB", "10MB" (taken as MiB), "5242880".</summary>
-    public static long ParseSize(string text)
+    // The API's chunk size limits (a server may be configured narrower; it then says so in a 400).
+    private const long MinChunkSize = 5L << 20;
+    private const long MaxChunkSize = 50L << 20;
+
+    /// <summary>"8MiB", "5 MiB", "10MB" (taken as MiB), "5242880"; null when it is not a size.</summary>
+    public static long? ParseSize(string text)
     {
         var value = text.Trim().Replace(" ", "", StringComparison.Ordinal);
         long multiplier = 1;
@@ -129,8 +141,8 @@ public static class UploadCommand
             }
         }
 
-        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0
+        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number is > 0 and < (1L << 40)
             ? number * multiplier
-            : throw new CliException($"'{text}' is not a size (e.g. 8MiB).", ExitCodes.Usage);
+            : null;
     }
 }

@@ -24,7 +24,7 @@ public sealed record UploadOutcome(
     TimeSpan Elapsed);
 
 /// <summary>
-/// A resumable, parallel upload (API.md "Files"): initiate once per file and conversation (the
+/// A resumable, parallel upload (docs/api.md §6): initiate once per file and conversation (the
 /// upload id is kept in <see cref="UploadStateStore"/>), then send only the chunks the server's
 /// status reports missing, several at a time, each with its SHA-256; complete, and wait for the
 /// assembly. Interrupted — Ctrl-C or <see cref="UploadRequest.StopAfterChunks"/> — it leaves the
@@ -65,8 +65,8 @@ public sealed class Uploader(ApiClient api, UploadStateStore states, TextWriter 
         var resumed = state is not null;
         if (state is null)
         {
+            var mimeType = await CheckTypeAsync(path, request.MimeType ?? MimeTypeMap.For(path), cancellationToken);
             var sha256 = await HashAsync(path, info.Length, cancellationToken);
-            var mimeType = request.MimeType ?? MimeTypeMap.For(path);
             var initiated = await InitiateAsync(new InitiateUploadRequest(request.ConversationId, info.Name, info.Length, mimeType, sha256, request.ChunkSize),
                 cancellationToken);
             state = new UploadState(initiated.UploadId, url, request.ConversationId, path, info.Length, info.LastWriteTimeUtc, sha256, mimeType,
@@ -104,6 +104,27 @@ public sealed class Uploader(ApiClient api, UploadStateStore states, TextWriter 
         }
 
         return Outcome(state, completed: true, final.FileId, sent, skipped, resumed, progress);
+    }
+
+    /// <summary>
+    /// The declared type, normalised, once the file's first bytes agree with it — the check the
+    /// server makes when it assembles the file, made before any chunk is sent.
+    /// </summary>
+    private static async Task<string> CheckTypeAsync(string path, string declared, CancellationToken cancellationToken)
+    {
+        var mimeType = Chat4All.Files.MimeTypes.Normalise(declared)
+            ?? throw new CliException($"'{declared}' is not a MIME type (type/subtype, such as image/png).", ExitCodes.Usage);
+        var head = new byte[Chat4All.Files.MimeTypes.SniffLength];
+        int read;
+        await using (var stream = File.OpenRead(path))
+        {
+            read = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+        }
+
+        return Chat4All.Files.MimeTypes.Contradiction(mimeType, head.AsSpan(0, read)) is { } why
+            ? throw new CliException($"{Path.GetFileName(path)} was not sent: {why} Give the right --mime-type " +
+                $"(or --mime-type {Chat4All.Files.MimeTypes.OctetStream}).", ExitCodes.Usage)
+            : mimeType;
     }
 
     private static UploadOutcome Outcome(UploadState state, bool completed, Guid? fileId, int sent, int skipped, bool resumed, ProgressBar progress) =>
@@ -186,7 +207,7 @@ public sealed class Uploader(ApiClient api, UploadStateStore states, TextWriter 
                             reported.Reset(); // a retry starts the chunk over
                             return new ProgressContent(buffer, length, reported);
                         },
-                        idempotent: true, // the same bytes again are a 200 (API.md)
+                        idempotent: true, // the same bytes again are a 200 (docs/api.md §6.2)
                         HttpCompletionOption.ResponseContentRead, null, cancellationToken);
                     return;
                 }

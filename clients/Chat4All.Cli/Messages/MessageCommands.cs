@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
+using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
 
 namespace Chat4All.Cli.Messages;
@@ -15,11 +16,12 @@ public static class MessageCommands
         var conversation = ConversationOption();
         var text = new Argument<string[]>("text") { Description = "Message text ('-' reads it from standard input)", Arity = ArgumentArity.ZeroOrMore };
         var file = new Option<Guid?>("--file") { Description = "Send an uploaded file (its file_id) instead of text" };
+        // One channel per --channel: taking several per token would swallow the message text that follows.
         var channels = new Option<string[]>("--channel")
         {
-            Description = "Channel to route to: whatsapp, instagram, telegram, messenger, sms or all (repeatable)",
-            AllowMultipleArgumentsPerToken = true,
+            Description = "Channel to route to: whatsapp, instagram, telegram, messenger, sms or all (repeat for several)",
         };
+        channels.AcceptOnlyFromAmong("whatsapp", "instagram", "telegram", "messenger", "sms", "all");
         var priority = new Option<string>("--priority") { Description = "low, normal or high" };
         priority.AcceptOnlyFromAmong("low", "normal", "high");
         var messageId = new Option<Guid?>("--message-id") { Description = "Idempotency key (default: a new UUID; resending with the same id is safe)" };
@@ -75,9 +77,9 @@ public static class MessageCommands
     public static Command History(CliGlobals globals)
     {
         var conversation = ConversationOption();
-        var limit = new Option<int>("--limit") { Description = "Messages per page (1-100)", DefaultValueFactory = _ => 50 };
-        var afterSeq = new Option<long?>("--after-seq") { Description = "Messages after this seq, oldest first" };
-        var beforeSeq = new Option<long?>("--before-seq") { Description = "Messages before this seq" };
+        var limit = new Option<int>("--limit") { Description = "Messages per page (1-100)", DefaultValueFactory = _ => 50 }.InRange(1, 100);
+        var afterSeq = new Option<long?>("--after-seq") { Description = "Messages after this seq, oldest first" }.InRange(0, long.MaxValue);
+        var beforeSeq = new Option<long?>("--before-seq") { Description = "Messages before this seq" }.InRange(1, long.MaxValue);
         var all = new Option<bool>("--all") { Description = "Follow next_cursor to the end" };
         var command = new Command("history", "Messages of a conversation in seq order (the newest page unless --after-seq/--before-seq)")
         {
@@ -133,7 +135,7 @@ public static class MessageCommands
     public static Command Read(CliGlobals globals)
     {
         var conversation = ConversationOption();
-        var upTo = new Option<long?>("--up-to-seq") { Description = "Mark read up to this seq (default: the latest)" };
+        var upTo = new Option<long?>("--up-to-seq") { Description = "Mark read up to this seq (default: the latest)" }.InRange(1, long.MaxValue);
         var command = new Command("read", "Mark a conversation read; its members see the receipt live") { conversation, upTo };
         command.SetAction(async (parsed, cancellationToken) =>
         {

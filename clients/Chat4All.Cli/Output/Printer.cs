@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
@@ -17,7 +18,18 @@ public enum OutputFormat
 /// </summary>
 public sealed class Printer(CliContext context, OutputFormat format)
 {
+    /// <summary>
+    /// Output is read by people and scripts, never embedded in HTML: '+', '&lt;', non-ASCII text stay as
+    /// they are instead of becoming \u002B escapes (JSON requires escaping only quotes, backslashes and controls).
+    /// </summary>
+    private static readonly JsonSerializerOptions OutputJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static readonly JsonWriterOptions OutputWriter = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public OutputFormat Format { get; } = format;
+
+    /// <summary>The terminal's width when stdout is one (tables fit it), else null.</summary>
+    public int? Width => context.TerminalWidth;
 
     public bool Json => Format == OutputFormat.Json;
 
@@ -31,10 +43,22 @@ public sealed class Printer(CliContext context, OutputFormat format)
     public void Raw(string json)
     {
         using var document = JsonDocument.Parse(json);
-        context.Out.WriteLine(JsonSerializer.Serialize(document.RootElement, CliJson.Default.JsonElement));
+        context.Out.WriteLine(Compact(document.RootElement));
     }
 
-    public void Document(JsonObject value) => context.Out.WriteLine(value.ToJsonString());
+    public void Document(JsonObject value) => context.Out.WriteLine(value.ToJsonString(OutputJson));
+
+    /// <summary>One JSON value on one line, with only the escapes JSON requires.</summary>
+    public static string Compact(JsonElement value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, OutputWriter))
+        {
+            value.WriteTo(writer);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     public void Notice(string text) => context.Error.WriteLine(text);
 
@@ -57,7 +81,7 @@ public sealed class Printer(CliContext context, OutputFormat format)
             }
         }
 
-        context.Error.WriteLine(new JsonObject { ["error"] = body }.ToJsonString());
+        context.Error.WriteLine(new JsonObject { ["error"] = body }.ToJsonString(OutputJson));
     }
 
     public static string Time(DateTimeOffset value) => value.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

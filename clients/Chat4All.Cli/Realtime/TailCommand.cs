@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Chat4All.Cli.Api;
+using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Conversations;
 using Chat4All.Cli.Messages;
 using Chat4All.Cli.Output;
@@ -20,10 +21,10 @@ public static class TailCommand
         {
             Description = "Only these conversations (repeatable); default: all of yours",
             AllowMultipleArgumentsPerToken = true,
-        };
-        var fromSeq = new Option<long?>("--from-seq") { Description = "With one --conversation: first replay the messages after this seq" };
+        }.Ids();
+        var fromSeq = new Option<long?>("--from-seq") { Description = "With one --conversation: first replay the messages after this seq" }.InRange(0, long.MaxValue);
         var messagesOnly = new Option<bool>("--messages-only") { Description = "Only message.created (no receipts or presence)" };
-        var count = new Option<int?>("--count") { Description = "Exit after this many messages" };
+        var count = new Option<int?>("--count") { Description = "Exit after this many messages" }.InRange(1, int.MaxValue);
         var command = new Command("tail", "Watch messages, delivery and read receipts and presence live (reconnects and resumes by itself)")
         {
             conversations, fromSeq, messagesOnly, count,
@@ -70,7 +71,7 @@ public static class TailCommand
 
                 if (printer.Json)
                 {
-                    await printer.Out.WriteLineAsync(JsonSerializer.Serialize(e.Frame, CliJson.Default.JsonElement));
+                    await printer.Out.WriteLineAsync(Printer.Compact(e.Frame));
                 }
                 else
                 {

@@ -1,5 +1,5 @@
 // chat4all-client.js — the reference client for browsers (and Node 22+) of the Chat4All public
-// API v1 (REST + WebSocket, see API.md). One ES module, no dependencies; the web console at
+// API v1 (REST + WebSocket, see docs/api.md). One ES module, no dependencies; the web console at
 // /console is built on it, and it is served at /console/chat4all-client.js for other apps.
 //
 // What it takes care of, so an app does not have to:
@@ -165,6 +165,23 @@ export class Chat4AllClient extends EventTarget {
     return body;
   }
 
+  /**
+   * The sign-in as plain data — credentials and tokens — for an app that keeps it across a page
+   * reload (the console uses sessionStorage); null when signed out. Treat it like the secret it holds.
+   */
+  get session() {
+    return this._tokens ? { clientId: this.clientId, clientSecret: this.clientSecret, tokens: { ...this._tokens } } : null;
+  }
+
+  /** Continues a sign-in saved from `session` without a new token request (an expired token is refreshed on first use). */
+  resumeSession(session) {
+    this.clientId = session.clientId;
+    this.clientSecret = session.clientSecret;
+    this._tokens = { ...session.tokens };
+    this._scheduleRefresh();
+    this._emit("tokens", { expiresAt: new Date(this._tokens.expiresAt) });
+  }
+
   _storeTokens(token) {
     const now = Date.now();
     this._tokens = {
@@ -174,12 +191,17 @@ export class Chat4AllClient extends EventTarget {
       issuedAt: now,
       expiresAt: now + token.expires_in * 1000,
     };
+    this._scheduleRefresh();
+    this._emit("tokens", { expiresAt: new Date(this._tokens.expiresAt) });
+  }
+
+  // Refresh when a quarter of the token's life (at most a minute) is left.
+  _scheduleRefresh() {
     clearTimeout(this._refreshTimer);
-    const lifetime = token.expires_in * 1000;
-    const inMs = Math.max(1000, lifetime - Math.min(60000, lifetime / 4));
+    const lifetime = this._tokens.expiresAt - this._tokens.issuedAt;
+    const inMs = Math.max(1000, this._tokens.expiresAt - Math.min(60000, lifetime / 4) - Date.now());
     this._refreshTimer = setTimeout(() => this.refresh().catch((error) => this._emit("error", { error })), inMs);
     this._refreshTimer.unref?.(); // Node: do not keep the process alive for it
-    this._emit("tokens", { expiresAt: new Date(this._tokens.expiresAt) });
   }
 
   _basic() {

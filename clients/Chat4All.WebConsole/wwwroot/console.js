@@ -4,6 +4,9 @@ import { ApiError, Chat4AllClient } from "./chat4all-client.js";
 const $ = (selector, root = document) => root.querySelector(selector);
 const RECEIPT_ORDER = ["accepted", "sent", "delivered", "read"];
 const RECEIPT_TEXT = { accepted: "✓ accepted", sent: "✓ sent", delivered: "✓✓ delivered", read: "✓✓ read", failed: "✗ failed" };
+// The sign-in survives a reload of this tab (and only this tab) until Sign out: sessionStorage is
+// per tab and cleared when the tab closes. It holds the client secret, which refreshing needs.
+const SESSION_KEY = "chat4all.session";
 
 const ui = {
   signIn: $("#sign-in"),
@@ -21,6 +24,7 @@ const ui = {
   composer: $("#composer"),
   uploader: $("#uploader"),
   progress: $('[data-testid="upload-progress"]'),
+  uploadCancel: $('[data-testid="upload-cancel"]'),
   uploadStatus: $('[data-testid="upload-status"]'),
   error: $('[data-testid="conversation-error"]'),
 };
@@ -48,9 +52,15 @@ ui.signIn.addEventListener("submit", async (event) => {
     error.textContent = describe(e);
     return;
   }
-  client = candidate;
+  await start(candidate);
+});
+
+// Signed in, or resumed after a reload: show the workspace, load the conversations and go live.
+async function start(signedIn) {
+  client = signedIn;
   window.chat4all = client; // for the browser's devtools (and the end-to-end test)
   wire(client);
+  saveSession();
   ui.signIn.hidden = true;
   ui.session.hidden = false;
   ui.workspace.hidden = false;
@@ -58,9 +68,33 @@ ui.signIn.addEventListener("submit", async (event) => {
   await loadConversations();
   for (const c of conversations.values()) client.trackConversation(c.conversation_id, c.last_message?.seq ?? 0);
   client.connect();
-});
+}
+
+function saveSession() {
+  if (client?.session) sessionStorage.setItem(SESSION_KEY, JSON.stringify(client.session));
+}
+
+async function resumeSavedSession() {
+  const saved = sessionStorage.getItem(SESSION_KEY);
+  if (!saved) return;
+  const resumed = new Chat4AllClient();
+  try {
+    resumed.resumeSession(JSON.parse(saved));
+    await start(resumed);
+  } catch (e) {
+    // A damaged entry or a sign-in the server no longer accepts: back to the form, saying why.
+    sessionStorage.removeItem(SESSION_KEY);
+    resumed.disconnect();
+    client = null;
+    ui.signIn.hidden = false;
+    ui.session.hidden = true;
+    ui.workspace.hidden = true;
+    $(".error", ui.signIn).textContent = `Please sign in again: ${describe(e)}`;
+  }
+}
 
 $("#sign-out").addEventListener("click", async () => {
+  sessionStorage.removeItem(SESSION_KEY);
   await client?.signOut();
   location.reload();
 });
@@ -81,6 +115,7 @@ function wire(c) {
     if (open) renderMembers();
   });
   c.addEventListener("error", ({ detail }) => console.warn("chat4all:", detail.error));
+  c.addEventListener("tokens", saveSession); // a refresh rotates the refresh token: keep the new one
 }
 
 async function refreshPresence() {
@@ -106,29 +141,40 @@ async function loadConversations() {
 
 function renderList() {
   const sorted = [...conversations.values()].sort((a, b) => (b.updated_at ?? "").localeCompare(a.updated_at ?? ""));
+  const focused = document.activeElement?.dataset?.conversationId;
   ui.list.replaceChildren(...sorted.map((c) => {
     const li = document.createElement("li");
-    li.dataset.testid = "conversation-item";
-    li.dataset.conversationId = c.conversation_id;
-    li.setAttribute("aria-current", String(open?.id === c.conversation_id));
-    const title = document.createElement("div");
+    // A button: focusable with Tab, opened with Enter or Space, announced as one control.
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "conversation-button";
+    button.dataset.testid = "conversation-item";
+    button.dataset.conversationId = c.conversation_id;
+    button.setAttribute("aria-current", String(open?.id === c.conversation_id));
+    const title = document.createElement("span");
+    title.style.display = "block";
     title.className = "title";
     const partner = partnerOf(c);
-    if (partner) title.append(presenceDot(partner));
     title.append(titleOf(c));
+    if (partner) title.append(" ", presenceDot(partner));
     const unread = document.createElement("span");
     unread.className = "unread";
     unread.dataset.testid = "unread";
     unread.dataset.count = String(c.unread_count ?? 0);
     unread.textContent = String(c.unread_count ?? 0);
+    unread.setAttribute("aria-label", `${c.unread_count ?? 0} unread`);
     title.append(unread);
-    const preview = document.createElement("div");
+    const preview = document.createElement("span");
     preview.className = "preview";
+    preview.style.display = "block";
     preview.textContent = c.last_message ? `#${c.last_message.seq} ${c.last_message.preview ?? ""}` : "no messages yet";
-    li.append(title, preview);
-    li.addEventListener("click", () => openConversation(c.conversation_id));
+    button.append(title, preview);
+    button.addEventListener("click", () => openConversation(c.conversation_id));
+    li.append(button);
     return li;
   }));
+  // Re-rendering replaces the buttons: keep the keyboard where it was.
+  if (focused) ui.list.querySelector(`[data-conversation-id="${focused}"]`)?.focus();
 }
 
 ui.newConversation.addEventListener("submit", async (event) => {
@@ -171,7 +217,7 @@ function renderMembers() {
     li.dataset.testid = "member";
     li.dataset.userId = id;
     li.dataset.presence = id === client.userId ? "online" : presence.get(id) ?? "unknown";
-    li.append(presenceDot(id), id === client.userId ? "you" : short(id));
+    li.append(id === client.userId ? "you" : short(id), " ", presenceDot(id));
     return li;
   }));
 }
@@ -311,6 +357,10 @@ ui.composer.addEventListener("submit", async (event) => {
 
 // ------------------------------------------------------------------ files
 
+let uploading = null; // the AbortController of the running upload
+
+ui.uploadCancel.addEventListener("click", () => uploading?.abort(new DOMException("cancelled", "AbortError")));
+
 ui.uploader.addEventListener("submit", async (event) => {
   event.preventDefault();
   const file = $('[data-testid="file-input"]').files[0];
@@ -321,10 +371,14 @@ ui.uploader.addEventListener("submit", async (event) => {
   ui.error.textContent = "";
   ui.progress.hidden = false;
   ui.progress.value = 0;
+  delete ui.uploadStatus.dataset.state;
+  uploading = new AbortController();
+  ui.uploadCancel.hidden = false;
   try {
     const status = await client.uploadFile(conversationId, file, {
       chunkSize: 5 * 1024 * 1024,
       parallel: 3,
+      signal: uploading.signal,
       onProgress: (p) => {
         ui.progress.value = p.fraction;
         ui.uploadStatus.textContent = `${(p.fraction * 100).toFixed(0)}% · ${bytes(p.bytesPerSecond)}/s · ETA ${eta(p.etaSeconds)}`;
@@ -336,10 +390,19 @@ ui.uploader.addEventListener("submit", async (event) => {
     ui.uploadStatus.textContent = `uploaded ${file.name} (${bytes(file.size)})`;
     ui.uploader.reset();
   } catch (e) {
-    ui.uploadStatus.textContent = "upload failed";
-    ui.error.textContent = describe(e);
+    if (uploading.signal.aborted) {
+      // What was stored expires with the upload (24 h); nothing was shared.
+      ui.uploadStatus.dataset.state = "cancelled";
+      ui.uploadStatus.textContent = `upload of ${file.name} cancelled`;
+    } else {
+      ui.uploadStatus.textContent = "upload failed";
+      ui.error.textContent = describe(e);
+    }
   } finally {
     button.disabled = false;
+    ui.uploadCancel.hidden = true;
+    ui.progress.hidden = true;
+    uploading = null;
   }
 });
 
@@ -384,11 +447,13 @@ function titleOf(c) {
   return `group of ${(c.members ?? []).length}`;
 }
 
+// A dot (drawn by CSS) and the word, so that presence does not rest on colour alone.
 function presenceDot(userId) {
   const dot = document.createElement("span");
   dot.className = "presence";
+  dot.dataset.testid = "presence";
   dot.dataset.presence = userId === client.userId ? "online" : presence.get(userId) ?? "unknown";
-  dot.title = dot.dataset.presence;
+  dot.textContent = dot.dataset.presence === "unknown" ? "" : dot.dataset.presence;
   return dot;
 }
 
@@ -417,3 +482,5 @@ function eta(seconds) {
   const s = Math.round(seconds);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
+
+resumeSavedSession();
