@@ -20,6 +20,7 @@ public static class MessagingExtensions
     {
         builder.Services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDbContext<MessagingDbContext>(MessagingDbContext.Schema);
+        builder.Services.AddSingleton<MessagingMetrics>();
         builder.AddEventBus();
         builder.AddOutboxRelay<MessagingDbContext>();
         builder.AddEventSubscription<StatusChangedConsumer>(Topics.MessageStatusChanged, Targets.Messaging);
