@@ -9,6 +9,7 @@
 #   scripts/observability.sh up        install if needed, render the configuration, start both, wait until ready
 #   scripts/observability.sh down      stop both (their data is kept)
 #   scripts/observability.sh status    which of them run, where, and the alerts firing now
+#   scripts/observability.sh install   install Debian's prometheus and prometheus-alertmanager if missing
 #   scripts/observability.sh render DIR  write the rendered configuration into DIR (what `up` runs)
 #   scripts/observability.sh check     promtool/amtool: the rendered configuration is valid and every
 #                                      alert rule passes its unit tests (observability/prometheus/alerts.test.yml)
@@ -209,5 +210,6 @@ case "${1:-}" in
     status) status ;;
     render) [[ -n "${2:-}" ]] || die "usage: $0 render DIR"; render "$2" ;;
     check) check ;;
-    *) die "usage: $0 up|down|status|render DIR|check" ;;
+    install) install_if_missing ;;
+    *) die "usage: $0 up|down|status|install|render DIR|check" ;;
 esac
