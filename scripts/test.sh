@@ -42,6 +42,9 @@ if [[ "$(cat "$BROWSER_TESTS/node_modules/.chat4all-lock" 2>/dev/null)" != "$loc
 fi
 export CHAT4ALL_CHROMIUM="${CHAT4ALL_CHROMIUM:-$(command -v chromium)}"
 
+# Alerting tests (issue 20) run Debian's Prometheus and Alertmanager, their promtool and amtool.
+scripts/observability.sh install
+
 # Only this run's .trx files must be counted; the directory is ours alone, so
 # also drop old attachment/deployment folders instead of letting them pile up.
 RESULTS="$CHAT4ALL_DATA/test-results"

@@ -23,6 +23,7 @@ public static class MessagingExtensions
         // The validation generator only sees request records of the assembly that calls AddValidation: this one.
         builder.Services.AddValidation();
         builder.AddServiceDbContext<MessagingDbContext>(MessagingDbContext.Schema);
+        builder.Services.AddSingleton<MessagingMetrics>();
         builder.AddEventBus();
         builder.AddOutboxRelay<MessagingDbContext>();
         builder.AddEventSubscription<StatusChangedConsumer>(Topics.MessageStatusChanged, Targets.Messaging);

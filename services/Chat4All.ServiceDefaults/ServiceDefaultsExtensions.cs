@@ -6,6 +6,7 @@ using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Health;
 using Chat4All.ServiceDefaults.Http;
+using Chat4All.ServiceDefaults.Logging;
 using Chat4All.ServiceDefaults.RateLimiting;
 using Chat4All.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Authorization;
@@ -125,10 +126,21 @@ public static class ServiceDefaultsExtensions
     {
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
-        app.UseSerilogRequestLogging(o => o.GetLevel = (ctx, _, ex) =>
-            ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
-            : TelemetryExtensions.IsOperationalPath(ctx.Request.Path) ? Serilog.Events.LogEventLevel.Verbose
-            : Serilog.Events.LogEventLevel.Information);
+        app.UseSerilogRequestLogging(o =>
+        {
+            o.GetLevel = (ctx, _, ex) =>
+                ex is not null || ctx.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+                : TelemetryExtensions.IsOperationalPath(ctx.Request.Path) ? Serilog.Events.LogEventLevel.Verbose
+                : Serilog.Events.LogEventLevel.Information;
+            // The completion line is written outside the scope below, so it gets the same ids itself.
+            o.EnrichDiagnosticContext = (diagnostics, ctx) =>
+            {
+                foreach (var (field, value) in RequestLogFields.Of(ctx))
+                {
+                    diagnostics.Set(field, value);
+                }
+            };
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<MetricsAccessMiddleware>();
@@ -138,6 +150,7 @@ public static class ServiceDefaultsExtensions
         app.UseMiddleware<CredentialEndpointThrottle>();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<RequestLogScopeMiddleware>();
         app.UseRateLimiter();
         return app;
     }

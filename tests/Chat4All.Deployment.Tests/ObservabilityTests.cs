@@ -21,6 +21,11 @@ public sealed partial class ObservabilityTests(MetricsScrape scrape) : IClassFix
         "kube_deployment_status_replicas_available", // kube-state-metrics
         "kafka_consumergroup_lag",                   // Strimzi Kafka Exporter (Kafka.spec.kafkaExporter)
         "kafka_topic_partition_current_offset",      // Strimzi Kafka Exporter
+        "kafka_topic_partition_under_replicated_partition", // Strimzi Kafka Exporter
+        "cnpg_pg_replication_lag",                   // CloudNativePG instances (Cluster.spec.monitoring)
+        "cnpg_pg_replication_streaming_replicas",    // CloudNativePG instances
+        "redis_sentinel_master_status",              // Redis exporter on the Sentinels (redisExporter)
+        "redis_sentinel_master_ok_slaves",           // Redis exporter on the Sentinels
     };
 
     public static TheoryData<string> QuerySources => ["dashboard", "alerts"];

@@ -6,7 +6,7 @@ namespace Chat4All.Deployment.Tests;
 /// <summary>The repository's deployment files, found from the test's output folder.</summary>
 public static class Repository
 {
-    public static readonly string Root = FindRoot();
+    public static readonly string Root = RepositoryRoot.Path;
 
     public static string PathOf(string relative) => Path.Combine(Root, relative);
 
@@ -24,19 +24,6 @@ public static class Repository
     public static IReadOnlyList<Manifest> LocalComponents() =>
         [.. Directory.EnumerateFiles(PathOf("components"), "*.yaml").Order(StringComparer.Ordinal)
             .SelectMany(f => Load(Path.GetRelativePath(Root, f)))];
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Chat4All.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Chat4All.sln above {AppContext.BaseDirectory}.");
-    }
 }
 
 /// <summary>Renders a kustomization the way `kubectl kustomize` does, offline; once per overlay per run.</summary>

@@ -73,9 +73,10 @@ public sealed partial class HostProcess : IDisposable
     }
 
     /// <summary>Provisions a user with the <c>users create</c> command, as an operator would.</summary>
-    public static async Task<TestUser> CreateUserAsync(IReadOnlyDictionary<string, string> environment)
+    public static async Task<TestUser> CreateUserAsync(IReadOnlyDictionary<string, string> environment, string? scopes = null)
     {
-        var (exitCode, stdout, stderr) = await RunAsync(environment, "users", "create", "--name", "u" + Guid.NewGuid().ToString("N")[..10]);
+        string[] args = ["users", "create", "--name", "u" + Guid.NewGuid().ToString("N")[..10]];
+        var (exitCode, stdout, stderr) = await RunAsync(environment, scopes is null ? args : [.. args, "--scopes", scopes]);
         Xunit.Assert.True(exitCode == 0, stderr);
         var json = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
         return new TestUser(Guid.Parse(json.GetProperty("user_id").GetString()!), json.GetProperty("name").GetString()!,

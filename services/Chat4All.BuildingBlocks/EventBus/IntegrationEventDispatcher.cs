@@ -44,6 +44,7 @@ internal sealed partial class IntegrationEventDispatcher(
         }
 
         using var activity = StartActivity(subscription, integrationEvent);
+        using var logScope = logger.BeginScope(EventLogScope.Of(integrationEvent));
         var started = time.GetTimestamp();
         try
         {

@@ -3,6 +3,7 @@ using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts;
 using Chat4All.Delivery.Data;
 using Chat4All.Delivery.Deliveries;
+using Chat4All.ServiceDefaults.Audit;
 using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Http;
@@ -72,7 +73,7 @@ public static class DeadLettersApi
     }
 
     public static async Task<Results<Accepted<ReplayAccepted>, ProblemHttpResult>> ReplayAsync(Guid deliveryId, HttpContext http, DeliveryDbContext db,
-        IStateStore store, DeliveryDispatcher dispatcher, TimeProvider time, CancellationToken cancellationToken)
+        IStateStore store, DeliveryDispatcher dispatcher, TimeProvider time, AuditLog audit, CancellationToken cancellationToken)
     {
         var deadLetter = await db.DeadLetters.SingleOrDefaultAsync(d => d.DeliveryId == deliveryId, cancellationToken);
         if (deadLetter is null)
@@ -111,10 +112,12 @@ public static class DeadLettersApi
             return Problems.Problem(StatusCodes.Status409Conflict, "concurrent_change", "The delivery changed meanwhile; look again.");
         }
 
+        var actor = http.CallerId();
         deadLetter.ReplayedAt = now;
-        deadLetter.ReplayedBy = http.CallerId();
+        deadLetter.ReplayedBy = actor;
         await db.SaveChangesAsync(cancellationToken);
         dispatcher.Schedule(deadLetter.Key, now);
+        audit.DeliveryReplayed(deliveryId, deadLetter.MessageId, deadLetter.Channel, actor);
         return TypedResults.Accepted((string?)null, new ReplayAccepted(deliveryId, DeliveryStatuses.Accepted));
     }
 

@@ -33,6 +33,13 @@ public sealed class DeliveryMetrics
         _deadLetters = meter.CreateCounter<long>("chat4all.delivery.dead_letters", description: "Deliveries that failed for good, by channel");
         _fallbacks = meter.CreateCounter<long>("chat4all.delivery.fallbacks", description: "Fallback deliveries created, by failed channel and fallback channel");
         meter.CreateObservableGauge("chat4all.delivery.circuit.state", ObserveCircuits, description: "Circuit breaker per channel: 0 closed, 1 half-open, 2 open");
+
+        // Every channel's dead-letter series exists from the start at 0: Prometheus' increase() counts
+        // from a sample it has seen, so a series born at 1 would hide the first dead letters from alerts.
+        foreach (var channel in Channels.All)
+        {
+            _deadLetters.Add(0, new KeyValuePair<string, object?>("channel", channel));
+        }
     }
 
     /// <summary>The breaker of <paramref name="channel"/> on this instance.</summary>

@@ -7,6 +7,7 @@ using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Delivery.Connectors;
 using Chat4All.Delivery.Data;
+using Chat4All.ServiceDefaults.Audit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,6 +34,7 @@ public sealed partial class DeliveryProcessor(
     IEventBus bus,
     IOptions<DeliveryOptions> options,
     TimeProvider time,
+    AuditLog audit,
     ILogger<DeliveryProcessor> logger)
 {
     private const string Timeout = "timeout";
@@ -303,6 +305,7 @@ public sealed partial class DeliveryProcessor(
             record.ConversationId.ToString(), System.Text.Json.JsonSerializer.Serialize(deadLettered, OutboxWriter.Json), now,
             Activity.Current?.Id), cancellationToken);
         metrics.DeadLettered(record.Channel);
+        audit.DeliveryDeadLettered(record.DeliveryId, record.MessageId, record.RecipientId, record.Channel, record.Attempts, reason);
     }
 
     /// <summary>A new delivery's first event: accepted, old status accepted (there was none before).</summary>

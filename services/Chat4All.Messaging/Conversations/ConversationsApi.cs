@@ -57,7 +57,7 @@ public static class ConversationsApi
 
     public static async Task<Results<Created<ConversationResponse>, Ok<ConversationResponse>, ValidationProblem, ProblemHttpResult>> CreateConversation(
         CreateConversationRequest request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
-        IOptions<MessagingOptions> options, CancellationToken cancellationToken)
+        IOptions<MessagingOptions> options, MessagingMetrics metrics, CancellationToken cancellationToken)
     {
         var caller = http.CallerId();
         var tenant = http.CallerTenantId();
@@ -138,6 +138,7 @@ public static class ConversationsApi
         }
 
         outbox.Notify();
+        metrics.ConversationCreated(type);
         return TypedResults.Created($"/v1/conversations/{conversation.Id}", ToResponse(conversation, members));
     }
 

@@ -19,7 +19,7 @@ namespace Chat4All.Messaging.Messages;
 /// dropped with a warning rather than retried forever.
 /// </summary>
 public sealed partial class InboundMessageConsumer(MessagingDbContext db, OutboxSignal outbox, IOptions<MessagingOptions> options,
-    ILogger<InboundMessageConsumer> logger) : IIntegrationEventConsumer
+    MessagingMetrics metrics, ILogger<InboundMessageConsumer> logger) : IIntegrationEventConsumer
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
@@ -50,6 +50,7 @@ public sealed partial class InboundMessageConsumer(MessagingDbContext db, Outbox
         }
 
         outbox.Notify();
+        metrics.MessageAccepted("channel", inbound.Payload.Type);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped inbound message {MessageId}: {Reason}")]

@@ -59,7 +59,7 @@ public static class MessagesApi
 
     public static async Task<Results<Accepted<AcceptedMessage>, ValidationProblem, ProblemHttpResult>> SendMessage(
         SendMessageRequest request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
-        IOptions<MessagingOptions> options, CancellationToken cancellationToken,
+        IOptions<MessagingOptions> options, MessagingMetrics metrics, CancellationToken cancellationToken,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey = null)
     {
         var sender = http.CallerId();
@@ -87,7 +87,7 @@ public static class MessagesApi
 
         if (await FindExistingAsync(db, request.MessageId, sender, idempotencyKey, cancellationToken) is { } existing)
         {
-            return Replay(http, existing, requestHash);
+            return Replay(http, existing, requestHash, metrics);
         }
 
         // Only files announced by file.uploaded for this very conversation; an unknown file and another
@@ -114,10 +114,11 @@ public static class MessagesApi
             var winner = await FindExistingAsync(db, request.MessageId, sender, idempotencyKey, cancellationToken);
             return winner is null
                 ? Problems.Problem(StatusCodes.Status409Conflict, "request_in_flight", "The same message is being processed; retry shortly.")
-                : Replay(http, winner, requestHash);
+                : Replay(http, winner, requestHash, metrics);
         }
 
         outbox.Notify();
+        metrics.MessageAccepted("api", payload.Type);
         return TypedResults.Accepted($"/v1/messages/{messageId}", new AcceptedMessage("accepted", messageId, conversationId, seq, now));
     }
 
@@ -296,7 +297,8 @@ public static class MessagesApi
                 ? await db.Messages.AsNoTracking().SingleOrDefaultAsync(m => m.SenderId == sender && m.IdempotencyKey == idempotencyKey, cancellationToken)
                 : null;
 
-    private static Results<Accepted<AcceptedMessage>, ValidationProblem, ProblemHttpResult> Replay(HttpContext http, Message existing, string requestHash)
+    private static Results<Accepted<AcceptedMessage>, ValidationProblem, ProblemHttpResult> Replay(HttpContext http, Message existing, string requestHash,
+        MessagingMetrics metrics)
     {
         if (existing.SenderId != http.CallerId() || existing.RequestHash != requestHash)
         {
@@ -305,6 +307,7 @@ public static class MessagesApi
         }
 
         http.Response.Headers[ReplayedHeader] = "true";
+        metrics.MessageReplayed();
         return TypedResults.Accepted($"/v1/messages/{existing.Id}",
             new AcceptedMessage("accepted", existing.Id, existing.ConversationId, existing.Seq, existing.CreatedAt));
     }

@@ -31,7 +31,7 @@ public static class ReadApi
 
     public static async Task<Results<Ok<MarkReadResponse>, ValidationProblem, ProblemHttpResult>> MarkRead(
         Guid conversationId, MarkReadRequest? request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
-        CancellationToken cancellationToken)
+        MessagingMetrics metrics, CancellationToken cancellationToken)
     {
         if (request?.UpToSeq is < 0)
         {
@@ -82,6 +82,7 @@ public static class ReadApi
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outbox.Notify();
+        metrics.MessagesRead(marked);
         return TypedResults.Ok(new MarkReadResponse(conversationId, upTo, marked));
     }
 }

@@ -39,4 +39,12 @@ public sealed partial class AuditLog(ILoggerFactory loggerFactory)
     [LoggerMessage(EventId = 9007, EventName = "admin.user_changed", Level = LogLevel.Information,
         Message = "User {UserId} {Change} by {Actor}")]
     public partial void UserChanged(Guid userId, string change, string actor);
+
+    [LoggerMessage(EventId = 9008, EventName = "dlq.delivery_dead_lettered", Level = LogLevel.Warning,
+        Message = "Delivery {DeliveryId} of message {MessageId} to {RecipientId} on {Channel} dead-lettered after {Attempts} attempt(s): {Reason}")]
+    public partial void DeliveryDeadLettered(Guid deliveryId, Guid messageId, Guid recipientId, string channel, int attempts, string reason);
+
+    [LoggerMessage(EventId = 9009, EventName = "dlq.delivery_replayed", Level = LogLevel.Information,
+        Message = "Dead-lettered delivery {DeliveryId} of message {MessageId} on {Channel} replayed by {Actor}")]
+    public partial void DeliveryReplayed(Guid deliveryId, Guid messageId, string channel, Guid actor);
 }

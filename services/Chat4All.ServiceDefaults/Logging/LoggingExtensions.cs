@@ -23,6 +23,9 @@ public static class LoggingExtensions
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
             .MinimumLevel.Override("OpenIddict", LogEventLevel.Warning)
+            // IHttpClientFactory's per-request start/end lines (mostly the channel simulator's webhook
+            // calls, carrying no ids) are debugging detail; the HTTP client spans keep the timings.
+            .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext()
             .Enrich.WithProperty("Service", serviceName)
