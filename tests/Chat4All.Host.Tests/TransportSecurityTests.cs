@@ -48,8 +48,8 @@ public sealed class TransportSecurityTests : IAsyncLifetime
     [Fact]
     public async Task TheHostServesHttpsWithTls13OnlyAndSendsHsts()
     {
-        var port = HostPorts.Free();
-        using var host = HostProcess.Start(_environment, "--urls", $"https://127.0.0.1:{port}");
+        using var host = HostProcess.Start(_environment, "--urls", "https://127.0.0.1:0");
+        var port = (await host.WaitForAddressAsync()).Port;
         using var tls13 = ClientFor(port, SslProtocols.Tls13);
         await host.WaitUntilServingAsync(tls13);
 
@@ -66,7 +66,7 @@ public sealed class TransportSecurityTests : IAsyncLifetime
     {
         var environment = new Dictionary<string, string>(_environment) { ["Chat4All__Tls__CertificatePath"] = Path.Combine(_data.Path, "missing.pem") };
 
-        using var host = HostProcess.Start(environment, "--urls", $"https://127.0.0.1:{HostPorts.Free()}");
+        using var host = HostProcess.Start(environment, "--urls", "https://127.0.0.1:0");
 
         Assert.NotEqual(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("Chat4All:Tls", host.StandardError + host.StandardOutput, StringComparison.Ordinal);

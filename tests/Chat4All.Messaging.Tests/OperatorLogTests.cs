@@ -43,9 +43,8 @@ public sealed class OperatorLogTests : IAsyncLifetime
         Assert.Equal(0, (await HostProcess.RunAsync(environment, "migrate")).ExitCode);
         var alice = await HostProcess.CreateUserAsync(environment);
         var bob = await HostProcess.CreateUserAsync(environment);
-        var port = HostPorts.Free();
-        using var host = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}");
-        using var asAlice = await host.CreateAuthenticatedClientAsync(port, alice);
+        using var host = HostProcess.Start(environment, "--urls", HostProcess.AnyLoopbackPort);
+        using var asAlice = await host.CreateAuthenticatedClientAsync(alice);
 
         var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
         using var sent = await asAlice.SendTextAsync(conversationId, "hello");
@@ -75,11 +74,10 @@ public sealed class OperatorLogTests : IAsyncLifetime
         var alice = await HostProcess.CreateUserAsync(environment);
         var bob = await HostProcess.CreateUserAsync(environment);
         var admin = await HostProcess.CreateUserAsync(environment, "admin");
-        var port = HostPorts.Free();
-        using var host = HostProcess.Start(environment, "--urls", $"http://127.0.0.1:{port}");
-        using var asAlice = await host.CreateAuthenticatedClientAsync(port, alice);
-        using var asBob = await host.CreateAuthenticatedClientAsync(port, bob);
-        using var asAdmin = await host.CreateAuthenticatedClientAsync(port, admin);
+        using var host = HostProcess.Start(environment, "--urls", HostProcess.AnyLoopbackPort);
+        using var asAlice = await host.CreateAuthenticatedClientAsync(alice);
+        using var asBob = await host.CreateAuthenticatedClientAsync(bob);
+        using var asAdmin = await host.CreateAuthenticatedClientAsync(admin);
         using (var unreachable = await asBob.PutAsync("/v1/me/channels/sms",
                    new StringContent("{\"address\":\"+15550991234\"}", System.Text.Encoding.UTF8, "application/json")))
         {

@@ -176,7 +176,7 @@ public sealed partial class HostProcess : IDisposable
     /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>
     public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
-    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:[0-9]+)")]
+    [GeneratedRegex(@"Now listening on: (https?://127\.0\.0\.1:[0-9]+)")]
     private static partial Regex ListeningAddress();
 
     public void Dispose()
