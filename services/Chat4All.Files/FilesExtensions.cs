@@ -49,6 +49,8 @@ public static class FilesExtensions
                 options.RegisterActivity<MarkFailed>();
             });
             builder.Services.AddSingleton<IAssemblyScheduler, DaprAssemblyScheduler>();
+            builder.Services.AddSingleton<DaprAssemblySweeper>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<DaprAssemblySweeper>());
         }
         else
         {

@@ -42,6 +42,13 @@ public sealed class FilesOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan AssemblyLease { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Dapr runtime: how often uploads merging without a scheduled workflow (its scheduling failed after the
+    /// status commit) are scheduled again, and how long an upload must have been merging to be considered.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan AssemblySweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Attempts of a failing assembly step (a transient blob store or database fault) before the upload fails.</summary>
     [Range(1, 100)]
     public int AssemblyMaxAttempts { get; set; } = 5;

@@ -82,6 +82,15 @@ public sealed partial class DaprComponentsTests
     }
 
     [Fact]
+    public void TheRedisStreamsAlternativeKeepsItsStreamsSmallEnoughNotToFillTheSharedRedis()
+    {
+        var redis = Repository.Load("components/alternatives/pubsub-redis.yaml").Single();
+
+        // ~12 streams × 2,000 × 21 KiB max ≈ 500 MiB: within the shared 1 GiB noeviction Redis even at worst.
+        Assert.InRange(int.Parse(redis.DaprMetadata()["maxLenApprox"].Str("value")!, System.Globalization.CultureInfo.InvariantCulture), 1, 2_000);
+    }
+
+    [Fact]
     public void EveryAlternativeReplacesAComponentByNameWithTheSameScopesAndNoLiteralSecret()
     {
         var local = Sources.Components(Sources.Local).ToDictionary(c => c.Name!, StringComparer.Ordinal);

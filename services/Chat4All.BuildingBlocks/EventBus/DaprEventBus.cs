@@ -20,6 +20,14 @@ internal static class DaprMetadata
     /// <summary>Kafka record key as Dapr forwards it to HTTP subscribers (a request header).</summary>
     public const string KafkaKeyHeader = "__key";
 
+    /// <summary>
+    /// Azure Service Bus's names for the same key (case-sensitive; components-contrib
+    /// <c>pubsub/azure/servicebus</c>): the session that keeps one key's events in order, and the partition,
+    /// which must equal the session on a partitioned entity. Other brokers ignore them (Kafka carries them as headers).
+    /// </summary>
+    public const string ServiceBusSessionId = "SessionId";
+    public const string ServiceBusPartitionKey = "PartitionKey";
+
     /// <summary>CloudEvent extension attribute for the partition key (extension names are lower-case).</summary>
     public const string PartitionKeyExtension = "partitionkey";
 }
@@ -42,6 +50,8 @@ internal sealed class DaprEventBus(DaprClient dapr, EventBusMetrics metrics) : I
         if (integrationEvent.PartitionKey.Length > 0)
         {
             metadata[DaprMetadata.PartitionKey] = integrationEvent.PartitionKey;
+            metadata[DaprMetadata.ServiceBusSessionId] = integrationEvent.PartitionKey;
+            metadata[DaprMetadata.ServiceBusPartitionKey] = integrationEvent.PartitionKey;
         }
 
         if (!string.IsNullOrEmpty(integrationEvent.TraceParent))

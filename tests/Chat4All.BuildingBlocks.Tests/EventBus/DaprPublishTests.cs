@@ -39,6 +39,7 @@ public sealed class DaprPublishTests
         Assert.Equal("application/json", request.DataContentType);
         Assert.Equal(json, request.Data.ToStringUtf8());
         Assert.Equal("c-1", request.Metadata["partitionKey"]);
+        Assert.Equal(("c-1", "c-1"), (request.Metadata["SessionId"], request.Metadata["PartitionKey"])); // Azure Service Bus sessions
         Assert.Equal(published.Id.ToString(), request.Metadata["cloudevent.id"]);
         Assert.Equal("MessageCreated", request.Metadata["cloudevent.type"]);
         Assert.Equal(published.TraceParent, request.Metadata["cloudevent.traceparent"]);

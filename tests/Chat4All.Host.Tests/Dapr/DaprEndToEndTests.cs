@@ -55,13 +55,10 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         using var aliceAtMessaging = await ClientAsync(identity, messaging, alice);
         foreach (var user in new[] { bob, carol })
         {
-            using var atDelivery = await ClientAsync(identity, delivery, user);
-            using var set = await atDelivery.PutAsJsonAsync($"/v1/me/channels/{Channels.WhatsApp}", new { address = "+1444" + Random.Shared.NextInt64(1_000_000_000L, 9_999_999_999L) });
-            Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
+            await SetAddressAsync(identity, delivery, user, Channels.WhatsApp);
         }
 
-        using var created = await aliceAtMessaging.PostAsJsonAsync("/v1/conversations", new { type = "group", members = new[] { bob.UserId, carol.UserId } });
-        var conversationId = (await created.ReadJsonAsync()).GetProperty("conversation_id").GetGuid();
+        var conversationId = await CreateConversationAsync(aliceAtMessaging, "group", bob.UserId, carol.UserId);
         using var sent = await aliceAtMessaging.PostAsJsonAsync("/v1/messages",
             new { conversation_id = conversationId, payload = new { type = "text", text = "hello group" }, channels = new[] { Channels.WhatsApp } });
         Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
@@ -95,14 +92,8 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         var alice = await identity.CreateUserAsync();
         var bob = await identity.CreateUserAsync();
         using var aliceAtMessaging = await ClientAsync(identity, messaging, alice);
-        using (var bobAtDelivery = await ClientAsync(identity, delivery, bob))
-        {
-            using var set = await bobAtDelivery.PutAsJsonAsync($"/v1/me/channels/{Channels.Sms}", new { address = "+1444" + Random.Shared.NextInt64(1_000_000_000L, 9_999_999_999L) });
-            Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
-        }
-
-        using var created = await aliceAtMessaging.PostAsJsonAsync("/v1/conversations", new { type = "private", members = new[] { bob.UserId } });
-        var conversationId = (await created.ReadJsonAsync()).GetProperty("conversation_id").GetGuid();
+        await SetAddressAsync(identity, delivery, bob, Channels.Sms);
+        var conversationId = await CreateConversationAsync(aliceAtMessaging, "private", bob.UserId);
         using var sent = await aliceAtMessaging.PostAsJsonAsync("/v1/messages",
             new { conversation_id = conversationId, payload = new { type = "text", text = "left behind" }, channels = new[] { Channels.Sms } });
         var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
@@ -132,6 +123,54 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AMergingUploadWhoseWorkflowFailedToStartIsScheduledAgainByTheSweep()
+    {
+        var identity = await StartAsync(Targets.Identity);
+        var messaging = await StartAsync(Targets.Messaging);
+        var files = await StartAsync(Targets.Files);
+        var alice = await identity.CreateUserAsync();
+        var bob = await identity.CreateUserAsync();
+        using var aliceAtMessaging = await ClientAsync(identity, messaging, alice);
+        using var aliceAtFiles = await ClientAsync(identity, files, alice);
+        var conversationId = await CreateConversationAsync(aliceAtMessaging, "private", bob.UserId);
+        var content = "%PDF-1.7 stand-in"u8.ToArray();
+
+        // Files learns the conversation from conversation.created, through the stand-in's pub/sub.
+        Guid uploadId = default;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (uploadId == default)
+        {
+            using var initiated = await aliceAtFiles.PostAsJsonAsync("/v1/files/initiate",
+                new { conversation_id = conversationId, filename = "a.pdf", file_size = content.Length, mime_type = "application/pdf", chunk_size = 5 * 1024 * 1024 });
+            if (initiated.StatusCode == HttpStatusCode.Created)
+            {
+                uploadId = (await initiated.ReadJsonAsync()).GetProperty("upload_id").GetGuid();
+            }
+            else
+            {
+                Assert.True(DateTime.UtcNow < deadline, await initiated.Content.ReadAsStringAsync());
+                await Task.Delay(100);
+            }
+        }
+
+        using var chunk = new ByteArrayContent(content) { Headers = { ContentType = new("application/octet-stream") } };
+        using var stored = await aliceAtFiles.PostAsync($"/v1/files/{uploadId}/chunks?chunk_number=1", chunk);
+        Assert.True(stored.IsSuccessStatusCode, await stored.Content.ReadAsStringAsync());
+        _sidecar.WorkflowStartsToFail = 1;
+
+        using var completed = await aliceAtFiles.PostAsync($"/v1/files/{uploadId}/complete", null);
+
+        Assert.False(completed.IsSuccessStatusCode, "the workflow start failed after the upload moved to merging");
+        var instanceId = "assemble-" + uploadId.ToString("N");
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!_sidecar.StartedWorkflows.Contains(instanceId))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the sweep scheduled the merging upload's workflow again");
+            await Task.Delay(100);
+        }
+    }
+
     private async Task<Chat4AllHost> StartAsync(string target)
     {
         var settings = _sidecar.HostSettings(target);
@@ -144,6 +183,7 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         settings["Chat4All:EventBus:KeyPrefix"] = "c4a-dapr-" + _suffix;
         settings["Chat4All:Delivery:Simulator:KeyPrefix"] = "c4a-dapr-sim-" + _suffix;
         settings["Chat4All:Delivery:Simulator:CallbackInitialRetryDelay"] = "00:00:00.200";
+        settings["Chat4All:Files:AssemblySweepInterval"] = "00:00:00.500";
         foreach (var channel in Channels.All)
         {
             settings[$"Chat4All:Delivery:Channels:{channel}:LatencyMin"] = "00:00:00";
@@ -157,6 +197,19 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         _hosts.Add(host);
         await _sidecar.PubSub.AttachAsync(target, host.BaseAddress);
         return host;
+    }
+
+    private static async Task<Guid> CreateConversationAsync(HttpClient atMessaging, string type, params Guid[] members)
+    {
+        using var created = await atMessaging.PostAsJsonAsync("/v1/conversations", new { type, members });
+        return (await created.ReadJsonAsync()).GetProperty("conversation_id").GetGuid();
+    }
+
+    private static async Task SetAddressAsync(Chat4AllHost identity, Chat4AllHost delivery, TestUser user, string channel)
+    {
+        using var atDelivery = await ClientAsync(identity, delivery, user);
+        using var set = await atDelivery.PutAsJsonAsync($"/v1/me/channels/{channel}", new { address = "+1444" + Random.Shared.NextInt64(1_000_000_000L, 9_999_999_999L) });
+        Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
     }
 
     // Tokens come from identity, as the Ingress routes /auth there; every app accepts them.

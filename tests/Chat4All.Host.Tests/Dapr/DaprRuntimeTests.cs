@@ -93,6 +93,8 @@ public sealed class DaprRuntimeTests : IAsyncLifetime
         var request = PublishEventRequest.Parser.ParseFrom(call.Body);
         Assert.Equal((Components.PubSub, Topics.MessageCreated), (request.PubsubName, request.Topic));
         Assert.Equal("conversation-7", request.Metadata["partitionKey"]);
+        // The same key under Azure Service Bus's case-sensitive names (components/alternatives/pubsub-azure-servicebus.yaml).
+        Assert.Equal(("conversation-7", "conversation-7"), (request.Metadata["SessionId"], request.Metadata["PartitionKey"]));
         Assert.Equal(id.ToString("D"), request.Metadata["cloudevent.id"]);
         Assert.Equal("{\"seq\":1}", request.Data.ToStringUtf8());
     }

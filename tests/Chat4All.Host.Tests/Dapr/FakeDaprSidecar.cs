@@ -29,6 +29,19 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
     private readonly ConcurrentQueue<SidecarCall> _calls = new();
     private WebApplication _app = null!;
 
+    private readonly ConcurrentQueue<string> _startedWorkflows = new();
+    private int _workflowStartsToFail;
+
+    /// <summary>How many of the next workflow starts fail (UNAVAILABLE), as when the sidecar restarts mid-call.</summary>
+    public int WorkflowStartsToFail
+    {
+        get => Volatile.Read(ref _workflowStartsToFail);
+        set => Volatile.Write(ref _workflowStartsToFail, value);
+    }
+
+    /// <summary>Instance ids of the workflows started successfully.</summary>
+    public IReadOnlyList<string> StartedWorkflows => [.. _startedWorkflows];
+
     /// <summary>The broker behind the <c>pubsub</c> component, shared by every app attached to this stand-in.</summary>
     public DaprPubSubModel PubSub { get; } = new();
 
@@ -99,6 +112,29 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
         return [];
     }
 
+    // StartInstanceRequest field 1 (instanceId): tag 0x0A, a varint length, UTF-8 bytes.
+    private static string WorkflowInstanceId(ReadOnlySpan<byte> message)
+    {
+        if (message.Length < 2 || message[0] != 0x0A)
+        {
+            return "";
+        }
+
+        int length = 0, shift = 0, at = 1;
+        while (at < message.Length)
+        {
+            var b = message[at++];
+            length |= (b & 0x7F) << shift;
+            shift += 7;
+            if ((b & 0x80) == 0)
+            {
+                break;
+            }
+        }
+
+        return Encoding.UTF8.GetString(message.Slice(at, Math.Min(length, message.Length - at)));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await PubSub.DisposeAsync();
@@ -121,6 +157,26 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
             if (path == "/dapr.proto.runtime.v1.Dapr/PublishEvent")
             {
                 PubSub.Publish(PublishEventRequest.Parser.ParseFrom(bytes.AsSpan(5)));
+                await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted);
+                context.Response.AppendTrailer("grpc-status", "0");
+            }
+            else if (path.EndsWith("/GetInstance", StringComparison.Ordinal))
+            {
+                // Dapr.Workflow's client (durabletask's TaskHubSidecarService, as daprd serves it): an empty
+                // GetInstanceResponse is exists = false — no workflow instance with that id yet.
+                await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted);
+                context.Response.AppendTrailer("grpc-status", "0");
+            }
+            else if (path.EndsWith("/StartInstance", StringComparison.Ordinal))
+            {
+                if (Interlocked.Decrement(ref _workflowStartsToFail) >= 0)
+                {
+                    context.Response.AppendTrailer("grpc-status", "14"); // UNAVAILABLE: the sidecar went away mid-call
+                    context.Response.AppendTrailer("grpc-message", "the stand-in dropped this workflow start");
+                    return;
+                }
+
+                _startedWorkflows.Enqueue(WorkflowInstanceId(bytes.AsSpan(5)));
                 await context.Response.Body.WriteAsync(new byte[5], context.RequestAborted);
                 context.Response.AppendTrailer("grpc-status", "0");
             }
