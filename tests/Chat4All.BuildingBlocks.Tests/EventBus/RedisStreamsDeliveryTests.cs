@@ -111,6 +111,50 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APoisonEntryInTheMiddleOfABatchIsDeadLetteredAloneAndEveryOtherEntryOfTheBatchIsHandledOnceInOrder()
+    {
+        var events = Enumerable.Range(0, 40).Select(i => BusHost.NewEvent("conversation-" + (i % 3), type: i == 17 ? "Poison" : "TestHappened")).ToList();
+        // The first event holds the shard until all are published, so the rest are read as one batch.
+        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deliveries = new Deliveries
+        {
+            Behavior = async (e, cancellationToken) =>
+            {
+                if (e.Id == events[0].Id)
+                {
+                    await published.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                }
+
+                if (e.Type == "Poison")
+                {
+                    throw new InvalidOperationException("poison");
+                }
+            },
+        };
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", new Dictionary<string, string?>
+        {
+            ["Chat4All:EventBus:Shards"] = "1",
+            ["Chat4All:EventBus:MaxDeliveryAttempts"] = "2",
+        });
+
+        await host.Bus.PublishAsync(events[0], CancellationToken.None);
+        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
+        foreach (var e in events.Skip(1))
+        {
+            await host.Bus.PublishAsync(e, CancellationToken.None);
+        }
+
+        published.SetResult();
+        var good = events.Where(e => e.Type != "Poison").Select(e => e.Id).ToList();
+        await deliveries.WaitUntilAsync(calls => good.All(id => calls.Any(c => c.Event.Id == id)));
+        Assert.Equal(good, deliveries.Calls.Where(c => c.Event.Type != "Poison").Select(c => c.Event.Id));
+        Assert.Equal(2, deliveries.Calls.Count(c => c.Event.Type == "Poison"));
+        var deadLetter = Assert.Single(await host.Services.GetRequiredService<IDeadLetterReader>().ReadAsync(BusHost.Topic, 10, CancellationToken.None));
+        Assert.Equal(events[17], deadLetter.Event);
+        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-0", shards: 1), BusHost.Group)).PendingMessageCount == 0);
+    }
+
+    [Fact]
     public async Task SameEventIdPublishedTwiceIsHandledOnce()
     {
         var deliveries = new Deliveries();
