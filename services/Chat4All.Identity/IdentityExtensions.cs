@@ -60,6 +60,7 @@ public static class IdentityExtensions
                 o.AddEventHandler(TokenEventHandlers.RevocationRequestsRejectControlCharacters);
                 o.AddEventHandler(TokenEventHandlers.DiscoveryUsesTheConfiguredIssuer);
                 o.AddEventHandler(DecoyClientSecretCheck.Descriptor);
+                o.AddEventHandler(TokenFamily.RevokeOnReuse);
 
                 // TLS terminates at the ingress in production; the standalone main job is loopback HTTP.
                 o.UseAspNetCore()
@@ -84,6 +85,7 @@ public static class IdentityExtensions
                 server.EncryptionCredentials.Add(new EncryptingCredentials(encryption, SecurityAlgorithms.RsaOAEP, SecurityAlgorithms.Aes256CbcHmacSha512));
             });
 
+        builder.Services.AddScoped<TokenFamily>();
         builder.Services.AddScoped<UserProvisioner>();
         builder.Services.AddScoped<DemoUsers>();
         return builder;

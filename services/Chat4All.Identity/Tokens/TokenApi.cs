@@ -31,7 +31,7 @@ public static class TokenApi
     }
 
     public static async Task<IResult> Exchange(HttpContext http, IdentityDbContext db, IOptions<AuthOptions> auth,
-        IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, TimeProvider time, CancellationToken cancellationToken)
+        TokenFamily family, TimeProvider time, CancellationToken cancellationToken)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing; is the token endpoint configured?");
@@ -62,7 +62,7 @@ public static class TokenApi
             // presented by the client it was issued to); re-read the user so that a deleted user or
             // a narrowed grant takes effect at the next refresh.
             var refreshed = await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
-            if (!await RedeemOnceAsync(refreshed.Principal!, db, tokens, authorizations, time, cancellationToken))
+            if (!await RedeemOnceAsync(refreshed.Principal!, db, family, time, cancellationToken))
             {
                 return Reject(Errors.InvalidGrant, "The refresh token has already been used; every token of its family is revoked.");
             }
@@ -89,8 +89,8 @@ public static class TokenApi
     /// compare-and-set in PostgreSQL lets exactly one of them win; a loser is a reuse, and a reuse
     /// revokes the whole family (docs/adr/0003).
     /// </summary>
-    private static async Task<bool> RedeemOnceAsync(ClaimsPrincipal refreshToken, IdentityDbContext db, IOpenIddictTokenManager tokens,
-        IOpenIddictAuthorizationManager authorizations, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<bool> RedeemOnceAsync(ClaimsPrincipal refreshToken, IdentityDbContext db, TokenFamily family,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         if (refreshToken.GetTokenId() is not { Length: > 0 } tokenId)
         {
@@ -108,11 +108,7 @@ public static class TokenApi
 
         if (refreshToken.GetAuthorizationId() is { Length: > 0 } authorizationId)
         {
-            await tokens.RevokeByAuthorizationIdAsync(authorizationId, cancellationToken);
-            if (await authorizations.FindByIdAsync(authorizationId, cancellationToken) is { } authorization)
-            {
-                await authorizations.TryRevokeAsync(authorization, cancellationToken);
-            }
+            await family.RevokeAsync(authorizationId, cancellationToken);
         }
 
         return false;

@@ -1,0 +1,44 @@
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace Chat4All.Identity.Tokens;
+
+/// <summary>
+/// A refresh-token family is one authorization and every token issued under it. Revoking the
+/// authorization too, not just the tokens that exist now, also kills a descendant that a concurrent
+/// winning refresh is still writing (docs/adr/0025).
+/// </summary>
+public sealed class TokenFamily(IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations)
+    : IOpenIddictServerHandler<ValidateTokenContext>
+{
+    /// <summary>Runs just before OpenIddict's reuse check, which revokes only the tokens that exist.</summary>
+    public static OpenIddictServerHandlerDescriptor RevokeOnReuse { get; } =
+        OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenContext>()
+            .UseScopedHandler<TokenFamily>()
+            .SetOrder(OpenIddictServerHandlers.Protection.ValidateTokenEntry.Descriptor.Order - 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async Task RevokeAsync(string authorizationId, CancellationToken cancellationToken)
+    {
+        if (await authorizations.FindByIdAsync(authorizationId, cancellationToken) is { } authorization)
+        {
+            await authorizations.TryRevokeAsync(authorization, cancellationToken);
+        }
+
+        await tokens.RevokeByAuthorizationIdAsync(authorizationId, cancellationToken);
+    }
+
+    public async ValueTask HandleAsync(ValidateTokenContext context)
+    {
+        if (context.TokenId is { Length: > 0 } tokenId && context.AuthorizationId is { Length: > 0 } authorizationId &&
+            await tokens.FindByIdAsync(tokenId, context.CancellationToken) is { } token &&
+            await tokens.HasTypeAsync(token, TokenTypeHints.RefreshToken, context.CancellationToken) &&
+            await tokens.HasStatusAsync(token, Statuses.Redeemed, context.CancellationToken))
+        {
+            await RevokeAsync(authorizationId, context.CancellationToken);
+        }
+    }
+}
