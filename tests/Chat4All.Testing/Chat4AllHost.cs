@@ -37,6 +37,9 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
             ["Chat4All:DataDirectory"] = dataDirectory,
             ["Chat4All:Auth:Issuer"] = TestIssuer,
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // Streams of their own per test database (instances over one database share them), so another
+            // test's host in the shared Redis never consumes this one's events (user.created above all).
+            ["Chat4All:EventBus:KeyPrefix"] = "c4a-" + new Npgsql.NpgsqlConnectionStringBuilder(postgres).Database,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
