@@ -97,13 +97,28 @@ internal static class Chat4AllApi
         HttpClient client, Uri baseAddress, string accessToken, string type, IReadOnlyList<string> otherMembers, CancellationToken cancellationToken)
     {
         var json = JsonSerializer.Serialize(new Dictionary<string, object> { ["type"] = type, ["members"] = otherMembers });
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, ConversationsPath))
+        // Users just provisioned become members once messaging has consumed their user.created (ADR 0028).
+        for (var attempt = 1; ; attempt++)
         {
-            Content = new StringContent(json, Encoding.UTF8, "application/json"),
-        };
-        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
-        using var response = await client.SendAsync(request, cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, ConversationsPath))
+            {
+                Content = new StringContent(json, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
+            using var response = await client.SendAsync(request, cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (response.StatusCode == HttpStatusCode.UnprocessableEntity && attempt < 50)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+                continue;
+            }
+
+            return ConversationIdOf(response, body, type);
+        }
+    }
+
+    private static string ConversationIdOf(HttpResponseMessage response, string body, string type)
+    {
         ThrowIfRateLimited(response);
         if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
         {

@@ -40,6 +40,9 @@ public sealed class Chat4AllHost : WebApplicationFactory<Program>
             // Every test host shares Redis and the source address 127.0.0.1, so one per-address
             // token budget would be drawn down by every suite running at the same time.
             ["Chat4All:RateLimiting:Budgets:token_address:PermitLimit"] = "1000000",
+            // Streams of their own per test database (instances over one database share them), so another
+            // test's host in the shared Redis never consumes this one's events (user.created above all).
+            ["Chat4All:EventBus:KeyPrefix"] = "c4a-" + new Npgsql.NpgsqlConnectionStringBuilder(postgres).Database,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
