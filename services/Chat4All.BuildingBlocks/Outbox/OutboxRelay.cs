@@ -141,7 +141,9 @@ public sealed partial class OutboxRelay<TContext>(
 
             try
             {
-                await bus.PublishAsync(ToIntegrationEvent(row), cancellationToken);
+                var integrationEvent = ToIntegrationEvent(row);
+                using var producer = EventBusTracing.StartPublish(integrationEvent);
+                await bus.PublishAsync(integrationEvent.Carrying(producer), cancellationToken);
                 row.PublishedAt = now;
                 published++;
                 metrics.Published(row.Topic, now - row.CreatedAt);
