@@ -1,6 +1,6 @@
 namespace Chat4All.Contracts;
 
-/// <summary>Delivery channels and statuses (API.md).</summary>
+/// <summary>Delivery channels and statuses (docs/api.md §4.2, §4.5).</summary>
 public static class Channels
 {
     public const string WhatsApp = "whatsapp";

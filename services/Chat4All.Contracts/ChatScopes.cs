@@ -1,6 +1,6 @@
 namespace Chat4All.Contracts;
 
-/// <summary>OAuth scopes a Chat4All access token can carry (API.md "Auth").</summary>
+/// <summary>OAuth scopes a Chat4All access token can carry (docs/api.md §1.3).</summary>
 public static class ChatScopes
 {
     public const string Messages = "messages";

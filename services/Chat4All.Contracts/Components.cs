@@ -1,7 +1,7 @@
 namespace Chat4All.Contracts;
 
 /// <summary>
-/// Dapr component names (ARCHITECTURE §3). Code, component YAML checks and tests use these, so a
+/// Dapr component names (docs/architecture.md §3). Code, component YAML checks and tests use these, so a
 /// platform team can swap a component's implementation without any name drifting.
 /// </summary>
 public static class Components

@@ -1,7 +1,7 @@
 namespace Chat4All.Contracts;
 
 /// <summary>
-/// The services one host process can run (ARCHITECTURE §1). In the dapr runtime each target is
+/// The services one host process can run (docs/architecture.md §1). In the dapr runtime each target is
 /// its own Dapr app and the target name is its app-id, so these strings are part of the contract.
 /// </summary>
 public static class Targets

@@ -1,6 +1,6 @@
 namespace Chat4All.Contracts;
 
-/// <summary>Event-bus topic names: the polyglot contract between services (ARCHITECTURE §2).</summary>
+/// <summary>Event-bus topic names: the polyglot contract between services (docs/architecture.md §2).</summary>
 public static class Topics
 {
     public const string UserCreated = "user.created";

@@ -9,7 +9,7 @@ public sealed class FilesOptions : IValidatableObject
 
     public const long MiB = 1024 * 1024;
 
-    /// <summary>API.md: 1 .. 2 GiB; 64-bit everywhere.</summary>
+    /// <summary>docs/api.md §6.1: 1 .. 2 GiB; 64-bit everywhere.</summary>
     [Range(1L, 2L * 1024 * MiB)]
     public long MaxFileSize { get; set; } = 2L * 1024 * MiB;
 

@@ -2,7 +2,7 @@ using Chat4All.BuildingBlocks.Hosting;
 using Chat4All.Contracts;
 using Chat4All.Host.Commands;
 
-// One binary, many targets (ARCHITECTURE §1): `Chat4All.Host [--target all|identity,...]` serves;
+// One binary, many targets (docs/architecture.md §1): `Chat4All.Host [--target all|identity,...]` serves;
 // `Chat4All.Host migrate` and `Chat4All.Host users ...` run a command and exit.
 var command = HostCommand.Parse(args);
 if (command is HostCommand.Invalid invalid)

@@ -7,7 +7,7 @@ public sealed class MessagingOptions
 {
     public const string SectionName = "Chat4All:Messaging";
 
-    /// <summary>Longest accepted text payload, in characters (API.md default 4096; the request size limit allows 64 Ki).</summary>
+    /// <summary>Longest accepted text payload, in characters (docs/api.md §4.2 default 4096; the request size limit allows 64 Ki).</summary>
     [Range(1, 65_536)]
     public int MaxTextLength { get; set; } = 4096;
 

@@ -1,7 +1,7 @@
 namespace Chat4All.BuildingBlocks.Blobs;
 
 /// <summary>
-/// The blob store port (ARCHITECTURE §3): objects addressed by key, and <em>staged</em> objects whose
+/// The blob store port (docs/architecture.md §3): objects addressed by key, and <em>staged</em> objects whose
 /// parts are written independently — in any order, in parallel, each streamed, never buffered whole —
 /// and then completed into one object without the bytes passing through the service again. Chosen
 /// by <c>Chat4All:Storage:Provider</c> (<c>directory</c>, the default, or <c>s3</c>), independent of

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Chat4All.BuildingBlocks.Blobs;
 
-/// <summary>Where blobs live (ARCHITECTURE §3), independent of the runtime.</summary>
+/// <summary>Where blobs live (docs/architecture.md §3), independent of the runtime.</summary>
 public enum BlobStoreProvider
 {
     /// <summary>A local directory (<see cref="FileSystemBlobStore"/>); the default.</summary>

@@ -21,7 +21,7 @@ public sealed record IntegrationEvent(
     DateTimeOffset OccurredAt,
     string? TraceParent = null);
 
-/// <summary>The event-bus port (ARCHITECTURE §3). Publishing returns once the broker has accepted the event.</summary>
+/// <summary>The event-bus port (docs/architecture.md §3). Publishing returns once the broker has accepted the event.</summary>
 public interface IEventBus
 {
     Task PublishAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken);

@@ -7,7 +7,7 @@ namespace Chat4All.BuildingBlocks.EventBus;
 /// Which event ids a consumer group has already handled, kept in Redis for
 /// <see cref="EventBusOptions.DedupeWindow"/>. Redis is present in both runtimes, so the Dapr adapter
 /// dedupes with the same keys as the Streams adapter. It makes redeliveries cheap to skip; it is not
-/// a lock, so consumers still apply guarded, idempotent transitions (ARCHITECTURE §4.5).
+/// a lock, so consumers still apply guarded, idempotent transitions (docs/architecture.md §4.5).
 /// </summary>
 internal sealed class ProcessedEvents(IConnectionMultiplexer redis, IOptions<EventBusOptions> options)
 {

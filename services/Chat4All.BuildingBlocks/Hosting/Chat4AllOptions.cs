@@ -3,7 +3,7 @@ using Chat4All.Contracts;
 
 namespace Chat4All.BuildingBlocks.Hosting;
 
-/// <summary>How building blocks are provided (ARCHITECTURE §1).</summary>
+/// <summary>How building blocks are provided (docs/architecture.md §1).</summary>
 public enum Chat4AllRuntime
 {
     Standalone,

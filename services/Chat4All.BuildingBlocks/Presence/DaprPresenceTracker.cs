@@ -5,7 +5,7 @@ using Dapr.Actors.Client;
 namespace Chat4All.BuildingBlocks.Presence;
 
 /// <summary>
-/// Dapr presence (ARCHITECTURE §3): every call goes to the user's <c>UserPresence</c> actor through the
+/// Dapr presence (docs/architecture.md §3): every call goes to the user's <c>UserPresence</c> actor through the
 /// sidecar (actor id = user id), weakly typed so the request and answer are plain JSON. The actors
 /// sweep themselves on a timer and announce their own offline flips, so <see cref="SweepAsync"/> has
 /// nothing to do here.

@@ -14,7 +14,7 @@ public sealed record PresenceChange(Guid UserId, bool Online, DateTimeOffset At)
 public sealed record PresenceUpdate(bool Accepted, PresenceStatus Status, PresenceChange? Change);
 
 /// <summary>
-/// The presence port (ARCHITECTURE §3): which users are online, with how many connections on which
+/// The presence port (docs/architecture.md §3): which users are online, with how many connections on which
 /// instances, robust to instance crashes — a connection not refreshed by its instance's heartbeat
 /// within the connection TTL expires. standalone: Redis (Lua for atomic transitions); dapr: one
 /// <c>UserPresence</c> actor per user. Both share one presence state machine class.

@@ -31,7 +31,7 @@ public sealed record PresenceOutcome(PresenceState State, bool Accepted, Presenc
 }
 
 /// <summary>
-/// The presence rules, once for both adapters (ARCHITECTURE §3; the Redis adapter's Lua mirrors them
+/// The presence rules, once for both adapters (docs/architecture.md §3; the Redis adapter's Lua mirrors them
 /// and a shared test set holds both to the same answers, see docs/adr/0011-presence.md):
 /// <list type="number">
 /// <item>Connect, disconnect and sweep first drop the connections whose expiry is at or before now.</item>

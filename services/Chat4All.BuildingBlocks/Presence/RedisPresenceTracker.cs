@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace Chat4All.BuildingBlocks.Presence;
 
 /// <summary>
-/// Standalone presence (ARCHITECTURE §3): per user a hash <c>{prefix}:presence:{userId}</c> with one
+/// Standalone presence (docs/architecture.md §3): per user a hash <c>{prefix}:presence:{userId}</c> with one
 /// field <c>c:{connectionId}</c> = <c>{instanceId}|{expiresAtMs}</c> per connection plus
 /// <c>last_seen</c> = ms, and one sorted set <c>{prefix}:presence:expiries</c> of users scored by their
 /// earliest connection expiry, so a sweep finds its work with a range query instead of a scan. Every

@@ -66,7 +66,7 @@ public sealed class UserPresenceActor : Actor, IUserPresenceActor
         _sweepInterval = options.Value.HeartbeatInterval;
     }
 
-    /// <summary>For tests: the same actor over a given state manager (ARCHITECTURE §6).</summary>
+    /// <summary>For tests: the same actor over a given state manager (docs/architecture.md §6).</summary>
     internal UserPresenceActor(ActorHost host, IEventBus bus, TimeProvider time, IOptions<PresenceOptions> options, PresenceMetrics metrics, IActorStateManager stateManager)
         : this(host, bus, time, options, metrics) => StateManager = stateManager;
 

@@ -6,7 +6,7 @@ namespace Chat4All.BuildingBlocks.Sidecar;
 /// <summary>
 /// What the dapr runtime needs before anything starts: a sidecar address for each API, and exactly one
 /// target, because in the dapr runtime every target is its own Dapr app whose app-id is the target name
-/// (ARCHITECTURE §1) — the sidecar routes subscriptions, actors and workflows by that app-id.
+/// (docs/architecture.md §1) — the sidecar routes subscriptions, actors and workflows by that app-id.
 /// </summary>
 internal sealed class DaprSidecarValidation(IOptions<Chat4AllOptions> chat4all) : IValidateOptions<DaprSidecarOptions>
 {

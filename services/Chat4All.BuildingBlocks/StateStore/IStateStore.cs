@@ -36,7 +36,7 @@ public sealed record StateEvent(string Key, Guid EventId, string Topic, string T
 public sealed class StateConcurrencyException(string message, Exception? innerException = null) : Exception(message, innerException);
 
 /// <summary>
-/// The state-store-with-outbox port (ARCHITECTURE §3): key-value state whose transactions also
+/// The state-store-with-outbox port (docs/architecture.md §3): key-value state whose transactions also
 /// carry integration events, committed atomically with the state and published at least once.
 /// a PostgreSQL KV table plus the service's EF outbox and relay, in both runtimes; in the dapr runtime
 /// the relay publishes through Dapr pub/sub (ADR 0016 — not Dapr's state-store outbox).

@@ -1,6 +1,6 @@
 namespace Chat4All.Contracts.Realtime;
 
-/// <summary>WebSocket frame types (API.md "WebSocket"): every frame is <c>{type, timestamp, data}</c>.</summary>
+/// <summary>WebSocket frame types (docs/api.md §7.2): every frame is <c>{type, timestamp, data}</c>.</summary>
 public static class FrameTypes
 {
     public const string ConnectionEstablished = "connection.established";
@@ -17,7 +17,7 @@ public static class FrameTypes
     public const string Resume = "resume";
 }
 
-/// <summary>WebSocket close codes (API.md).</summary>
+/// <summary>WebSocket close codes (docs/api.md §7.5).</summary>
 public static class CloseCodes
 {
     public const int Normal = 1000;

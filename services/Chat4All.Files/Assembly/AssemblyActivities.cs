@@ -15,7 +15,7 @@ public sealed record AssemblyInput(Guid UploadId);
 public sealed record AssemblyFailure(Guid UploadId, string Reason);
 
 /// <summary>
-/// The steps of assembling an upload (ARCHITECTURE §3), in order. Both runtimes run exactly these:
+/// The steps of assembling an upload (docs/architecture.md §3), in order. Both runtimes run exactly these:
 /// the dapr runtime as the activities of the <c>AssembleUpload</c> Dapr Workflow, the standalone
 /// runtime through <see cref="StandaloneAssemblyRunner"/>, which records progress in PostgreSQL.
 /// </summary>

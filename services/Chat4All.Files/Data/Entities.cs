@@ -2,7 +2,7 @@ using Chat4All.BuildingBlocks.Blobs;
 
 namespace Chat4All.Files.Data;
 
-/// <summary>Where an upload is in its life (API.md "Files"); only these strings are stored and served.</summary>
+/// <summary>Where an upload is in its life (docs/api.md §6); only these strings are stored and served.</summary>
 public static class UploadStatuses
 {
     public const string Pending = "pending";

@@ -44,7 +44,7 @@ public sealed record UploadStatusResponse(
 public sealed record CompletionAccepted(Guid UploadId, string Status);
 
 /// <summary>
-/// Resumable uploads (API.md "Files"): initiate, chunks in any order and in parallel, status with the
+/// Resumable uploads (docs/api.md §6): initiate, chunks in any order and in parallel, status with the
 /// missing chunks, complete. Only the conversation's members see an upload; only its owner writes it.
 /// </summary>
 public static class UploadsApi

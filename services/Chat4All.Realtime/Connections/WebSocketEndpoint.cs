@@ -22,7 +22,7 @@ using OpenIddict.Abstractions;
 namespace Chat4All.Realtime.Connections;
 
 /// <summary>
-/// <c>GET /ws</c> (API.md "WebSocket"). The socket is accepted first so that every refusal is a
+/// <c>GET /ws</c> (docs/api.md §7). The socket is accepted first so that every refusal is a
 /// close code the client can read: 4001 for a missing, invalid or expired token (checked before any
 /// event flows), 4008 over the per-user connection limit. Then <c>connection.established</c>, and
 /// events of all the user's conversations — the fan-out targets members, so conversations created

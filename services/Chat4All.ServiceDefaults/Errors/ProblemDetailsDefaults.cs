@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Chat4All.ServiceDefaults.Errors;
 
 /// <summary>
-/// Gives every problem response the fields API.md promises: <c>trace_id</c> and a stable machine
+/// Gives every problem response the fields docs/api.md §1.2 promises: <c>trace_id</c> and a stable machine
 /// <c>code</c>. Handlers that know better set <c>code</c> themselves (e.g. <c>not_a_member</c>).
 /// </summary>
 public static class ProblemDetailsDefaults

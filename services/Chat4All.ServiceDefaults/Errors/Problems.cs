@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Chat4All.ServiceDefaults.Errors;
 
-/// <summary>ProblemDetails results with the stable machine <c>code</c> every API error carries (API.md).</summary>
+/// <summary>ProblemDetails results with the stable machine <c>code</c> every API error carries (docs/api.md §1.2).</summary>
 public static class Problems
 {
     public static ProblemHttpResult NotFound(string code, string detail) => Problem(StatusCodes.Status404NotFound, code, detail);

@@ -15,7 +15,7 @@ namespace Chat4All.BuildingBlocks.Tests.EventBus;
 
 /// <summary>
 /// The dapr runtime's publisher, checked at the wire: the gRPC request the sidecar would receive
-/// (no daprd exists on build machines, ARCHITECTURE §6).
+/// (no daprd exists on build machines, docs/architecture.md §6).
 /// </summary>
 public sealed class DaprPublishTests
 {

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Chat4All.BuildingBlocks.Tests.Presence;
 
-/// <summary>The dapr runtime's <c>UserPresence</c> actor through <c>ActorHost.CreateForTest</c> (ARCHITECTURE §6).</summary>
+/// <summary>The dapr runtime's <c>UserPresence</c> actor through <c>ActorHost.CreateForTest</c> (docs/architecture.md §6).</summary>
 public sealed class UserPresenceActorTests
 {
     private static readonly DateTimeOffset Start = PresenceCases.Start;
