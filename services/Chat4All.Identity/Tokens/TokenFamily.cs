@@ -21,6 +21,11 @@ public sealed class TokenFamily(IOpenIddictTokenManager tokens, IOpenIddictAutho
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
+    /// <summary>False once the family was revoked, even if this token was written after the revocation.</summary>
+    public async Task<bool> IsValidAsync(string authorizationId, CancellationToken cancellationToken) =>
+        await authorizations.FindByIdAsync(authorizationId, cancellationToken) is { } authorization &&
+        await authorizations.HasStatusAsync(authorization, Statuses.Valid, cancellationToken);
+
     public async Task RevokeAsync(string authorizationId, CancellationToken cancellationToken)
     {
         if (await authorizations.FindByIdAsync(authorizationId, cancellationToken) is { } authorization)
