@@ -78,13 +78,10 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
         "\ud83d\ude00", "%00",
     ];
 
-    // A NUL in the path (%00) is refused by Kestrel itself, before any endpoint; problem bodies for
-    // Kestrel's own rejections belong to the transport half of issue 16, which tests them.
+    // A NUL in the path (%00) is refused by Kestrel itself before any middleware runs, with its own
+    // empty 400 body (a known limit in the README); the generator leaves it out of paths.
     private static readonly string[] BadPathValues =
         ["not-a-uuid", "00000000-0000-0000-0000-000000000000", Guid.NewGuid().ToString(), "%2e%2e", new string('z', 300), "-1", "whatsapp%20", "%E2%80%8B"];
-
-    /// <summary>Operations whose input rules belong to the identity half of issue 16 (admin provisioning), tested there.</summary>
-    private static readonly string[] IdentityHalf = ["POST /v1/admin/users"];
 
     private static readonly string[] BadQueryValues = ["-1", "0", "99999999999999999999", "abc", "%00", new string('q', 2000), "", "1e9", "null"];
 
@@ -92,7 +89,7 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
     public async Task GeneratedBadInputToEveryOperationIsA4xxProblemAndChangesNothing()
     {
         var random = new Random(16);
-        var operations = (await OperationsAsync()).Where(o => !IdentityHalf.Contains($"{o.Method} {o.Path}")).ToList();
+        var operations = await OperationsAsync();
         var before = await SnapshotAsync();
         var deadline = DateTime.UtcNow + Budget;
         var failures = new List<string>();
