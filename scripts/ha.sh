@@ -437,9 +437,19 @@ redis_master_addr() {
     return 1
 }
 
+# "host port" of the master the Sentinels last wrote to their file (they rewrite it on every
+# promotion), for a cold start: starting node 1 as master while the Sentinels still name the node
+# they promoted gives them two views to reconcile, and a host connecting meanwhile is refused.
+redis_recorded_master() {
+    local addr
+    addr="$(awk -v s="$REDIS_SERVICE" '$1 == "sentinel" && $2 == "monitor" && $3 == s { print $4 " " $5; exit }' \
+        "$DATA/sentinel1/sentinel.conf" 2>/dev/null)"
+    [[ -n $addr ]] && echo "$addr"
+}
+
 redis_up() {
     local n dir args master
-    master="$(redis_master_addr || echo "127.0.0.1 $(redis_port 1)")"
+    master="$(redis_master_addr || redis_recorded_master || echo "127.0.0.1 $(redis_port 1)")"
     for n in 1 2; do
         running "redis$n" && continue
         dir="$DATA/redis$n"
