@@ -100,6 +100,7 @@ public static class ServiceDefaultsExtensions
                 .DisableAccessTokenExtractionFromQueryString()
                 .DisableAccessTokenExtractionFromBodyForm();
             o.AddEventHandler(RejectRevokedUsers.Descriptor);
+            o.AddEventHandler(KeysFromTheAuthority.Descriptor);
         });
         builder.Services.AddOptions<OpenIddictValidationOptions>()
             .Configure<IOptions<AuthOptions>>((validation, auth) =>

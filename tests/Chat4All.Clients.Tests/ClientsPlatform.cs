@@ -38,6 +38,14 @@ public class ClientsPlatform : PlatformFixture
         Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         return (await response.ReadJsonAsync()).GetProperty("conversation_id").GetGuid();
     }
+
+    public async Task SendTextAsync(TestUser sender, Guid conversationId, string text)
+    {
+        using var client = await CreateAuthenticatedClientAsync(sender);
+        using var response = await client.PostAsJsonAsync("/v1/messages",
+            new { conversation_id = conversationId, payload = new { type = "text", text } });
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+    }
 }
 
 /// <summary>Access tokens that live five seconds: every few seconds the CLI must refresh, and tail must reconnect.</summary>

@@ -46,6 +46,9 @@ public sealed class ConsoleBrowserTests(ClientsPlatform platform) : IClassFixtur
         var alice = await platform.CreateUserAsync();
         var bob = await platform.CreateUserAsync();
         var conversationId = await platform.CreateConversationAsync(alice, bob);
+        // Presence is shared only between people who have written to each other (ADR 0028).
+        await platform.SendTextAsync(alice, conversationId, "hi bob");
+        await platform.SendTextAsync(bob, conversationId, "hi alice");
         var screenshots = ScreenshotDirectory();
 
         var (exitCode, output) = await RunNodeAsync(new

@@ -1,4 +1,5 @@
 using Chat4All.BuildingBlocks.Hosting;
+using Chat4All.BuildingBlocks.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,7 +40,7 @@ internal sealed class RedisStreamsConsumer(
         var channel = StreamWakeups.Channel(options.Value.KeyPrefix);
         try
         {
-            await subscriber.SubscribeAsync(channel, (_, stream) => wakeups.Notify(stream.ToString()));
+            await subscriber.SubscribeAsync(channel, (_, stream) => wakeups.Notify(stream.ToString()), RedisPubSub.OnPrimary);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

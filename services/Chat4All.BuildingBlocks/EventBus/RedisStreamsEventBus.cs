@@ -1,3 +1,4 @@
+using Chat4All.BuildingBlocks.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -28,6 +29,6 @@ internal sealed class RedisStreamsEventBus(IConnectionMultiplexer redis, IOption
 
         // Idle consumers here and on other instances look now instead of at their next poll.
         wakeups.Notify(stream);
-        await database.PublishAsync(StreamWakeups.Channel(settings.KeyPrefix), stream, CommandFlags.FireAndForget);
+        await database.PublishAsync(StreamWakeups.Channel(settings.KeyPrefix), stream, CommandFlags.FireAndForget | RedisPubSub.OnPrimary);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Redis;
 using Chat4All.Realtime.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -36,7 +37,7 @@ public sealed partial class RealtimeFanout(
     {
         var payload = new Envelope(frame, conversationId, seq, time.GetUtcNow().ToUnixTimeMilliseconds()).ToJson();
         var subscriber = redis.GetSubscriber();
-        await Task.WhenAll(userIds.Distinct().Select(u => subscriber.PublishAsync(Channel(u), payload)));
+        await Task.WhenAll(userIds.Distinct().Select(u => subscriber.PublishAsync(Channel(u), payload, RedisPubSub.OnPrimary)));
     }
 
     public async Task AddAsync(RealtimeConnection connection)
@@ -112,7 +113,7 @@ public sealed partial class RealtimeFanout(
     private async Task SubscribeAsync(Guid userId, UserConnections user)
     {
         // A queue is processed in order, one message at a time: the order frames were published in.
-        var queue = await redis.GetSubscriber().SubscribeAsync(Channel(userId));
+        var queue = await redis.GetSubscriber().SubscribeAsync(Channel(userId), RedisPubSub.OnPrimary);
         queue.OnMessage(message => Dispatch(user, message.Message));
         bool abandoned;
         lock (user)

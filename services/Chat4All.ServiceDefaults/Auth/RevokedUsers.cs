@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Chat4All.BuildingBlocks.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -46,7 +47,7 @@ public sealed partial class RevokedUsers(IConnectionMultiplexer redis, TimeProvi
         var before = time.GetUtcNow().ToUnixTimeSeconds() + 1;
         var database = redis.GetDatabase();
         await database.HashSetAsync(HashKey, userId.ToString(), before).WaitAsync(cancellationToken);
-        await database.PublishAsync(RedisChannel.Literal(Channel), $"{userId}:{before}").WaitAsync(cancellationToken);
+        await database.PublishAsync(RedisChannel.Literal(Channel), $"{userId}:{before}", RedisPubSub.OnPrimary).WaitAsync(cancellationToken);
         Apply(userId, before);
         return DateTimeOffset.FromUnixTimeSeconds(before);
     }
@@ -62,7 +63,7 @@ public sealed partial class RevokedUsers(IConnectionMultiplexer redis, TimeProvi
             {
                 Apply(userId, before);
             }
-        });
+        }, RedisPubSub.OnPrimary);
         await ReloadAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }
