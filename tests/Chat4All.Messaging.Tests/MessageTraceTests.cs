@@ -8,10 +8,15 @@ namespace Chat4All.Messaging.Tests;
 /// <summary>
 /// One trace per message across the bus, as the host's own tracer provider exports it (the
 /// in-memory exporter added next to its real configuration): the request, a producer span for the
-/// outbox publish, and consumer spans in delivery and realtime parented to that publish.
+/// outbox publish, and consumer spans in delivery and realtime parented to that publish. It runs
+/// alone: every in-process host's activity sources feed this host's exporter, and on a loaded run
+/// the other classes' hosts delayed its consumers past the wait.
 /// </summary>
+[Collection(Collection)]
 public sealed class MessageTraceTests : IAsyncLifetime
 {
+    public const string Collection = "message trace (alone)";
+
     private readonly TemporaryDirectory _data = new();
     private readonly ExportedSpans _spans = new();
     private TestDatabase _database = null!;
@@ -65,7 +70,7 @@ public sealed class MessageTraceTests : IAsyncLifetime
 
     private async Task<Activity> WaitForSpanAsync(Func<Activity, bool> match)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
             if (_spans.Snapshot().FirstOrDefault(match) is { } span)
@@ -102,3 +107,6 @@ public sealed class MessageTraceTests : IAsyncLifetime
         }
     }
 }
+
+[CollectionDefinition(MessageTraceTests.Collection, DisableParallelization = true)]
+public sealed class MessageTraceCollection;
