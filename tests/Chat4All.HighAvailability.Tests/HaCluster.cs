@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
@@ -220,12 +221,26 @@ public sealed class HaCluster : IAsyncLifetime
         return client;
     }
 
+    /// <summary>
+    /// Users provisioned a moment ago become members-to-be once messaging has consumed their
+    /// <c>user.created</c>; until then the answer is 422 <c>unknown_members</c>, which a client retries.
+    /// </summary>
     public static async Task<Guid> CreateConversationAsync(HttpClient client, Guid member)
     {
-        using var response = await client.PostAsJsonAsync("/v1/conversations", new { type = "private", members = new[] { member } });
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(response.IsSuccessStatusCode, body.ToString());
-        return body.GetProperty("conversation_id").GetGuid();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/conversations", new { type = "private", members = new[] { member } });
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            if (response.StatusCode == HttpStatusCode.UnprocessableEntity && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+                continue;
+            }
+
+            Assert.True(response.IsSuccessStatusCode, body.ToString());
+            return body.GetProperty("conversation_id").GetGuid();
+        }
     }
 
     private static bool IsRunning(HostProcess host)

@@ -109,4 +109,4 @@ public sealed class MessageTraceTests : IAsyncLifetime
 }
 
 [CollectionDefinition(MessageTraceTests.Collection, DisableParallelization = true)]
-public sealed class MessageTraceCollection;
+public sealed class MessageTraceRunsAlone;
