@@ -1,4 +1,7 @@
+using Chat4All.Identity.Data;
+using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
@@ -10,7 +13,7 @@ namespace Chat4All.Identity.Tokens;
 /// authorization too, not just the tokens that exist now, also kills a descendant that a concurrent
 /// winning refresh is still writing (docs/adr/0025).
 /// </summary>
-public sealed class TokenFamily(IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations)
+public sealed class TokenFamily(IOpenIddictTokenManager tokens, IdentityDbContext db)
     : IOpenIddictServerHandler<ValidateTokenContext>
 {
     /// <summary>Runs just before OpenIddict's reuse check, which revokes only the tokens that exist.</summary>
@@ -21,18 +24,22 @@ public sealed class TokenFamily(IOpenIddictTokenManager tokens, IOpenIddictAutho
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
-    /// <summary>False once the family was revoked, even if this token was written after the revocation.</summary>
-    public async Task<bool> IsValidAsync(string authorizationId, CancellationToken cancellationToken) =>
-        await authorizations.FindByIdAsync(authorizationId, cancellationToken) is { } authorization &&
-        await authorizations.HasStatusAsync(authorization, Statuses.Valid, cancellationToken);
+    /// <summary>
+    /// False once the family was revoked, even if this token was written after the revocation. Read
+    /// from the table, not through the manager, whose entity cache may still hold the valid row.
+    /// </summary>
+    public Task<bool> IsValidAsync(string authorizationId, CancellationToken cancellationToken) =>
+        db.Set<OpenIddictEntityFrameworkCoreAuthorization>().AnyAsync(a => a.Id == authorizationId && a.Status == Statuses.Valid, cancellationToken);
 
+    /// <summary>
+    /// One set-based write: the manager's TryRevokeAsync uses optimistic concurrency, so when several
+    /// losers of a race revoke at once, all but one give up, and none may succeed if the row moves.
+    /// </summary>
     public async Task RevokeAsync(string authorizationId, CancellationToken cancellationToken)
     {
-        if (await authorizations.FindByIdAsync(authorizationId, cancellationToken) is { } authorization)
-        {
-            await authorizations.TryRevokeAsync(authorization, cancellationToken);
-        }
-
+        await db.Set<OpenIddictEntityFrameworkCoreAuthorization>()
+            .Where(a => a.Id == authorizationId)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, Statuses.Revoked), cancellationToken);
         await tokens.RevokeByAuthorizationIdAsync(authorizationId, cancellationToken);
     }
 

@@ -199,10 +199,22 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         return host;
     }
 
+    /// <summary>Retries 422 <c>unknown_members</c> until messaging has consumed the new users' <c>user.created</c>.</summary>
     private static async Task<Guid> CreateConversationAsync(HttpClient atMessaging, string type, params Guid[] members)
     {
-        using var created = await atMessaging.PostAsJsonAsync("/v1/conversations", new { type, members });
-        return (await created.ReadJsonAsync()).GetProperty("conversation_id").GetGuid();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var created = await atMessaging.PostAsJsonAsync("/v1/conversations", new { type, members });
+            if (created.StatusCode == HttpStatusCode.UnprocessableEntity && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+                continue;
+            }
+
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+            return (await created.ReadJsonAsync()).GetProperty("conversation_id").GetGuid();
+        }
     }
 
     private static async Task SetAddressAsync(Chat4AllHost identity, Chat4AllHost delivery, TestUser user, string channel)
