@@ -87,6 +87,7 @@ public sealed class FaultToleranceTests(HaCluster cluster, ITestOutputHelper out
             foreach (var (_, conversationId, socket) in load.Lanes)
             {
                 var missing = load.MissingOn(socket, conversationId);
+                output.WriteLine($"{socket}: {socket.GapResumes} resume(s) after a gap in the live frames");
                 Assert.True(missing.Count == 0,
                     $"{socket} misses {missing.Count} accepted messages (seqs {string.Join(",", missing.Take(10))}…); " +
                     $"outages {string.Join("; ", socket.Outages.Select(o => $"{o.Dropped:HH:mm:ss.f}→{o.Resumed:HH:mm:ss.f}"))}; fault at {faultAt:HH:mm:ss.f}\n" +

@@ -6,9 +6,11 @@ using System.Text.Json;
 namespace Chat4All.HighAvailability.Tests;
 
 /// <summary>
-/// A WebSocket client as a real app writes one: it reconnects through HAProxy with backoff when the
-/// socket closes or goes silent (a frozen host), resumes its conversation from the last seq it saw,
-/// and records every message.created seq it receives, duplicates included.
+/// A WebSocket client as a real app writes one (as the CLI's tail and the JavaScript client do): it
+/// reconnects through HAProxy with backoff when the socket closes or goes silent (a frozen host),
+/// resumes its conversation from the last seq it holds without a gap, asks for a resume on the open
+/// socket when a seq arrives past a gap (live fan-out can lose a frame while Redis fails over; the
+/// log it resumes from cannot), and records every message.created seq it receives, duplicates included.
 /// </summary>
 internal sealed class ResumingSocket(Uri api, string token, Guid conversationId, TimeProvider time) : IAsyncDisposable
 {
@@ -19,11 +21,17 @@ internal sealed class ResumingSocket(Uri api, string token, Guid conversationId,
     private readonly List<long> _received = [];
     private readonly List<(DateTimeOffset Dropped, DateTimeOffset? Resumed)> _outages = [];
     private Task _running = Task.CompletedTask;
+    private readonly HashSet<long> _seen = [];
     private long _lastSeq;
+    private long? _gapResumedFrom;
 
     public void Start() => _running = RunAsync(_stop.Token);
 
+    /// <summary>The highest seq below which nothing is missing.</summary>
     public long LastSeq { get { lock (_lock) { return _lastSeq; } } }
+
+    /// <summary>How often a gap in the live frames made this client resume on its open socket.</summary>
+    public int GapResumes { get; private set; }
 
     public IReadOnlyList<long> Received { get { lock (_lock) { return [.. _received]; } } }
 
@@ -134,10 +142,30 @@ internal sealed class ResumingSocket(Uri api, string token, Guid conversationId,
                     if (data.GetProperty("conversation_id").GetGuid() == conversationId)
                     {
                         var seq = data.GetProperty("seq").GetInt64();
+                        long? resumeFrom = null;
                         lock (_lock)
                         {
                             _received.Add(seq);
-                            _lastSeq = Math.Max(_lastSeq, seq);
+                            _seen.Add(seq);
+                            while (_seen.Contains(_lastSeq + 1))
+                            {
+                                _lastSeq++;
+                            }
+
+                            if (seq > _lastSeq + 1 && _gapResumedFrom != _lastSeq)
+                            {
+                                _gapResumedFrom = resumeFrom = _lastSeq;
+                            }
+                        }
+
+                        if (resumeFrom is { } from)
+                        {
+                            GapResumes++;
+                            await SendAsync(socket, new
+                            {
+                                type = "resume",
+                                data = new { positions = new Dictionary<string, long> { [conversationId.ToString()] = from } },
+                            }, stop);
                         }
                     }
 
