@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace Chat4All.HighAvailability.Tests;
 
 /// <summary>
-/// A WebSocket client as a real app writes one (as the CLI's tail and the JavaScript client do): it
-/// reconnects through HAProxy with backoff when the socket closes or goes silent (a frozen host),
+/// A WebSocket client as a real app writes one (the CLI's tail and the JavaScript client fill a seq
+/// gap from history; this one resumes): it reconnects through HAProxy with backoff when the socket closes or goes silent (a frozen host),
 /// resumes its conversation from the last seq it holds without a gap, asks for a resume on the open
 /// socket when a seq arrives past a gap (live fan-out can lose a frame while Redis fails over; the
 /// log it resumes from cannot), and records every message.created seq it receives, duplicates included.
