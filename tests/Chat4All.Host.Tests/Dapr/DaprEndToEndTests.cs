@@ -65,7 +65,7 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
 
         // The sender's receipts, which messaging keeps from delivery's status events.
-        var deliveries = await WaitForDeliveriesAsync(aliceAtMessaging, messageId, d => d.Count == 2 && d.All(x => x.GetProperty("status").GetString() == DeliveryStatuses.Delivered));
+        var deliveries = await aliceAtMessaging.WaitForDeliveriesAsync(messageId, d => d.Count == 2 && d.All(x => x.GetProperty("status").GetString() == DeliveryStatuses.Delivered));
 
         Assert.Equal([bob.UserId, carol.UserId], deliveries.Select(d => d.GetProperty("recipient_id").GetGuid()).Order());
         Assert.Empty(_sidecar.PubSub.DeadLettered);
@@ -97,7 +97,7 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         using var sent = await aliceAtMessaging.PostAsJsonAsync("/v1/messages",
             new { conversation_id = conversationId, payload = new { type = "text", text = "left behind" }, channels = new[] { Channels.Sms } });
         var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
-        await WaitForDeliveriesAsync(aliceAtMessaging, messageId, d => d.Count == 1 && d[0].GetProperty("status").GetString() == DeliveryStatuses.Delivered);
+        await aliceAtMessaging.WaitForDeliveriesAsync(messageId, d => d.Count == 1 && d[0].GetProperty("status").GetString() == DeliveryStatuses.Delivered);
 
         // What an instance killed between routing and sending leaves: the record, still pending and due.
         var key = DeliveryRecord.KeyOf(messageId, bob.UserId, Channels.Sms);
@@ -232,26 +232,5 @@ public sealed class DaprEndToEndTests : IAsyncLifetime
         var client = app.CreateHttpClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
         return client;
-    }
-
-    private static async Task<IReadOnlyList<JsonElement>> WaitForDeliveriesAsync(HttpClient client, Guid messageId, Func<IReadOnlyList<JsonElement>, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        IReadOnlyList<JsonElement> deliveries = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            using var response = await client.GetAsync($"/v1/messages/{messageId}");
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            deliveries = [.. (await response.ReadJsonAsync()).GetProperty("deliveries").EnumerateArray().Select(d => d.Clone())];
-            if (done(deliveries))
-            {
-                return deliveries;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail($"Deliveries of {messageId} did not settle: {JsonSerializer.Serialize(deliveries)}");
-        return deliveries;
     }
 }
