@@ -60,7 +60,8 @@ public static class IdentityExtensions
                 o.AddEventHandler(TokenEventHandlers.RevocationRequestsRejectControlCharacters);
                 o.AddEventHandler(TokenEventHandlers.DiscoveryUsesTheConfiguredIssuer);
                 o.AddEventHandler(DecoyClientSecretCheck.Descriptor);
-                o.AddEventHandler(TokenFamily.RevokeOnReuse);
+                o.RemoveEventHandler(OpenIddictServerHandlers.Protection.ValidateTokenEntry.Descriptor);
+                o.AddEventHandler(TokenFamily.ValidateTokenEntry);
 
                 // TLS terminates at the ingress in production; the standalone main job is loopback HTTP.
                 o.UseAspNetCore()

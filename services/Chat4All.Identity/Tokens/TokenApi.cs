@@ -87,8 +87,8 @@ public static class TokenApi
     /// OpenIddict checks a refresh token's status when it validates it, but marks it redeemed only
     /// later and ignores a lost race, so N concurrent refreshes with one token all succeeded. This
     /// compare-and-set in PostgreSQL lets exactly one of them win; a loser is a reuse, and a reuse
-    /// revokes the whole family. A token of a family revoked meanwhile (a descendant written by a
-    /// winner while a loser revoked) is refused here too (docs/adr/0025).
+    /// revokes the whole family (docs/adr/0025). A descendant that a winner wrote after the family
+    /// was revoked is refused when it is presented (<see cref="TokenFamily"/>, docs/adr/0037).
     /// </summary>
     private static async Task<bool> RedeemOnceAsync(ClaimsPrincipal refreshToken, IdentityDbContext db, TokenFamily family,
         TimeProvider time, CancellationToken cancellationToken)
@@ -96,13 +96,6 @@ public static class TokenApi
         if (refreshToken.GetTokenId() is not { Length: > 0 } tokenId)
         {
             return true;
-        }
-
-        var authorizationId = refreshToken.GetAuthorizationId();
-        if (authorizationId is { Length: > 0 } && !await family.IsValidAsync(authorizationId, cancellationToken))
-        {
-            await family.RevokeAsync(authorizationId, cancellationToken);
-            return false;
         }
 
         var now = time.GetUtcNow().UtcDateTime;
@@ -114,7 +107,7 @@ public static class TokenApi
             return true;
         }
 
-        if (authorizationId is { Length: > 0 })
+        if (refreshToken.GetAuthorizationId() is { Length: > 0 } authorizationId)
         {
             await family.RevokeAsync(authorizationId, cancellationToken);
         }

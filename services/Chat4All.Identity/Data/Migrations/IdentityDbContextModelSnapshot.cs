@@ -105,6 +105,21 @@ namespace Chat4All.Identity.Data.Migrations
                     b.ToTable("outbox", "identity");
                 });
 
+            modelBuilder.Entity("Chat4All.Identity.Data.RevokedTokenFamily", b =>
+                {
+                    b.Property<string>("AuthorizationId")
+                        .HasColumnType("text")
+                        .HasColumnName("authorization_id");
+
+                    b.Property<DateTimeOffset>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.HasKey("AuthorizationId");
+
+                    b.ToTable("revoked_token_families", "identity");
+                });
+
             modelBuilder.Entity("Chat4All.Identity.Data.User", b =>
                 {
                     b.Property<Guid>("Id")
@@ -358,6 +373,15 @@ namespace Chat4All.Identity.Data.Migrations
                     b.HasIndex("ApplicationId", "Status", "Subject", "Type");
 
                     b.ToTable("OpenIddictTokens", "identity");
+                });
+
+            modelBuilder.Entity("Chat4All.Identity.Data.RevokedTokenFamily", b =>
+                {
+                    b.HasOne("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization", null)
+                        .WithMany()
+                        .HasForeignKey("AuthorizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization", b =>
