@@ -30,6 +30,7 @@ public sealed class MessageTraceTests : IAsyncLifetime
             {
                 ["Chat4All:EventBus:KeyPrefix"] = "c4a-trace-" + Guid.NewGuid().ToString("N")[..8],
                 ["Chat4All:RateLimiting:Enabled"] = "false",
+                ["Chat4All:Tracing:SampleRatio"] = "1",
             },
             services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(_spans))).StartAsync();
     }

@@ -47,4 +47,7 @@ internal static partial class EventBusLog
 
     [LoggerMessage(EventId = 6113, Level = LogLevel.Warning, Message = "Could not subscribe to the event bus wake-up channel; idle shards poll instead")]
     public static partial void WakeupsUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 6114, Level = LogLevel.Warning, Message = "Consumer {ConsumerType} failed on a batch of {Count} events of {Topic} shard {Shard}; taking them one at a time")]
+    public static partial void BatchFailed(ILogger logger, Exception exception, string consumerType, int count, string topic, int shard);
 }

@@ -34,7 +34,7 @@ internal sealed class EventBusMetrics
 
     public void Published(string topic) => _published.Add(1, Tag("topic", topic));
 
-    public void Consumed(string topic, string group) => _consumed.Add(1, Tag("topic", topic), Tag("group", group));
+    public void Consumed(string topic, string group, int count = 1) => _consumed.Add(count, Tag("topic", topic), Tag("group", group));
 
     public void Duplicate(string topic, string group) => _duplicates.Add(1, Tag("topic", topic), Tag("group", group));
 

@@ -35,3 +35,17 @@ public interface IIntegrationEventConsumer
 {
     Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A consumer that can also take several events of one topic shard at once, in stream order, and
+/// apply them as one unit of work (one scope, one transaction, one round trip where it can). The
+/// Redis Streams adapter hands it each read batch; when the batch throws, the adapter falls back to
+/// <see cref="IIntegrationEventConsumer.HandleAsync"/> one event at a time, so one poisoned event is
+/// retried and dead-lettered alone and the others are still handled. A batch must therefore be
+/// atomic or idempotent: a failed batch's effects are applied again, event by event
+/// (docs/adr/0038).
+/// </summary>
+public interface IIntegrationEventBatchConsumer : IIntegrationEventConsumer
+{
+    Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken);
+}

@@ -65,6 +65,77 @@ internal sealed partial class IntegrationEventDispatcher(
         return DispatchOutcome.Handled;
     }
 
+    /// <summary>
+    /// The batch path (<see cref="IIntegrationEventBatchConsumer"/>): the group's already-handled ids
+    /// are looked up in one flight and skipped, the rest go to the consumer in one scope, and their ids
+    /// are remembered in one flight. All or nothing: <see cref="DispatchStatus.Failed"/> means none
+    /// of them counts as handled, and the caller goes event by event.
+    /// </summary>
+    public async Task<DispatchOutcome> DispatchBatchAsync(EventSubscription subscription, IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    {
+        var (topic, group) = (subscription.Topic, subscription.ConsumerGroup);
+        var seen = await processed.ContainAsync(group, [.. integrationEvents.Select(e => e.Id)], cancellationToken);
+        var fresh = new List<IntegrationEvent>(integrationEvents.Count);
+        for (var i = 0; i < integrationEvents.Count; i++)
+        {
+            if (seen[i])
+            {
+                metrics.Duplicate(topic, group);
+                LogDuplicate(logger, integrationEvents[i].Id, topic, group);
+            }
+            else
+            {
+                fresh.Add(integrationEvents[i]);
+            }
+        }
+
+        if (fresh.Count == 0)
+        {
+            return DispatchOutcome.Duplicate;
+        }
+
+        using var activity = StartBatchActivity(subscription, fresh);
+        var started = time.GetTimestamp();
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var consumer = (IIntegrationEventBatchConsumer)scope.ServiceProvider.GetRequiredService(subscription.ConsumerType);
+            await consumer.HandleBatchAsync(fresh, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            metrics.HandlerDuration(topic, group, time.GetElapsedTime(started), succeeded: false);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            return new DispatchOutcome(DispatchStatus.Failed, ex);
+        }
+
+        metrics.HandlerDuration(topic, group, time.GetElapsedTime(started), succeeded: true);
+        metrics.Consumed(topic, group, fresh.Count);
+
+        await processed.AddAsync(group, [.. fresh.Select(e => e.Id)], cancellationToken);
+        return DispatchOutcome.Handled;
+    }
+
+    // One span for the batch, linked to each event's producer span (OpenTelemetry's convention for
+    // batch receives), rather than a child of any one of them.
+    private static Activity? StartBatchActivity(EventSubscription subscription, List<IntegrationEvent> integrationEvents)
+    {
+        if (!EventBusMetrics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        var links = integrationEvents
+            .Select(e => ActivityContext.TryParse(e.TraceParent, null, out var context) ? new ActivityLink(context) : default)
+            .Where(l => l.Context != default)
+            .ToList();
+        var activity = EventBusMetrics.ActivitySource.StartActivity($"{subscription.Topic} process", ActivityKind.Consumer, parentContext: default, links: links);
+        activity?.SetTag("messaging.destination.name", subscription.Topic);
+        activity?.SetTag("messaging.consumer.group.name", subscription.ConsumerGroup);
+        activity?.SetTag("messaging.batch.message_count", integrationEvents.Count);
+        return activity;
+    }
+
     private static Activity? StartActivity(EventSubscription subscription, IntegrationEvent integrationEvent)
     {
         var parent = ActivityContext.TryParse(integrationEvent.TraceParent, null, out var context) ? context : default;

@@ -16,6 +16,25 @@ internal sealed class ProcessedEvents(IConnectionMultiplexer redis, IOptions<Eve
             .KeyExistsAsync(RedisStreamKeys.Processed(options.Value.KeyPrefix, consumerGroup, eventId))
             .WaitAsync(cancellationToken);
 
+    /// <summary>One flight of pipelined EXISTS for a batch, in the order of <paramref name="eventIds"/>.</summary>
+    public async Task<bool[]> ContainAsync(string consumerGroup, IReadOnlyList<Guid> eventIds, CancellationToken cancellationToken)
+    {
+        var database = redis.GetDatabase();
+        var prefix = options.Value.KeyPrefix;
+        return await Task.WhenAll(eventIds.Select(id => database.KeyExistsAsync(RedisStreamKeys.Processed(prefix, consumerGroup, id))))
+            .WaitAsync(cancellationToken);
+    }
+
+    /// <summary>One flight of pipelined SETs for a handled batch.</summary>
+    public async Task AddAsync(string consumerGroup, IReadOnlyList<Guid> eventIds, CancellationToken cancellationToken)
+    {
+        var database = redis.GetDatabase();
+        var prefix = options.Value.KeyPrefix;
+        var window = options.Value.DedupeWindow;
+        await Task.WhenAll(eventIds.Select(id => database.StringSetAsync(RedisStreamKeys.Processed(prefix, consumerGroup, id), 1, window)))
+            .WaitAsync(cancellationToken);
+    }
+
     public async Task AddAsync(string consumerGroup, Guid eventId, CancellationToken cancellationToken) =>
         await redis.GetDatabase()
             .StringSetAsync(RedisStreamKeys.Processed(options.Value.KeyPrefix, consumerGroup, eventId), 1, options.Value.DedupeWindow)

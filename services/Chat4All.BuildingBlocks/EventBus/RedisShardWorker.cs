@@ -16,8 +16,9 @@ internal sealed record RedisConsumerContext(
     StreamWakeups Wakeups);
 
 /// <summary>
-/// Processes one (group, topic, shard) while this instance holds its lease, strictly one entry at a
-/// time: first everything pending in the group for the shard (claimed from whichever consumer had
+/// Processes one (group, topic, shard) while this instance holds its lease, in order: one entry at
+/// a time, or a whole read batch at once for a batch consumer (falling back to one at a time when
+/// the batch fails): first everything pending in the group for the shard (claimed from whichever consumer had
 /// it — the previous owner's lease expired, so nobody else works on them), then new entries. A
 /// failing entry is retried in place, holding the shard back (order first), and dead-lettered after
 /// the last attempt. An entry is acknowledged only once handled, skipped as a duplicate, or
@@ -32,6 +33,7 @@ internal sealed class RedisShardWorker : IDisposable
     private readonly RedisConsumerContext _context;
     private readonly RedisShardLease _lease;
     private readonly string _stream;
+    private readonly bool _batches;
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _leaseLost = new();
     private long _leaseConfirmedAtTicks;
@@ -43,6 +45,7 @@ internal sealed class RedisShardWorker : IDisposable
         _lease = lease;
         Shard = shard;
         _stream = RedisStreamKeys.Stream(context.Options.KeyPrefix, subscription.Topic, shard);
+        _batches = typeof(IIntegrationEventBatchConsumer).IsAssignableFrom(subscription.ConsumerType);
     }
 
     public int Shard { get; }
@@ -134,6 +137,11 @@ internal sealed class RedisShardWorker : IDisposable
 
                     idleWait = _context.Options.PollInterval;
 
+                    if (entries.Length > 1 && _batches && await TryProcessBatchAsync(entries, halt, leaseLost))
+                    {
+                        continue;
+                    }
+
                     foreach (var entry in entries)
                     {
                         if (halt.IsCancellationRequested)
@@ -166,6 +174,46 @@ internal sealed class RedisShardWorker : IDisposable
         {
             await ReleaseLeaseAsync();
         }
+    }
+
+    /// <summary>
+    /// A read batch to a batch consumer as one unit, acknowledged with one XACK. Entries that cannot be
+    /// decoded are dead-lettered first (nothing can interpret them; the others keep their order).
+    /// False when the consumer failed the batch: nothing was acknowledged, and the caller takes the
+    /// entries one at a time, so a poisoned event is retried and dead-lettered alone.
+    /// </summary>
+    private async Task<bool> TryProcessBatchAsync(StreamEntry[] entries, CancellationToken halt, CancellationToken leaseLost)
+    {
+        var events = new List<IntegrationEvent>(entries.Length);
+        var ids = new List<RedisValue>(entries.Length);
+        foreach (var entry in entries)
+        {
+            if (RedisStreamEntries.TryDecode(Topic, entry, out var integrationEvent, out var malformed))
+            {
+                events.Add(integrationEvent);
+                ids.Add(entry.Id);
+            }
+            else
+            {
+                await DeadLetterAsync(entry, malformed, attempts: 0);
+            }
+        }
+
+        if (events.Count == 0)
+        {
+            return true;
+        }
+
+        EnsureLeaseIsFresh(halt);
+        var outcome = await _context.Dispatcher.DispatchBatchAsync(_subscription, events, leaseLost);
+        if (outcome.Status is DispatchStatus.Failed)
+        {
+            EventBusLog.BatchFailed(_context.Logger, outcome.Error!, _subscription.ConsumerType.Name, events.Count, Topic, Shard);
+            return false;
+        }
+
+        await Database.StreamAcknowledgeAsync(_stream, Group, [.. ids]);
+        return true;
     }
 
     private async Task ProcessAsync(StreamEntry entry, CancellationToken halt, CancellationToken leaseLost)

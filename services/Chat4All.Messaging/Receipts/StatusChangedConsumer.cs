@@ -5,6 +5,7 @@ using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace Chat4All.Messaging.Receipts;
 
@@ -15,45 +16,95 @@ namespace Chat4All.Messaging.Receipts;
 /// out of <c>failed</c> is an operator's replay: delivery then announces the next status with
 /// <c>old_status: failed</c>, which only a replayed delivery ever does. An accepted delivery may be
 /// announced again as accepted with an error: a retry is scheduled, and the sender sees why.
+/// A read batch is applied in one transaction and one round trip: an upsert per event, in stream
+/// order, then one aggregate update per message touched (docs/adr/0038).
 /// </summary>
-public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationEventConsumer
+public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationEventBatchConsumer
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    // One statement per event: insert, or move forward only. rank() is spelled out as CASE for PostgreSQL.
+    private const string Upsert = """
+        INSERT INTO messaging.receipts AS r (message_id, recipient_id, channel, status, error, fallback_from, updated_at)
+        SELECT $1, $2, $3, $4, $5, $6, $7
+        WHERE EXISTS (SELECT 1 FROM messaging.messages WHERE message_id = $1)
+        ON CONFLICT (message_id, recipient_id, channel) DO UPDATE
+          SET status = EXCLUDED.status, error = EXCLUDED.error, fallback_from = coalesce(EXCLUDED.fallback_from, r.fallback_from),
+              updated_at = EXCLUDED.updated_at
+          WHERE (r.status NOT IN ('read', 'failed')
+            AND (CASE EXCLUDED.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END)
+              > (CASE r.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END))
+            OR (r.status = 'failed' AND $8)
+            OR (r.status = 'accepted' AND EXCLUDED.status = 'accepted')
+        """;
+
+    // A message shows the furthest state any of its deliveries reached; failed only if none got anywhere.
+    private const string Aggregate = """
+        UPDATE messaging.messages m SET status = agg.status
+        FROM (
+          SELECT message_id,
+                 CASE max(CASE status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 0 END)
+                   WHEN 3 THEN 'read' WHEN 2 THEN 'delivered' WHEN 1 THEN 'sent'
+                   ELSE CASE WHEN bool_and(status = 'failed') THEN 'failed' ELSE 'accepted' END END AS status
+          FROM messaging.receipts WHERE message_id = ANY($1) GROUP BY message_id
+        ) agg
+        WHERE m.message_id = agg.message_id AND m.status <> agg.status
+        """;
+
+    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
+        HandleBatchAsync([integrationEvent], cancellationToken);
+
+    public async Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    {
+        // Read every event first: one unreadable event fails the batch before anything is written.
+        var changes = integrationEvents.Select(Read).ToList();
+
+        var strategy = db.Database.CreateExecutionStrategy();
+        await strategy.ExecuteAsync(async ct =>
+        {
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await db.Database.OpenConnectionAsync(ct);
+            try
+            {
+                await using var transaction = await connection.BeginTransactionAsync(ct);
+                await using var batch = new NpgsqlBatch(connection, transaction);
+                foreach (var change in changes)
+                {
+                    var replayed = change.OldStatus == DeliveryStatuses.Failed && change.NewStatus != DeliveryStatuses.Failed;
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand(Upsert)
+                    {
+                        Parameters =
+                        {
+                            new NpgsqlParameter<Guid> { TypedValue = change.MessageId },
+                            new NpgsqlParameter<Guid> { TypedValue = change.RecipientId },
+                            new NpgsqlParameter<string> { TypedValue = change.Channel },
+                            new NpgsqlParameter<string> { TypedValue = change.NewStatus },
+                            new NpgsqlParameter<string?> { TypedValue = change.Error, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                            new NpgsqlParameter<string?> { TypedValue = change.FallbackFrom, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                            new NpgsqlParameter<DateTimeOffset> { TypedValue = change.UpdatedAt.ToUniversalTime() },
+                            new NpgsqlParameter<bool> { TypedValue = replayed },
+                        },
+                    });
+                }
+
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(Aggregate)
+                {
+                    Parameters = { new NpgsqlParameter<Guid[]> { TypedValue = [.. changes.Select(c => c.MessageId).Distinct()] } },
+                });
+                await batch.ExecuteNonQueryAsync(ct);
+                await transaction.CommitAsync(ct);
+            }
+            finally
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+        }, cancellationToken);
+    }
+
+    private static MessageStatusChanged Read(IntegrationEvent integrationEvent)
     {
         var change = JsonSerializer.Deserialize<MessageStatusChanged>(integrationEvent.Data, OutboxWriter.Json)
             ?? throw new JsonException("Empty message.status_changed event.");
-        var status = change.NewStatus;
-        if (DeliveryStatuses.Rank(status) < 0)
-        {
-            throw new JsonException($"Unknown delivery status '{status}'.");
-        }
-
-        var replayed = change.OldStatus == DeliveryStatuses.Failed && status != DeliveryStatuses.Failed;
-        // One statement: insert, or move forward only. rank() is spelled out as CASE for PostgreSQL.
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO messaging.receipts AS r (message_id, recipient_id, channel, status, error, fallback_from, updated_at)
-            SELECT {change.MessageId}, {change.RecipientId}, {change.Channel}, {status}, {change.Error}, {change.FallbackFrom}, {change.UpdatedAt}
-            WHERE EXISTS (SELECT 1 FROM messaging.messages WHERE message_id = {change.MessageId})
-            ON CONFLICT (message_id, recipient_id, channel) DO UPDATE
-              SET status = EXCLUDED.status, error = EXCLUDED.error, fallback_from = coalesce(EXCLUDED.fallback_from, r.fallback_from),
-                  updated_at = EXCLUDED.updated_at
-              WHERE (r.status NOT IN ('read', 'failed')
-                AND (CASE EXCLUDED.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END)
-                  > (CASE r.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END))
-                OR (r.status = 'failed' AND {replayed})
-                OR (r.status = 'accepted' AND EXCLUDED.status = 'accepted')
-            """, cancellationToken);
-
-        // The message shows the furthest state any delivery reached; failed only if none got anywhere.
-        await db.Database.ExecuteSqlAsync($"""
-            UPDATE messaging.messages m SET status = agg.status
-            FROM (
-              SELECT CASE max(CASE status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 0 END)
-                       WHEN 3 THEN 'read' WHEN 2 THEN 'delivered' WHEN 1 THEN 'sent'
-                       ELSE CASE WHEN bool_and(status = 'failed') THEN 'failed' ELSE 'accepted' END END AS status
-              FROM messaging.receipts WHERE message_id = {change.MessageId}
-            ) agg
-            WHERE m.message_id = {change.MessageId} AND m.status <> agg.status
-            """, cancellationToken);
+        return DeliveryStatuses.Rank(change.NewStatus) < 0
+            ? throw new JsonException($"Unknown delivery status '{change.NewStatus}'.")
+            : change;
     }
 }

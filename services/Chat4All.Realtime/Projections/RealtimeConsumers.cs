@@ -77,30 +77,44 @@ public sealed class ConversationReadConsumer(RealtimeDbContext db, ConversationM
     }
 }
 
-/// <summary>Delivery progress, to every member of the conversation — the sender above all. A retry notice (accepted → accepted) is not news.</summary>
+/// <summary>
+/// Delivery progress, to every member of the conversation — the sender above all. A retry notice
+/// (accepted → accepted) is not news. A read batch shares one scope and one member lookup per
+/// conversation; the frames keep the batch's order.
+/// </summary>
 public sealed class StatusChangedConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
-    : IIntegrationEventConsumer
+    : IIntegrationEventBatchConsumer
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
+        HandleBatchAsync([integrationEvent], cancellationToken);
+
+    public async Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
     {
-        var change = Json.Read<MessageStatusChanged>(integrationEvent);
-        if (change.OldStatus == change.NewStatus)
+        var changes = integrationEvents.Select(Json.Read<MessageStatusChanged>).Where(c => c.OldStatus != c.NewStatus).ToList();
+        var members = new Dictionary<Guid, IReadOnlyList<Guid>>();
+        var publishes = new List<Task>(changes.Count);
+        foreach (var change in changes)
         {
-            return;
+            if (!members.TryGetValue(change.ConversationId, out var audience))
+            {
+                members[change.ConversationId] = audience = await membersCache.OfAsync(db, change.ConversationId, cancellationToken);
+            }
+
+            // Issued in order and awaited together: one connection keeps each user's channel in order.
+            publishes.Add(fanout.PublishAsync(audience, Frames.Serialize(FrameTypes.MessageStatusUpdated, new
+            {
+                message_id = change.MessageId,
+                conversation_id = change.ConversationId,
+                recipient_id = change.RecipientId,
+                channel = change.Channel,
+                old_status = change.OldStatus,
+                new_status = change.NewStatus,
+                updated_at = change.UpdatedAt,
+                error = change.Error,
+            }, time.GetUtcNow()), change.ConversationId));
         }
 
-        var members = await membersCache.OfAsync(db, change.ConversationId, cancellationToken);
-        await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.MessageStatusUpdated, new
-        {
-            message_id = change.MessageId,
-            conversation_id = change.ConversationId,
-            recipient_id = change.RecipientId,
-            channel = change.Channel,
-            old_status = change.OldStatus,
-            new_status = change.NewStatus,
-            updated_at = change.UpdatedAt,
-            error = change.Error,
-        }, time.GetUtcNow()), change.ConversationId);
+        await Task.WhenAll(publishes);
     }
 }
 

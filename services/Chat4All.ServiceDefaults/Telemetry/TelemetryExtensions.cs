@@ -1,3 +1,4 @@
+using Chat4All.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -14,12 +15,18 @@ public static class TelemetryExtensions
     public const string InstrumentationPrefix = "Chat4All.";
 
     /// <summary>
-    /// OpenTelemetry traces and metrics for ASP.NET Core, HttpClient, Npgsql and Redis plus our own
-    /// <c>Chat4All.*</c> sources; Prometheus scraping always, OTLP export when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured.
+    /// OpenTelemetry metrics for ASP.NET Core, HttpClient and Npgsql plus our own <c>Chat4All.*</c>
+    /// meters, scraped by Prometheus; traces of the same plus Redis, sampled by
+    /// <see cref="TracingOptions"/>; OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured.
     /// </summary>
     public static IHostApplicationBuilder AddChat4AllTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
+        var exporting = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Services.AddOptions<TracingOptions>().BindConfiguration(TracingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // Read here as well, because whether tracing is registered at all is decided now; validation
+        // above still refuses an out-of-range value at start.
+        var sampleRatio = builder.Configuration.GetSection(TracingOptions.SectionName).Get<TracingOptions>()?.SampleRatio ?? (exporting ? 1.0 : 0.0);
+
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithMetrics(metrics => metrics
@@ -33,15 +40,20 @@ public static class TelemetryExtensions
                     && instrument.GetType().Name.StartsWith("Histogram", StringComparison.Ordinal) && instrument.Unit == "s"
                         ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
                         : null)
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
+                .AddPrometheusExporter());
+
+        if (sampleRatio is > 0.0 and <= 1.0)
+        {
+            otel.WithTracing(tracing => tracing
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(sampleRatio)))
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsOperationalPath(ctx.Request.Path))
                 .AddHttpClientInstrumentation()
                 .AddNpgsql()
                 .AddRedisInstrumentation()
                 .AddSource(InstrumentationPrefix + "*"));
+        }
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (exporting)
         {
             otel.UseOtlpExporter();
         }

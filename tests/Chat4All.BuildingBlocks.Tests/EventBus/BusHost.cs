@@ -15,11 +15,17 @@ public sealed record HandlerCall(IntegrationEvent Event, string Instance, DateTi
 public sealed class Deliveries
 {
     private readonly ConcurrentQueue<HandlerCall> _calls = new();
+    private readonly ConcurrentQueue<int> _batchSizes = new();
 
     /// <summary>What the consumer does after recording the call; throwing means "not handled".</summary>
     public Func<IntegrationEvent, CancellationToken, Task> Behavior { get; set; } = (_, _) => Task.CompletedTask;
 
     public IReadOnlyList<HandlerCall> Calls => [.. _calls];
+
+    /// <summary>The size of every batch a batch consumer committed, in order.</summary>
+    public IReadOnlyList<int> BatchSizes => [.. _batchSizes];
+
+    public void RecordBatch(int size) => _batchSizes.Enqueue(size);
 
     public void Record(IntegrationEvent integrationEvent, string instance, Guid scope) =>
         _calls.Enqueue(new HandlerCall(integrationEvent, instance, DateTimeOffset.UtcNow, scope));
@@ -65,7 +71,33 @@ public sealed class RecordingConsumer(Deliveries deliveries, InstanceName instan
 }
 
 /// <summary>
-/// A generic host with the event bus and one <see cref="RecordingConsumer"/> subscription, configured
+/// A batch consumer that behaves like one transaction: it runs the behaviour for every event of the
+/// batch and records them (in one scope) only if none threw, as a database commit would.
+/// </summary>
+public sealed class RecordingBatchConsumer(Deliveries deliveries, InstanceName instance, ScopedProbe scope) : IIntegrationEventBatchConsumer
+{
+    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
+        HandleBatchAsync([integrationEvent], cancellationToken);
+
+    public async Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    {
+        Assert.False(scope.Disposed);
+        foreach (var integrationEvent in integrationEvents)
+        {
+            await deliveries.Behavior(integrationEvent, cancellationToken);
+        }
+
+        deliveries.RecordBatch(integrationEvents.Count);
+        foreach (var integrationEvent in integrationEvents)
+        {
+            deliveries.Record(integrationEvent, instance.Value, scope.Id);
+        }
+    }
+}
+
+/// <summary>
+/// A generic host with the event bus and one <see cref="RecordingConsumer"/> subscription (or a
+/// <see cref="RecordingBatchConsumer"/> one), configured
 /// like a service would be, against a real Redis and under a key prefix unique to the test.
 /// </summary>
 public sealed class BusHost : IAsyncDisposable
@@ -83,7 +115,7 @@ public sealed class BusHost : IAsyncDisposable
     public IEventBus Bus => _host.Services.GetRequiredService<IEventBus>();
 
     public static async Task<BusHost> StartAsync(string redis, string keyPrefix, Deliveries deliveries, string instance,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, bool batchConsumer = false)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
         builder.Logging.ClearProviders();
@@ -107,7 +139,15 @@ public sealed class BusHost : IAsyncDisposable
         builder.Services.AddSingleton(deliveries);
         builder.Services.AddSingleton(new InstanceName(instance));
         builder.Services.AddScoped<ScopedProbe>();
-        builder.AddEventSubscription<RecordingConsumer>(Topic, Group);
+        if (batchConsumer)
+        {
+            builder.AddEventSubscription<RecordingBatchConsumer>(Topic, Group);
+        }
+        else
+        {
+            builder.AddEventSubscription<RecordingConsumer>(Topic, Group);
+        }
+
         var host = builder.Build();
         await host.StartAsync();
         return new BusHost(host);

@@ -155,6 +155,62 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABatchConsumerTakesAReadBatchInOneCallAndAPoisonInItSendsThatBatchOneByOneSoOnlyThePoisonIsDeadLettered()
+    {
+        var events = Enumerable.Range(0, 40).Select(i => BusHost.NewEvent("conversation-" + (i % 3), type: i == 17 ? "Poison" : "TestHappened")).ToList();
+        var clean = Enumerable.Range(0, 20).Select(i => BusHost.NewEvent("conversation-" + (i % 3))).ToList();
+        var holds = new Dictionary<Guid, (TaskCompletionSource Holding, TaskCompletionSource Released)>
+        {
+            [events[0].Id] = (new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)),
+            [clean[0].Id] = (new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)),
+        };
+        var deliveries = new Deliveries
+        {
+            Behavior = async (e, cancellationToken) =>
+            {
+                // A held event keeps the shard busy until the events after it are published, so those are read as one batch.
+                if (holds.TryGetValue(e.Id, out var hold))
+                {
+                    hold.Holding.TrySetResult();
+                    await hold.Released.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                }
+
+                if (e.Type == "Poison")
+                {
+                    throw new InvalidOperationException("poison");
+                }
+            },
+        };
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", new Dictionary<string, string?>
+        {
+            ["Chat4All:EventBus:Shards"] = "1",
+            ["Chat4All:EventBus:MaxDeliveryAttempts"] = "2",
+        }, batchConsumer: true);
+
+        foreach (var burst in new[] { events, clean })
+        {
+            await host.Bus.PublishAsync(burst[0], CancellationToken.None);
+            await holds[burst[0].Id].Holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (var e in burst.Skip(1))
+            {
+                await host.Bus.PublishAsync(e, CancellationToken.None);
+            }
+
+            holds[burst[0].Id].Released.SetResult();
+            var committed = burst.Where(e => e.Type != "Poison").Select(e => e.Id).ToList();
+            await deliveries.WaitUntilAsync(calls => committed.All(id => calls.Any(c => c.Event.Id == id)));
+        }
+
+        // Committed once each, in publish order; the poison never committed, and was dead-lettered.
+        Assert.Equal(events.Concat(clean).Where(e => e.Type != "Poison").Select(e => e.Id), deliveries.Calls.Select(c => c.Event.Id));
+        var deadLetter = Assert.Single(await host.Services.GetRequiredService<IDeadLetterReader>().ReadAsync(BusHost.Topic, 10, CancellationToken.None));
+        Assert.Equal(events[17], deadLetter.Event);
+        // The poison's batch went one by one; the clean burst after it committed as one batch.
+        Assert.Equal(clean.Count - 1, deliveries.BatchSizes[^1]);
+        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-0", shards: 1), BusHost.Group)).PendingMessageCount == 0);
+    }
+
+    [Fact]
     public async Task SameEventIdPublishedTwiceIsHandledOnce()
     {
         var deliveries = new Deliveries();
