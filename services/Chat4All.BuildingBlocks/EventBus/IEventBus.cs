@@ -25,6 +25,20 @@ public sealed record IntegrationEvent(
 public interface IEventBus
 {
     Task PublishAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Publishes several events in their order, all or none where the broker allows it (the Redis
+    /// Streams adapter uses one MULTI/EXEC, one round trip). When it throws, the caller cannot tell
+    /// which were published and must publish them again one by one, which consumers' dedupe absorbs.
+    /// By default, one after another.
+    /// </summary>
+    async Task PublishBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    {
+        foreach (var integrationEvent in integrationEvents)
+        {
+            await PublishAsync(integrationEvent, cancellationToken);
+        }
+    }
 }
 
 /// <summary>

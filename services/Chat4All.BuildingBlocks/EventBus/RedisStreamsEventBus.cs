@@ -27,8 +27,55 @@ internal sealed class RedisStreamsEventBus(IConnectionMultiplexer redis, IOption
             .WaitAsync(cancellationToken);
         metrics.Published(integrationEvent.Topic);
 
-        // Idle consumers here and on other instances look now instead of at their next poll.
-        wakeups.Notify(stream);
-        await database.PublishAsync(StreamWakeups.Channel(settings.KeyPrefix), stream, CommandFlags.FireAndForget | RedisPubSub.OnPrimary);
+        await WakeAsync(database, settings, [stream]);
+    }
+
+    /// <summary>
+    /// One MULTI/EXEC: the appends reach Redis in order and are applied all or none, so a failure can
+    /// never leave a later event of a key in its stream without an earlier one.
+    /// </summary>
+    public async Task PublishBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (integrationEvents.Count == 0)
+        {
+            return;
+        }
+
+        var settings = options.Value;
+        var database = redis.GetDatabase();
+        var transaction = database.CreateTransaction();
+        var streams = new HashSet<string>(StringComparer.Ordinal);
+        var appends = new List<Task>(integrationEvents.Count);
+        foreach (var integrationEvent in integrationEvents)
+        {
+            var stream = RedisStreamKeys.Stream(settings.KeyPrefix, integrationEvent.Topic, RedisStreamKeys.ShardOf(integrationEvent.PartitionKey, settings.Shards));
+            streams.Add(stream);
+            appends.Add(transaction.StreamAddAsync(stream, RedisStreamEntries.Encode(integrationEvent),
+                maxLength: settings.MaxStreamLength, useApproximateMaxLength: settings.MaxStreamLength is not null));
+        }
+
+        if (!await transaction.ExecuteAsync().WaitAsync(cancellationToken))
+        {
+            throw new RedisException("The batch of appends was not applied.");
+        }
+
+        await Task.WhenAll(appends);
+        foreach (var integrationEvent in integrationEvents)
+        {
+            metrics.Published(integrationEvent.Topic);
+        }
+
+        await WakeAsync(database, settings, streams);
+    }
+
+    // Idle consumers here and on other instances look now instead of at their next poll.
+    private async Task WakeAsync(IDatabase database, EventBusOptions settings, IEnumerable<string> streams)
+    {
+        foreach (var stream in streams)
+        {
+            wakeups.Notify(stream);
+            await database.PublishAsync(StreamWakeups.Channel(settings.KeyPrefix), stream, CommandFlags.FireAndForget | RedisPubSub.OnPrimary);
+        }
     }
 }

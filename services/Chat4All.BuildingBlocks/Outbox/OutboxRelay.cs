@@ -31,7 +31,7 @@ public sealed partial class OutboxRelay<TContext>(
 {
     private static readonly TimeSpan PendingObservationInterval = TimeSpan.FromSeconds(5);
     private readonly OutboxOptions _options = options.Value;
-    private readonly WakeSignal _wake = signal.Register();
+    private readonly WakeSignal _wake = signal.Register(typeof(TContext));
     private DateTimeOffset _pendingObservedAt = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -128,39 +128,38 @@ public sealed partial class OutboxRelay<TContext>(
             .ToListAsync(cancellationToken);
 #pragma warning restore EF1003
 
+        // Rows that may go now, in order: a key's later rows wait behind one that is not due (order first).
         var heldBack = new HashSet<string>(StringComparer.Ordinal);
-        var published = 0;
+        var due = new List<OutboxMessage>(rows.Count);
+        var now = time.GetUtcNow();
         foreach (var row in rows)
         {
-            var now = time.GetUtcNow();
             if (heldBack.Contains(row.PartitionKey) || row.NextAttemptAt > now)
             {
-                heldBack.Add(row.PartitionKey); // later events of this key wait for this one: order first
+                heldBack.Add(row.PartitionKey);
                 continue;
             }
 
-            try
-            {
-                var integrationEvent = ToIntegrationEvent(row);
-                using var producer = EventBusTracing.StartPublish(integrationEvent);
-                await bus.PublishAsync(integrationEvent.Carrying(producer), cancellationToken);
-                row.PublishedAt = now;
-                published++;
-                metrics.Published(row.Topic, now - row.CreatedAt);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                row.Attempts++;
-                row.LastError = ex.GetType().Name + ": " + ex.Message;
-                metrics.PublishFailed(row.Topic);
-                LogPublishFailed(logger, row.EventId, row.Topic, row.Attempts, ex.Message);
-                if (row.Attempts >= _options.MaxAttempts && await TryDeadLetterAsync(row, now, cancellationToken))
-                {
-                    continue;
-                }
+            due.Add(row);
+        }
 
-                row.NextAttemptAt = now + Backoff(row.Attempts);
-                heldBack.Add(row.PartitionKey);
+        var published = due.Count > 1 && await TryPublishBatchAsync(due, cancellationToken) ? due.Count : 0;
+        if (published == 0)
+        {
+            // One at a time: a failing row is retried with backoff (and finally dead-lettered) while
+            // the rest of the bucket goes on.
+            heldBack.Clear();
+            foreach (var row in due.Where(r => !heldBack.Contains(r.PartitionKey)))
+            {
+                switch (await PublishRowAsync(row, cancellationToken))
+                {
+                    case RowOutcome.Published:
+                        published++;
+                        break;
+                    case RowOutcome.Retrying:
+                        heldBack.Add(row.PartitionKey); // later events of this key wait for this one
+                        break;
+                }
             }
         }
 
@@ -171,6 +170,81 @@ public sealed partial class OutboxRelay<TContext>(
 
     // Dead-lettering needs the broker too: if it is down as a whole, the event is not the problem,
     // so it stays pending and is offered to its own topic again first when the broker returns.
+    /// <summary>All due rows in one publish (one round trip on Redis); false when it failed, so the caller goes row by row.</summary>
+    private async Task<bool> TryPublishBatchAsync(List<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        var producers = new List<System.Diagnostics.Activity?>(rows.Count);
+        try
+        {
+            var events = new List<IntegrationEvent>(rows.Count);
+            foreach (var row in rows)
+            {
+                var integrationEvent = ToIntegrationEvent(row);
+                var producer = EventBusTracing.StartPublish(integrationEvent);
+                producers.Add(producer);
+                events.Add(integrationEvent.Carrying(producer));
+            }
+
+            await bus.PublishBatchAsync(events, cancellationToken);
+            var now = time.GetUtcNow();
+            foreach (var row in rows)
+            {
+                row.PublishedAt = now;
+                metrics.Published(row.Topic, now - row.CreatedAt);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogBatchPublishFailed(logger, rows.Count, ex.Message);
+            return false;
+        }
+        finally
+        {
+            foreach (var producer in producers)
+            {
+                producer?.Dispose();
+            }
+        }
+    }
+
+    private enum RowOutcome
+    {
+        Published,
+        DeadLettered,
+        Retrying,
+    }
+
+    /// <summary>One row; on failure its attempt is counted, and it is dead-lettered after the last or scheduled again.</summary>
+    private async Task<RowOutcome> PublishRowAsync(OutboxMessage row, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        try
+        {
+            var integrationEvent = ToIntegrationEvent(row);
+            using var producer = EventBusTracing.StartPublish(integrationEvent);
+            await bus.PublishAsync(integrationEvent.Carrying(producer), cancellationToken);
+            row.PublishedAt = now;
+            metrics.Published(row.Topic, now - row.CreatedAt);
+            return RowOutcome.Published;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            row.Attempts++;
+            row.LastError = ex.GetType().Name + ": " + ex.Message;
+            metrics.PublishFailed(row.Topic);
+            LogPublishFailed(logger, row.EventId, row.Topic, row.Attempts, ex.Message);
+            if (row.Attempts >= _options.MaxAttempts && await TryDeadLetterAsync(row, now, cancellationToken))
+            {
+                return RowOutcome.DeadLettered;
+            }
+
+            row.NextAttemptAt = now + Backoff(row.Attempts);
+            return RowOutcome.Retrying;
+        }
+    }
+
     private async Task<bool> TryDeadLetterAsync(OutboxMessage row, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var letter = JsonSerializer.Serialize(new
@@ -212,6 +286,9 @@ public sealed partial class OutboxRelay<TContext>(
 
     private static IntegrationEvent ToIntegrationEvent(OutboxMessage row) =>
         new(row.EventId, row.Topic, row.Type, row.PartitionKey, row.Payload, row.CreatedAt, row.TraceParent);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Publishing a batch of {Count} outbox events failed ({Error}); publishing them one by one")]
+    private static partial void LogBatchPublishFailed(ILogger logger, int count, string error);
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Error, Message = "Outbox relay pass for {Context} failed")]
     private static partial void LogRelayFailed(ILogger logger, Exception exception, string context);

@@ -1,43 +1,59 @@
 using Chat4All.BuildingBlocks.Hosting;
+using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.BuildingBlocks.Outbox;
 
 /// <summary>
 /// Wakes this process's relays as soon as a transaction with outbox rows commits. One process runs
-/// a relay per service (DbContext) and a commit does not say whose outbox it wrote, so every relay
-/// gets its own latched signal and a notification wakes them all; a relay with nothing due goes
-/// back to sleep after one cheap query. (A single shared signal would wake just one of them.)
+/// a relay per service (DbContext), each with a latched signal of its own. A writer that names its
+/// context (<see cref="Notify{TContext}"/>) wakes only that service's relay; <see cref="Notify()"/>
+/// wakes them all, and a relay with nothing due goes back to sleep after one cheap query. (Waking
+/// every relay on every message cost the idle services two queries per message.)
 /// </summary>
 public sealed class OutboxSignal : IDisposable
 {
     private readonly Lock _lock = new();
-    private WakeSignal[] _relays = [];
+    private (Type Context, WakeSignal Signal)[] _relays = [];
 
-    /// <summary>A signal of one relay's own, notified by every <see cref="Notify"/> from now on.</summary>
-    public WakeSignal Register()
+    /// <summary>A signal of one relay's own, notified by every <see cref="Notify()"/> and by <see cref="Notify{TContext}"/> of its context.</summary>
+    public WakeSignal Register(Type context)
     {
         var signal = new WakeSignal();
         lock (_lock)
         {
-            _relays = [.. _relays, signal];
+            _relays = [.. _relays, (context, signal)];
         }
 
         return signal;
     }
 
+    /// <summary>Rows were committed to <typeparamref name="TContext"/>'s outbox.</summary>
+    public void Notify<TContext>()
+        where TContext : DbContext
+    {
+        foreach (var (context, signal) in Volatile.Read(ref _relays))
+        {
+            if (context == typeof(TContext))
+            {
+                signal.Notify();
+            }
+        }
+    }
+
+    /// <summary>Rows were committed to some outbox of this process.</summary>
     public void Notify()
     {
-        foreach (var relay in Volatile.Read(ref _relays))
+        foreach (var (_, signal) in Volatile.Read(ref _relays))
         {
-            relay.Notify();
+            signal.Notify();
         }
     }
 
     public void Dispose()
     {
-        foreach (var relay in _relays)
+        foreach (var (_, signal) in _relays)
         {
-            relay.Dispose();
+            signal.Dispose();
         }
     }
 }

@@ -107,7 +107,7 @@ internal sealed class PostgresStateStore<TContext>(TContext db, OutboxSignal sig
         await transaction.CommitAsync(cancellationToken);
         if (events.Count > 0)
         {
-            signal.Notify();
+            signal.Notify<TContext>();
         }
     }
 

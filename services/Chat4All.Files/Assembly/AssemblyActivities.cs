@@ -184,7 +184,7 @@ public sealed class AssemblyActivities(FilesDbContext db, IBlobStore blobs, File
             file.Id, upload.Id, upload.ConversationId, upload.OwnerId, file.FileName, file.MimeType, file.Size, file.Sha256, now), now);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        outbox.Notify();
+        outbox.Notify<FilesDbContext>();
         metrics.AssemblyFinished("completed", now - (upload.MergeRequestedAt ?? now));
         return null;
     }

@@ -70,7 +70,7 @@ public sealed class UserProvisioner(
         db.Enqueue(Topics.UserCreated, user.Id.ToString(), new UserCreated(user.Id, user.TenantId, user.Name, user.Scopes, user.CreatedAt), user.CreatedAt);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        outbox.Notify();
+        outbox.Notify<IdentityDbContext>();
 
         return new ProvisionedUser(user.Id, user.Name, user.TenantId, user.ClientId, secret, user.Scopes, user.CreatedAt);
     }

@@ -137,7 +137,7 @@ public static class ConversationsApi
             return TypedResults.Ok((await FindPrivateAsync(db, pairKey, cancellationToken))!);
         }
 
-        outbox.Notify();
+        outbox.Notify<MessagingDbContext>();
         metrics.ConversationCreated(type);
         return TypedResults.Created($"/v1/conversations/{conversation.Id}", ToResponse(conversation, members));
     }

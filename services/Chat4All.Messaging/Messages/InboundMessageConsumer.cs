@@ -49,7 +49,7 @@ public sealed partial class InboundMessageConsumer(MessagingDbContext db, Outbox
             return; // stored already (a redelivered event)
         }
 
-        outbox.Notify();
+        outbox.Notify<MessagingDbContext>();
         metrics.MessageAccepted("channel", inbound.Payload.Type);
     }
 

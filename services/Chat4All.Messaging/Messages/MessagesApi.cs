@@ -117,7 +117,7 @@ public static class MessagesApi
                 : Replay(http, winner, requestHash, metrics);
         }
 
-        outbox.Notify();
+        outbox.Notify<MessagingDbContext>();
         metrics.MessageAccepted("api", payload.Type);
         return TypedResults.Accepted($"/v1/messages/{messageId}", new AcceptedMessage("accepted", messageId, conversationId, seq, now));
     }

@@ -81,7 +81,7 @@ public static class ReadApi
         db.Enqueue(Topics.ConversationRead, conversationId.ToString(), new ConversationRead(conversationId, reader, upTo, marked, now), now);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        outbox.Notify();
+        outbox.Notify<MessagingDbContext>();
         metrics.MessagesRead(marked);
         return TypedResults.Ok(new MarkReadResponse(conversationId, upTo, marked));
     }

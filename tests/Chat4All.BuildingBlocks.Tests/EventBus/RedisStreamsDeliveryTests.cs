@@ -211,6 +211,26 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APublishedBatchLandsInOneTransactionInItsKeysShardStreamsInOrder()
+    {
+        var deliveries = new Deliveries();
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a");
+        var events = Enumerable.Range(0, 30).Select(i => BusHost.NewEvent("conversation-batch-" + (i % 3))).ToList();
+
+        await host.Bus.PublishBatchAsync(events, CancellationToken.None);
+
+        await deliveries.WaitUntilAsync(calls => calls.Count == events.Count);
+        foreach (var key in events.Select(e => e.PartitionKey).Distinct())
+        {
+            Assert.Equal(events.Where(e => e.PartitionKey == key).Select(e => e.Id),
+                deliveries.Calls.Where(c => c.Event.PartitionKey == key).Select(c => c.Event.Id));
+        }
+
+        var lengths = await Task.WhenAll(events.Select(e => _redis.Stream(e.PartitionKey)).Distinct().Select(s => _redis.Database.StreamLengthAsync(s)));
+        Assert.Equal(events.Count, lengths.Sum());
+    }
+
+    [Fact]
     public async Task SameEventIdPublishedTwiceIsHandledOnce()
     {
         var deliveries = new Deliveries();
