@@ -23,6 +23,7 @@ public static class DeliveryExtensions
         builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDbContext<DeliveryDbContext>(DeliveryDbContext.Schema);
         builder.AddRetentionRule<DeliveryDbContext>(Chat4All.BuildingBlocks.Retention.RetentionRules.ProviderMessages, "provider_messages", "created_at");
+        builder.AddRetentionRule(DeliveryRecord.FinishedRetention);
         builder.AddStateStore<DeliveryDbContext>();
         builder.AddSimulatedChannelConnectors();
         builder.Services.AddMetrics();

@@ -32,6 +32,7 @@ public static class IdentityExtensions
         builder.AddServiceDbContext<IdentityDbContext>(IdentityDbContext.Schema);
         builder.AddEventBus();
         builder.AddOutboxRelay<IdentityDbContext>();
+        builder.AddRetentionRule(TokenRetention.Rule);
 
         builder.Services.AddOpenIddict()
             .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<IdentityDbContext>())

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Chat4All.Identity.Tests;
@@ -197,5 +198,45 @@ public sealed class RefreshTokenTests(PlatformFixture platform) : IClassFixture<
             """SELECT count(*) FROM identity."OpenIddictTokens" WHERE "ReferenceId" = @hash""", connection);
         hashed.Parameters.AddWithValue("hash", Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token.RefreshToken!))));
         Assert.Equal(1L, (long)(await hashed.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task TokensExpiredLongerAgoThanTheirAgeAreDeletedWithTheirEmptyAuthorizationWhileALiveFamilyKeepsWorking()
+    {
+        var user = await platform.CreateUserAsync();
+        using var client = platform.Host.CreateHttpClient();
+        var stale = await OAuth.RequestTokenAsync(client, user);
+        var live = await OAuth.RequestTokenAsync(client, user);
+        await using var connection = new NpgsqlConnection(platform.Database.ConnectionString);
+        await connection.OpenAsync();
+        string staleAuthorization;
+        await using (var find = new NpgsqlCommand("""SELECT "AuthorizationId" FROM identity."OpenIddictTokens" WHERE "ReferenceId" = @hash""", connection))
+        {
+            find.Parameters.AddWithValue("hash", Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stale.RefreshToken!))));
+            staleAuthorization = (string)(await find.ExecuteScalarAsync())!;
+        }
+
+        await using (var age = new NpgsqlCommand(
+            """
+            UPDATE identity."OpenIddictTokens" SET "ExpirationDate" = now() - interval '2 days', "CreationDate" = now() - interval '32 days' WHERE "AuthorizationId" = @id;
+            UPDATE identity."OpenIddictAuthorizations" SET "CreationDate" = now() - interval '32 days' WHERE "Id" = @id;
+            """, connection))
+        {
+            age.Parameters.AddWithValue("id", staleAuthorization);
+            await age.ExecuteNonQueryAsync();
+        }
+
+        var deleted = await platform.Host.Services.GetRequiredService<Chat4All.BuildingBlocks.Retention.RetentionService>().RunOnceAsync(CancellationToken.None);
+
+        Assert.True(deleted[Chat4All.BuildingBlocks.Retention.RetentionRules.ExpiredTokens] >= 2);
+        await using (var left = new NpgsqlCommand(
+            """SELECT (SELECT count(*) FROM identity."OpenIddictTokens" WHERE "AuthorizationId" = @id) + (SELECT count(*) FROM identity."OpenIddictAuthorizations" WHERE "Id" = @id)""", connection))
+        {
+            left.Parameters.AddWithValue("id", staleAuthorization);
+            Assert.Equal(0L, (long)(await left.ExecuteScalarAsync())!);
+        }
+
+        using var refreshed = await OAuth.RefreshAsync(client, user, live.RefreshToken!);
+        Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
     }
 }

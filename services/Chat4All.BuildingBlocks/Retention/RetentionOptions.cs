@@ -25,6 +25,12 @@ public sealed class RetentionOptions : IValidatableObject
         [RetentionRules.RealtimeMessageLog] = TimeSpan.FromDays(7),
         // Provider ids map delivered/read webhooks back to deliveries; providers report within days.
         [RetentionRules.ProviderMessages] = TimeSpan.FromDays(30),
+        // Delivered, read or failed delivery records, by their last change: as long as the provider
+        // ids that point at them, and long enough for an operator to replay a failure.
+        [RetentionRules.FinishedDeliveries] = TimeSpan.FromDays(30),
+        // Access and refresh tokens, by how long ago they expired: a spent refresh token is kept
+        // while it could still be presented (a reuse must be recognised), then a day more.
+        [RetentionRules.ExpiredTokens] = TimeSpan.FromDays(1),
     };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -14,6 +14,8 @@ public static class RetentionRules
     public const string Outbox = "outbox";
     public const string RealtimeMessageLog = "realtime-message-log";
     public const string ProviderMessages = "provider-messages";
+    public const string FinishedDeliveries = "finished-deliveries";
+    public const string ExpiredTokens = "expired-tokens";
 
     /// <summary>
     /// Deletes rows of <paramref name="table"/> (in the context's schema) whose
@@ -22,14 +24,22 @@ public static class RetentionRules
     /// </summary>
     public static RetentionRule Table<TContext>(string name, string table, string timestampColumn)
         where TContext : DbContext =>
+        Where<TContext>(name, table, $"\"{timestampColumn}\" < {{0}}");
+
+    /// <summary>
+    /// Deletes rows of <paramref name="table"/> (in the context's schema) that match
+    /// <paramref name="condition"/>, SQL in which <c>{0}</c> is the cutoff.
+    /// </summary>
+    public static RetentionRule Where<TContext>(string name, string table, string condition)
+        where TContext : DbContext =>
         new(name, async (services, cutoff, batch, cancellationToken) =>
         {
             var db = services.GetRequiredService<TContext>();
             var qualified = $"\"{db.Model.GetDefaultSchema()}\".\"{table}\"";
             // ctid batches: one short statement per batch, whatever the table's key.
-#pragma warning disable EF1002 // identifiers come from code (the model's schema and constant names), values are parameters
+#pragma warning disable EF1002 // identifiers and conditions come from code, values are parameters
             return await db.Database.ExecuteSqlRawAsync(
-                $"DELETE FROM {qualified} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {qualified} WHERE \"{timestampColumn}\" < {{0}} LIMIT {{1}}))",
+                $"DELETE FROM {qualified} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {qualified} WHERE {condition} LIMIT {{1}}))",
                 [cutoff, batch], cancellationToken);
 #pragma warning restore EF1002
         });

@@ -69,6 +69,16 @@ public sealed record DeliveryRecord
 
     public string Key => KeyOf(MessageId, RecipientId, Channel);
 
+    /// <summary>
+    /// Delivery records that reached a final status (delivered, read, failed) and have not changed
+    /// for the rule's age leave the state store; pending ones never do.
+    /// </summary>
+    public static Chat4All.BuildingBlocks.Retention.RetentionRule FinishedRetention { get; } =
+        Chat4All.BuildingBlocks.Retention.RetentionRules.Where<Data.DeliveryDbContext>(
+            Chat4All.BuildingBlocks.Retention.RetentionRules.FinishedDeliveries,
+            Chat4All.BuildingBlocks.StateStore.StateModel.TableName,
+            $"key LIKE 'delivery|%' AND value->>'status' IN ('{DeliveryStatuses.Delivered}', '{DeliveryStatuses.Read}', '{DeliveryStatuses.Failed}') AND updated_at < {{0}}");
+
     public static string KeyOf(Guid messageId, Guid recipientId, string channel) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"delivery|{messageId:N}|{recipientId:N}|{channel}");
 
