@@ -46,6 +46,7 @@ public static partial class EventBusExtensions
         services.TryAddSingleton<StreamWakeups>();
         services.TryAddSingleton<RedisStreamsEventBus>();
         services.AddHostedService<RedisStreamsConsumer>(); // idle in the dapr runtime
+        builder.AddRetentionRule(ConsumedStreamTrimming.Rule);
         services.AddDaprClient(); // built only when the dapr runtime resolves it
         services.TryAddSingleton<DaprEventBus>();
         services.TryAddSingleton<IEventBus>(sp => sp.GetRequiredService<IOptions<Chat4AllOptions>>().Value.Runtime switch

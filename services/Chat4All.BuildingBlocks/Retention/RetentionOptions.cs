@@ -31,6 +31,8 @@ public sealed class RetentionOptions : IValidatableObject
         // Access and refresh tokens, by how long ago they expired: a spent refresh token is kept
         // while it could still be presented (a reuse must be recognised), then a day more.
         [RetentionRules.ExpiredTokens] = TimeSpan.FromDays(1),
+        // Stream entries every group has acknowledged: kept a while for an operator's XRANGE.
+        [RetentionRules.ConsumedStreamEntries] = TimeSpan.FromHours(1),
     };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

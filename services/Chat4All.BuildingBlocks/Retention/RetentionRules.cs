@@ -16,6 +16,7 @@ public static class RetentionRules
     public const string ProviderMessages = "provider-messages";
     public const string FinishedDeliveries = "finished-deliveries";
     public const string ExpiredTokens = "expired-tokens";
+    public const string ConsumedStreamEntries = "consumed-stream-entries";
 
     /// <summary>
     /// Deletes rows of <paramref name="table"/> (in the context's schema) whose

@@ -193,6 +193,17 @@ public sealed class RedisScope : IAsyncDisposable
         return new RedisScope(await ConnectionMultiplexer.ConnectAsync(connectionString), connectionString);
     }
 
+    /// <summary>Polls <paramref name="condition"/> (a Redis read, say) until it holds; fails the test after 30 s.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 30 s.");
+            await Task.Delay(20);
+        }
+    }
+
     public string Stream(string partitionKey, int shards = 4) =>
         RedisStreamKeys.Stream(Prefix, BusHost.Topic, RedisStreamKeys.ShardOf(partitionKey, shards));
 

@@ -54,9 +54,9 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
         await deliveries.WaitUntilAsync(calls => calls.Count == 1);
         Assert.Equal(orphan, deliveries.Calls[0].Event);
         Assert.Equal("survivor", deliveries.Calls[0].Instance);
-        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(stream, BusHost.Group)).PendingMessageCount == 0);
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(stream, BusHost.Group)).PendingMessageCount == 0);
         // Once its entries were claimed, the dead consumer is removed from the group.
-        await WaitUntilAsync(async () =>
+        await RedisScope.WaitUntilAsync(async () =>
             (await _redis.Database.StreamConsumerInfoAsync(stream, BusHost.Group)).All(c => c.Name != "crashed-consumer"));
     }
 
@@ -101,7 +101,7 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
         Assert.EndsWith(Topics.DeadLetterOf(BusHost.Topic), RedisStreamKeys.DeadLetterStream(_redis.Prefix, BusHost.Topic), StringComparison.Ordinal);
 
         // Acknowledged only after dead-lettering (and handling): nothing is left pending.
-        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-1", shards: 1), BusHost.Group)).PendingMessageCount == 0);
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-1", shards: 1), BusHost.Group)).PendingMessageCount == 0);
 
         Assert.Equal(3, metrics["chat4all.eventbus.published"]);
         Assert.Equal(2, metrics["chat4all.eventbus.consumed"]);
@@ -151,7 +151,7 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
         Assert.Equal(2, deliveries.Calls.Count(c => c.Event.Type == "Poison"));
         var deadLetter = Assert.Single(await host.Services.GetRequiredService<IDeadLetterReader>().ReadAsync(BusHost.Topic, 10, CancellationToken.None));
         Assert.Equal(events[17], deadLetter.Event);
-        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-0", shards: 1), BusHost.Group)).PendingMessageCount == 0);
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-0", shards: 1), BusHost.Group)).PendingMessageCount == 0);
     }
 
     [Fact]
@@ -207,7 +207,7 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
         Assert.Equal(events[17], deadLetter.Event);
         // The poison's batch went one by one; the clean burst after it committed as one batch.
         Assert.Equal(clean.Count - 1, deliveries.BatchSizes[^1]);
-        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-0", shards: 1), BusHost.Group)).PendingMessageCount == 0);
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-0", shards: 1), BusHost.Group)).PendingMessageCount == 0);
     }
 
     [Fact]
@@ -246,7 +246,7 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
         await deliveries.WaitUntilAsync(calls => calls.Any(c => c.Event.Id == sentinel.Id));
         Assert.Equal([twice.Id, sentinel.Id], deliveries.Calls.Select(c => c.Event.Id));
         Assert.Equal(3, await _redis.Database.StreamLengthAsync(_redis.Stream("conversation-3")));
-        await WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-3"), BusHost.Group)).PendingMessageCount == 0);
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-3"), BusHost.Group)).PendingMessageCount == 0);
     }
 
     [Fact]
@@ -262,15 +262,5 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
 
         await deliveries.WaitUntilAsync(calls => calls.Count == 3);
         Assert.Equal(3, deliveries.Calls.Select(c => c.Scope).Distinct().Count());
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Condition not met within 30 s.");
-            await Task.Delay(20);
-        }
     }
 }
