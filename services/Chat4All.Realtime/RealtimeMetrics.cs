@@ -7,6 +7,9 @@ public sealed class RealtimeMetrics
 {
     public const string MeterName = "Chat4All.Realtime";
 
+    /// <summary>Realtime's spans (same name as the meter, under the <c>Chat4All.*</c> sources the host records).</summary>
+    public static readonly System.Diagnostics.ActivitySource ActivitySource = new(MeterName);
+
     private readonly UpDownCounter<long> _connections;
     private readonly Counter<long> _framesIn;
     private readonly Counter<long> _framesOut;

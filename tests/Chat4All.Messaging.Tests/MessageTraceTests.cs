@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
 using System.Text.Json;
 using OpenTelemetry.Trace;
 
@@ -43,11 +45,20 @@ public sealed class MessageTraceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ASentMessageIsOneTraceFromTheRequestThroughItsPublishToTheDeliveryAndRealtimeConsumers()
+    public async Task ASentMessageIsOneTraceFromTheRequestThroughTheBusToTheProviderCallItsWebhookAndTheSocketHandOff()
     {
         var alice = await _host.CreateUserAsync();
         var bob = await _host.CreateUserAsync();
         using var asAlice = await _host.CreateAuthenticatedClientAsync(alice);
+        using var asBob = await _host.CreateAuthenticatedClientAsync(bob);
+        using (var address = await asBob.PutAsJsonAsync("/v1/me/channels/sms", new { address = "+1444" + Random.Shared.NextInt64(1_000_000_000L, 9_999_999_999L) }))
+        {
+            Assert.Equal(HttpStatusCode.OK, address.StatusCode);
+        }
+
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", asBob.DefaultRequestHeaders.Authorization!.ToString());
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_host.Port}/ws"), CancellationToken.None);
         var conversationId = await asAlice.CreateConversationAsync("private", bob.UserId);
         using var sent = await asAlice.SendTextAsync(conversationId, "trace me");
         Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
@@ -63,6 +74,27 @@ public sealed class MessageTraceTests : IAsyncLifetime
         Assert.Equal(publish.SpanId, delivery.ParentSpanId);
         Assert.Equal(publish.SpanId, realtime.ParentSpanId);
         Assert.NotEqual(Guid.Empty, messageId);
+
+        // The delivery the router created continues the trace: the attempt, the provider call in it,
+        // and the provider's delivered webhook, which arrives as a request of its own and is linked.
+        var attempt = await WaitForSpanAsync(s => s.DisplayName == "delivery attempt" && s.TraceId == request.TraceId);
+        var call = await WaitForSpanAsync(s => s.Kind == ActivityKind.Client && s.DisplayName == "sms send" && s.TraceId == request.TraceId);
+        var report = await WaitForSpanAsync(s => s.DisplayName == "sms report delivered" && s.TraceId == request.TraceId);
+        Assert.Equal(delivery.SpanId, attempt.ParentSpanId);
+        Assert.Equal(attempt.SpanId, call.ParentSpanId);
+        Assert.Equal(delivery.SpanId, report.ParentSpanId);
+        var webhook = _spans.Snapshot().Single(s => s.Kind == ActivityKind.Server && ((string?)s.GetTagItem("url.path"))?.StartsWith("/v1/webhooks/sms", StringComparison.Ordinal) == true &&
+            report.Links.Any(l => l.Context.SpanId == s.SpanId));
+        Assert.NotEqual(request.TraceId, webhook.TraceId);
+
+        // The status events written under those spans reach messaging's receipts in the same trace
+        // (as parent, or as a link of a batch), and the frame's hand-off to bob's socket is in it too.
+        await WaitForSpanAsync(s => s.Kind == ActivityKind.Consumer && s.DisplayName == "message.status_changed process" &&
+            (string?)s.GetTagItem("messaging.consumer.group.name") == "messaging" &&
+            (s.TraceId == request.TraceId || s.Links.Any(l => l.Context.TraceId == request.TraceId)));
+        var handOff = await WaitForSpanAsync(s => s.DisplayName == "ws send" && s.ParentSpanId == realtime.SpanId);
+        Assert.Equal(request.TraceId, handOff.TraceId);
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
     }
 
     private static bool IsConsumer(Activity span, ActivityTraceId traceId, string group) =>

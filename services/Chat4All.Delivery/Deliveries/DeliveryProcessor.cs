@@ -74,7 +74,9 @@ public sealed partial class DeliveryProcessor(
             }
 
             var attempt = item.Value with { Attempts = item.Value.Attempts + 1 };
+            using var span = DeliveryTracing.StartAttempt(attempt);
             var outcome = await SendAsync(attempt, cancellationToken);
+            span?.SetTag("chat4all.delivery.outcome", outcome.GetType().Name.ToLowerInvariant());
             var attempted = new StateItem<DeliveryRecord>(key, attempt, item.ETag);
             now = time.GetUtcNow();
             try
@@ -129,6 +131,7 @@ public sealed partial class DeliveryProcessor(
 
         var started = time.GetTimestamp();
         SendResult result;
+        using (var call = DeliveryTracing.StartProviderCall(record))
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             timeout.CancelAfter(_options.AttemptTimeout);
@@ -147,6 +150,8 @@ public sealed partial class DeliveryProcessor(
             {
                 result = new SendResult.Transient($"{ex.GetType().Name}: {ex.Message}");
             }
+
+            call?.SetStatus(result is SendResult.Accepted ? ActivityStatusCode.Ok : ActivityStatusCode.Error);
         }
 
         var outcome = result switch

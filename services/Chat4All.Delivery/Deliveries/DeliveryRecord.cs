@@ -58,6 +58,9 @@ public sealed record DeliveryRecord
 
     public string? LastError { get; init; }
 
+    /// <summary>W3C traceparent of the trace this delivery belongs to (the message's), so its attempts and reports continue it.</summary>
+    public string? TraceParent { get; init; }
+
     public DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset UpdatedAt { get; init; }

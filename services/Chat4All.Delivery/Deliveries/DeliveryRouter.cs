@@ -119,5 +119,6 @@ public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, Chan
             NextAttemptAt = now,
             CreatedAt = now,
             UpdatedAt = now,
+            TraceParent = DeliveryTracing.CurrentTraceParent(),
         };
 }

@@ -137,6 +137,7 @@ public static partial class WebhooksApi
                 return true; // a duplicate, or older news than what we know
             }
 
+            using var span = DeliveryTracing.StartReport(record, report.Status);
             var now = time.GetUtcNow();
             var updated = record with
             {

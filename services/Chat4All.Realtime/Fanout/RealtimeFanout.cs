@@ -35,7 +35,8 @@ public sealed partial class RealtimeFanout(
     /// <summary>Publishes <paramref name="frame"/> to each user's channel; conversation events carry their conversation and seq.</summary>
     public async Task PublishAsync(IEnumerable<Guid> userIds, string frame, Guid? conversationId = null, long? seq = null)
     {
-        var payload = new Envelope(frame, conversationId, seq, time.GetUtcNow().ToUnixTimeMilliseconds()).ToJson();
+        var traceParent = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null;
+        var payload = new Envelope(frame, conversationId, seq, time.GetUtcNow().ToUnixTimeMilliseconds(), traceParent).ToJson();
         var subscriber = redis.GetSubscriber();
         await Task.WhenAll(userIds.Distinct().Select(u => subscriber.PublishAsync(Channel(u), payload, RedisPubSub.OnPrimary)));
     }
@@ -145,8 +146,14 @@ public sealed partial class RealtimeFanout(
         }
 
         metrics.FannedOut(time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(envelope.PublishedAtMs));
+        var connections = user.Snapshot();
+        // The hand-off to this instance's sockets of the user, in the trace of the event behind the frame.
+        using var span = RealtimeMetrics.ActivitySource.StartActivity("ws send", System.Diagnostics.ActivityKind.Producer,
+            System.Diagnostics.ActivityContext.TryParse(envelope.TraceParent, null, out var parent) ? parent : default);
+        span?.SetTag("chat4all.connections", connections.Length);
+        span?.SetTag("chat4all.conversation.id", envelope.ConversationId);
         var bytes = System.Text.Encoding.UTF8.GetBytes(envelope.Frame);
-        foreach (var connection in user.Snapshot())
+        foreach (var connection in connections)
         {
             connection.Deliver(envelope.ConversationId, envelope.Seq, bytes);
         }
