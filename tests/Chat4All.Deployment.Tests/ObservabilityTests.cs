@@ -106,6 +106,51 @@ public sealed partial class ObservabilityTests(MetricsScrape scrape) : IClassFix
             dashboards.Root.At("data", "chat4all.json").Str()!.TrimEnd());
     }
 
+    [Theory]
+    [MemberData(nameof(Sources.Overlays), MemberType = typeof(Sources))]
+    public void TheAppsAndSidecarsSendOtlpToACollectorThatForwardsTracesToTempoAndLogsToLoki(string overlay)
+    {
+        var rendered = Kustomize.Overlay(overlay);
+        var collector = rendered.One("Deployment", "otel-collector");
+        var container = collector.Spec.At("template", "spec", "containers", 0);
+        Assert.StartsWith("otel/opentelemetry-collector-contrib:", container.Str("image"), StringComparison.Ordinal);
+        var service = rendered.One("Service", "otel-collector");
+        Assert.Contains(service.Spec.Seq("ports"), p => p.Str("port") == "4317");
+
+        var config = Yaml.Parse(rendered.One("ConfigMap", "otel-collector").Root.At("data", "config.yaml").Str()!, "otel-collector config")[0].Root;
+        Assert.NotNull(config.At("receivers", "otlp", "protocols", "grpc"));
+        Assert.Equal(["otlp/tempo"], config.At("service", "pipelines", "traces").Seq("exporters").Select(e => e.Str()));
+        Assert.Equal(["otlphttp/loki"], config.At("service", "pipelines", "logs").Seq("exporters").Select(e => e.Str()));
+        foreach (var pipeline in new[] { "traces", "logs" })
+        {
+            Assert.Equal(["otlp"], config.At("service", "pipelines", pipeline).Seq("receivers").Select(r => r.Str()));
+            Assert.All(config.At("service", "pipelines", pipeline).Seq("exporters"), e => Assert.NotNull(config.At("exporters", e.Str()!)));
+        }
+
+        // The apps (traces and logs) and their sidecars (traces) point at that Service.
+        var settings = rendered.OfKind("ConfigMap").Single(m => m.Name!.StartsWith("chat4all-config", StringComparison.Ordinal)); // name-suffixed
+        Assert.Equal("http://otel-collector:4317", settings.Root.At("data", "OTEL_EXPORTER_OTLP_ENDPOINT").Str());
+        Assert.Equal("otel-collector:4317", rendered.One("Configuration", "chat4all").Spec.At("tracing", "otel", "endpointAddress").Str());
+    }
+
+    [Theory]
+    [MemberData(nameof(Sources.Overlays), MemberType = typeof(Sources))]
+    public void GrafanaProvisionsMetricsLogsAndTracesWithLinksFromALogLinesTraceIdToItsTraceAndBack(string overlay)
+    {
+        var rendered = Kustomize.Overlay(overlay);
+        var configMap = rendered.One("ConfigMap", "chat4all-grafana-datasources");
+        Assert.Equal("1", configMap.Root.At("metadata", "labels", "grafana_datasource").Str());
+        var sources = Yaml.Parse(configMap.Root.At("data", "chat4all-datasources.yaml").Str()!, "datasources")[0].Root.Seq("datasources");
+        var byType = sources.ToDictionary(s => s.Str("type")!, s => s);
+        Assert.Equal(["loki", "prometheus", "tempo"], byType.Keys.Order(StringComparer.Ordinal));
+
+        var traceLink = byType["loki"].At("jsonData", "derivedFields", 0);
+        Assert.Equal(byType["tempo"].Str("uid"), traceLink.Str("datasourceUid"));
+        var match = Regex.Match("{\"level\":\"Information\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"message\":\"x\"}", traceLink.Str("matcherRegex")!);
+        Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", match.Groups[1].Value);
+        Assert.Equal(byType["loki"].Str("uid"), byType["tempo"].At("jsonData", "tracesToLogsV2").Str("datasourceUid"));
+    }
+
     /// <summary>
     /// Metric names in a PromQL expression: identifiers left once label matchers ({...}), grouping
     /// clauses (by/without (...)) and quoted strings are removed, that are not functions or keywords.
