@@ -45,22 +45,13 @@ internal sealed partial class IntegrationEventDispatcher(
 
         using var activity = StartActivity(subscription, integrationEvent);
         using var logScope = logger.BeginScope(EventLogScope.Of(integrationEvent));
-        var started = time.GetTimestamp();
-        try
+        var failure = await RunConsumerAsync<IIntegrationEventConsumer>(subscription, activity, 1,
+            consumer => consumer.HandleAsync(integrationEvent, cancellationToken), cancellationToken);
+        if (failure is not null)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var consumer = (IIntegrationEventConsumer)scope.ServiceProvider.GetRequiredService(subscription.ConsumerType);
-            await consumer.HandleAsync(integrationEvent, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            metrics.HandlerDuration(topic, group, time.GetElapsedTime(started), succeeded: false);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            return new DispatchOutcome(DispatchStatus.Failed, ex);
+            return failure.Value;
         }
 
-        metrics.HandlerDuration(topic, group, time.GetElapsedTime(started), succeeded: true);
-        metrics.Consumed(topic, group);
         await processed.AddAsync(group, integrationEvent.Id, cancellationToken);
         return DispatchOutcome.Handled;
     }
@@ -95,12 +86,28 @@ internal sealed partial class IntegrationEventDispatcher(
         }
 
         using var activity = StartBatchActivity(subscription, fresh);
+        var failure = await RunConsumerAsync<IIntegrationEventBatchConsumer>(subscription, activity, fresh.Count,
+            consumer => consumer.HandleBatchAsync(fresh, cancellationToken), cancellationToken);
+        if (failure is not null)
+        {
+            return failure.Value;
+        }
+
+        await processed.AddAsync(group, [.. fresh.Select(e => e.Id)], cancellationToken);
+        return DispatchOutcome.Handled;
+    }
+
+    /// <summary>Runs the consumer in a fresh scope and records the outcome; the failure, or null when it handled the events.</summary>
+    private async Task<DispatchOutcome?> RunConsumerAsync<TConsumer>(EventSubscription subscription, Activity? activity, int events,
+        Func<TConsumer, Task> handle, CancellationToken cancellationToken)
+        where TConsumer : IIntegrationEventConsumer
+    {
+        var (topic, group) = (subscription.Topic, subscription.ConsumerGroup);
         var started = time.GetTimestamp();
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var consumer = (IIntegrationEventBatchConsumer)scope.ServiceProvider.GetRequiredService(subscription.ConsumerType);
-            await consumer.HandleBatchAsync(fresh, cancellationToken);
+            await handle((TConsumer)scope.ServiceProvider.GetRequiredService(subscription.ConsumerType));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -110,10 +117,8 @@ internal sealed partial class IntegrationEventDispatcher(
         }
 
         metrics.HandlerDuration(topic, group, time.GetElapsedTime(started), succeeded: true);
-        metrics.Consumed(topic, group, fresh.Count);
-
-        await processed.AddAsync(group, [.. fresh.Select(e => e.Id)], cancellationToken);
-        return DispatchOutcome.Handled;
+        metrics.Consumed(topic, group, events);
+        return null;
     }
 
     // One span for the batch, linked to each event's producer span (OpenTelemetry's convention for
