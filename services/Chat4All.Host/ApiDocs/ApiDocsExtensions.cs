@@ -33,7 +33,9 @@ public static class ApiDocsExtensions
                 options.WithTitle("Chat4All API").WithOpenApiRoutePattern("/openapi/{documentName}.json");
                 options.Telemetry = false; // no calls home: the page must work offline
                 options.DefaultFonts = false; // the default fonts come from Scalar's CDN
-                options.HideClientButton = false;
+                options.ShowDeveloperTools = DeveloperToolsVisibility.Never; // its toolbar links to Scalar's hosted services
+                options.Agent = new ScalarAgentOptions { Disabled = true }; // the AI chat is a hosted service too
+                options.Mcp = new ScalarMcpOptions { Disabled = true };
             })
             .AllowAnonymous();
         return endpoints;

@@ -100,7 +100,13 @@ internal sealed class StandardResponses : IOpenApiOperationTransformer
 
     private static string DefaultDescription(int status) => status switch
     {
+        StatusCodes.Status400BadRequest => "The request is malformed or breaks a rule of its fields (`code` says which).",
+        StatusCodes.Status401Unauthorized => "Not authenticated (no or a bad token, or a bad signature).",
+        StatusCodes.Status403Forbidden => "The caller may not act on this resource (e.g. `not_a_member`), or the token lacks the scope.",
+        StatusCodes.Status404NotFound => "No such resource (also: another tenant's).",
         StatusCodes.Status409Conflict => "Conflicts with the resource's current state.",
+        StatusCodes.Status410Gone => "The resource expired.",
+        StatusCodes.Status415UnsupportedMediaType => "The body's content type is not the one this operation reads.",
         StatusCodes.Status413PayloadTooLarge => "The body, or the file it announces, is over the limit.",
         StatusCodes.Status416RangeNotSatisfiable => "The requested range lies outside the file.",
         StatusCodes.Status422UnprocessableEntity => "Well-formed, but refused by a rule of the platform (`code` says which).",
