@@ -6,6 +6,7 @@ using Chat4All.Files.Data;
 using Chat4All.Files.Memberships;
 using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
+using Chat4All.ServiceDefaults.OpenApi;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -60,7 +61,7 @@ public static class UploadsApi
             .WithSummary("Upload a chunk")
             .WithDescription("The raw bytes of chunk `chunk_number` (`application/octet-stream`), in any order and in parallel; re-sending the same bytes is idempotent, different bytes are 409 `duplicate_chunk`. An optional SHA-256 (`checksum_sha256` or a `Digest`/`Repr-Digest` header) is checked.")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .Accepts<Stream>("application/octet-stream"); // read raw from the body, which the generator cannot see
+            .WithRawRequestBody("application/octet-stream", "The chunk's bytes: exactly chunk_size, the last chunk the rest of the file.");
         files.MapGet("/{uploadId:guid}/status", GetStatus).WithName("GetUploadStatus")
             .WithSummary("Get upload status")
             .WithDescription("Progress, the missing chunks, and once assembled the `file_id`.")
