@@ -30,13 +30,14 @@ SLN="$ROOT/Chat4All.sln"
 [[ -f "$SLN" ]] || die "solution not found: $SLN"
 
 # The web console's browser test (tests/Chat4All.Clients.Tests) drives Debian's Chromium with
-# Playwright (playwright-core from npm, pinned by the committed package-lock.json).
+# Playwright, and the contract tests (tests/Chat4All.Host.Tests) run redocly and asyncapi: npm
+# packages pinned by the committed package-lock.json in tests/Chat4All.Clients.Tests/browser.
 scripts/infra.sh browser
 BROWSER_TESTS="$ROOT/tests/Chat4All.Clients.Tests/browser"
 # npm ci only when the lock file changed since the last install (a stamp next to node_modules).
 lock_sum="$(sha256sum "$BROWSER_TESTS/package-lock.json" | cut -d' ' -f1)"
 if [[ "$(cat "$BROWSER_TESTS/node_modules/.chat4all-lock" 2>/dev/null)" != "$lock_sum" ]]; then
-    log "installing the browser test's npm packages (npm ci in $BROWSER_TESTS)"
+    log "installing the tests' npm packages (npm ci in $BROWSER_TESTS)"
     (cd "$BROWSER_TESTS" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $BROWSER_TESTS"
     echo "$lock_sum" >"$BROWSER_TESTS/node_modules/.chat4all-lock"
 fi

@@ -1,5 +1,6 @@
 using Chat4All.BuildingBlocks.Hosting;
 using Chat4All.Contracts;
+using Chat4All.Host.ApiDocs;
 using Chat4All.Host.Commands;
 
 // One binary, many targets (docs/architecture.md §1): `Chat4All.Host [--target all|identity,...]` serves;
@@ -77,6 +78,7 @@ if (targets.Contains(Targets.Files))
 
 // Static files of the web console: any target serves them, they call the API like any client.
 app.MapWebConsole();
+app.MapApiDocs(); // the landing page at /, the API reference at /docs, the AsyncAPI document
 app.MapDaprSidecar(); // dapr runtime only: /dapr/subscribe answers the sidecar in every app
 
 return await command.RunAsync(app);

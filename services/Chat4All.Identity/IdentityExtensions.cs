@@ -7,6 +7,7 @@ using Chat4All.Contracts;
 using Chat4All.Identity.Tokens;
 using Chat4All.Identity.Users;
 using Chat4All.ServiceDefaults.Auth;
+using Chat4All.ServiceDefaults.OpenApi;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,7 @@ public static class IdentityExtensions
         builder.AddEventBus();
         builder.AddOutboxRelay<IdentityDbContext>();
         builder.AddRetentionRule(TokenRetention.Rule);
+        builder.Services.AddOpenApiDocumentTransformer<OAuthEndpointsDocument>(); // /auth/* and discovery are OpenIddict's, not operations
 
         builder.Services.AddOpenIddict()
             .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<IdentityDbContext>())

@@ -7,6 +7,7 @@ using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Health;
 using Chat4All.ServiceDefaults.Http;
 using Chat4All.ServiceDefaults.Logging;
+using Chat4All.ServiceDefaults.OpenApi;
 using Chat4All.ServiceDefaults.RateLimiting;
 using Chat4All.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Authorization;
@@ -60,7 +61,7 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsDefaults.Customize);
         builder.Services.AddExceptionHandler<GlobalExceptionHandler>();
         builder.Services.AddValidation();
-        builder.Services.AddOpenApi("v1");
+        builder.Services.AddChat4AllOpenApi();
 
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))

@@ -46,7 +46,7 @@ public sealed class TargetHosts : IAsyncLifetime
             foreach (var endpoint in endpoints)
             {
                 var pattern = endpoint.RoutePattern.RawText?.TrimStart('/') ?? "";
-                if (!Operational.Contains(pattern, StringComparer.Ordinal))
+                if (!Operational.Contains(pattern, StringComparer.Ordinal) && !IsSelfDescription(pattern))
                 {
                     Routes.Add(new PublicRoute(target, "/" + pattern, "/" + Sample(endpoint.RoutePattern)));
                 }
@@ -61,6 +61,13 @@ public sealed class TargetHosts : IAsyncLifetime
             }
         }
     }
+
+    /// <summary>
+    /// The landing page, /docs and /asyncapi/v1.json: each target describes its own operations, so they
+    /// are read from a pod (port-forward), like /openapi/v1.json, not through the Ingress (docs/adr/0055).
+    /// </summary>
+    private static bool IsSelfDescription(string pattern) =>
+        pattern.Length == 0 || pattern == "docs" || pattern.StartsWith("docs/", StringComparison.Ordinal) || pattern.StartsWith("asyncapi/", StringComparison.Ordinal);
 
     public async Task DisposeAsync()
     {

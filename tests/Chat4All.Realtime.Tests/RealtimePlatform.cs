@@ -28,6 +28,12 @@ public class RealtimePlatform : PlatformFixture
 
     protected override IReadOnlyDictionary<string, string?> Settings => _settings;
 
+    /// <summary>Where this platform's events are on the bus (Redis Streams key prefix).</summary>
+    public string EventBusPrefix => _settings["Chat4All:EventBus:KeyPrefix"]!;
+
+    /// <summary>Settings a derived platform adds before the host starts.</summary>
+    protected IDictionary<string, string?> ExtraSettings => _settings;
+
     /// <summary>A user, an authenticated client and the raw access token (for <c>/ws?token=</c>).</summary>
     public async Task<Member> CreateMemberAsync(Chat4AllHost? instance = null)
     {

@@ -33,22 +33,40 @@ public static class ChannelAddressesApi
     public static IEndpointRouteBuilder MapChannelAddressesApi(this IEndpointRouteBuilder endpoints)
     {
         var me = endpoints.MapGroup("/v1/me/channels").RequireAuthorization(ChatScopes.Messages).WithTags("Channel addresses");
-        me.MapGet("/", (HttpContext http, DeliveryDbContext db, CancellationToken ct) => ListAsync(http.CallerId(), db, ct)).WithName("ListMyChannels");
+        me.MapGet("/", (HttpContext http, DeliveryDbContext db, CancellationToken ct) => ListAsync(http.CallerId(), db, ct)).WithName("ListMyChannels")
+            .WithSummary("List my channel addresses")
+            .WithDescription("Where the caller is reachable, most preferred first.");
         me.MapPut("/{channel}", (string channel, SetChannelAddressRequest request, HttpContext http, DeliveryDbContext db, ChannelConnectors connectors,
-            TimeProvider time, CancellationToken ct) => SetAsync(http.CallerId(), channel, request, db, connectors, time, ct)).WithName("SetMyChannel");
+            TimeProvider time, CancellationToken ct) => SetAsync(http.CallerId(), channel, request, db, connectors, time, ct)).WithName("SetMyChannel")
+                .WithSummary("Set a channel address")
+                .WithDescription("Adds or replaces the caller's address on a channel (at the end of the order when new).")
+                .ProducesProblem(StatusCodes.Status409Conflict);
         me.MapDelete("/{channel}", (string channel, HttpContext http, DeliveryDbContext db, CancellationToken ct) => DeleteAsync(http.CallerId(), channel, db, ct))
-            .WithName("DeleteMyChannel");
+            .WithName("DeleteMyChannel")
+            .WithSummary("Remove a channel address")
+            .WithDescription("Removes the caller's address on a channel.");
         me.MapPut("/order", (SetChannelOrderRequest request, HttpContext http, DeliveryDbContext db, CancellationToken ct) =>
-            SetOrderAsync(http.CallerId(), request, db, ct)).WithName("SetMyChannelOrder");
+            SetOrderAsync(http.CallerId(), request, db, ct)).WithName("SetMyChannelOrder")
+                .WithSummary("Order my channels")
+                .WithDescription("The caller's preferred channels first; the ones not named keep their order after them.");
 
         var admin = endpoints.MapGroup("/v1/admin/users/{userId:guid}/channels").RequireAuthorization(ChatScopes.Admin).WithTags("Channel addresses");
-        admin.MapGet("/", (Guid userId, DeliveryDbContext db, CancellationToken ct) => ListAsync(userId, db, ct)).WithName("ListUserChannels");
+        admin.MapGet("/", (Guid userId, DeliveryDbContext db, CancellationToken ct) => ListAsync(userId, db, ct)).WithName("ListUserChannels")
+            .WithSummary("List a user's channel addresses")
+            .WithDescription("Where a user is reachable, most preferred first. Scope `admin`.");
         admin.MapPut("/{channel}", (Guid userId, string channel, SetChannelAddressRequest request, DeliveryDbContext db, ChannelConnectors connectors,
-            TimeProvider time, CancellationToken ct) => SetAsync(userId, channel, request, db, connectors, time, ct)).WithName("SetUserChannel");
+            TimeProvider time, CancellationToken ct) => SetAsync(userId, channel, request, db, connectors, time, ct)).WithName("SetUserChannel")
+                .WithSummary("Set a user's channel address")
+                .WithDescription("Adds or replaces a user's address on a channel. Scope `admin`.")
+                .ProducesProblem(StatusCodes.Status409Conflict);
         admin.MapDelete("/{channel}", (Guid userId, string channel, DeliveryDbContext db, CancellationToken ct) => DeleteAsync(userId, channel, db, ct))
-            .WithName("DeleteUserChannel");
+            .WithName("DeleteUserChannel")
+            .WithSummary("Remove a user's channel address")
+            .WithDescription("Removes a user's address on a channel. Scope `admin`.");
         admin.MapPut("/order", (Guid userId, SetChannelOrderRequest request, DeliveryDbContext db, CancellationToken ct) =>
-            SetOrderAsync(userId, request, db, ct)).WithName("SetUserChannelOrder");
+            SetOrderAsync(userId, request, db, ct)).WithName("SetUserChannelOrder")
+                .WithSummary("Order a user's channels")
+                .WithDescription("A user's preferred channels first. Scope `admin`.");
         return endpoints;
     }
 

@@ -33,8 +33,13 @@ public static class DeadLettersApi
     public static IEndpointRouteBuilder MapDeadLettersApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/admin/deliveries/dead-letters").RequireAuthorization(ChatScopes.Admin).WithTags("Delivery operations");
-        group.MapGet("/", ListAsync).WithName("ListDeadLetters");
-        group.MapPost("/{deliveryId:guid}/replay", ReplayAsync).WithName("ReplayDeadLetter");
+        group.MapGet("/", ListAsync).WithName("ListDeadLetters")
+            .WithSummary("List dead-lettered deliveries")
+            .WithDescription("Deliveries that failed for good, with their reasons, newest first. Scope `admin`.");
+        group.MapPost("/{deliveryId:guid}/replay", ReplayAsync).WithName("ReplayDeadLetter")
+            .WithSummary("Replay a dead-lettered delivery")
+            .WithDescription("Sends a dead-lettered delivery again (202); it is delivered shortly after if the channel works. Scope `admin`.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return endpoints;
     }
 

@@ -25,9 +25,15 @@ public static class SimulatorApi
     public static IEndpointRouteBuilder MapSimulatorApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/admin/simulator/channels").RequireAuthorization(ChatScopes.Admin).WithTags("Channel simulator");
-        group.MapGet("/", ListAsync).WithName("ListSimulatedChannels");
-        group.MapPut("/{channel}/outage", SetOutageAsync).WithName("SetSimulatedOutage");
-        group.MapPost("/{channel}/inbound", InboundAsync).WithName("SimulateInboundMessage");
+        group.MapGet("/", ListAsync).WithName("ListSimulatedChannels")
+            .WithSummary("List simulated channels")
+            .WithDescription("Each simulated provider's outage state. Scope `admin`.");
+        group.MapPut("/{channel}/outage", SetOutageAsync).WithName("SetSimulatedOutage")
+            .WithSummary("Set a simulated outage")
+            .WithDescription("Starts or ends an outage of a simulated provider: sends fail, retry and dead-letter (or fall back). Scope `admin`.");
+        group.MapPost("/{channel}/inbound", InboundAsync).WithName("SimulateInboundMessage")
+            .WithSummary("Simulate an inbound message")
+            .WithDescription("A contact writes to a user on a channel; the message joins their conversation. Scope `admin`.");
         return endpoints;
     }
 

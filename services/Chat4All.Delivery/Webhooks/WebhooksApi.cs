@@ -39,7 +39,10 @@ public static partial class WebhooksApi
         endpoints.MapPost("/v1/webhooks/{channel}", ReceiveAsync)
             .AllowAnonymous() // authenticated by the provider's signature instead of a bearer token
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
-            .WithTags("Delivery").WithName("ReceiveChannelWebhook");
+            .WithTags("Delivery").WithName("ReceiveChannelWebhook")
+            .WithSummary("Receive a provider webhook")
+            .WithDescription("Delivered and read reports of a channel provider, authenticated by its HMAC signature (no bearer token); a replayed webhook is 409.")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         return endpoints;
     }
 

@@ -32,8 +32,16 @@ public static class FilesApi
     public static IEndpointRouteBuilder MapFilesApi(this IEndpointRouteBuilder endpoints)
     {
         var files = endpoints.MapGroup("/v1/files").RequireAuthorization(ChatScopes.Files).WithTags("Files");
-        files.MapGet("/{fileId:guid}", GetMetadata).WithName("GetFile");
-        files.MapGet("/{fileId:guid}/content", GetContent).WithName("GetFileContent");
+        files.MapGet("/{fileId:guid}", GetMetadata).WithName("GetFile")
+            .WithSummary("Get file metadata")
+            .WithDescription("Name, size, type, checksum and conversation of a completed file.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        files.MapGet("/{fileId:guid}/content", GetContent).WithName("GetFileContent")
+            .WithSummary("Download a file")
+            .WithDescription("The file's bytes, with a single `Range` (206, 416 outside the file) or a redirect to a presigned URL (302) when the blob store is S3.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream").Produces<Stream>(StatusCodes.Status206PartialContent, "application/octet-stream")
+            .Produces(StatusCodes.Status302Found); // an IResult: the generator cannot see these
         return endpoints;
     }
 

@@ -6,6 +6,7 @@ using Chat4All.Files.Data;
 using Chat4All.Files.Memberships;
 using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
+using Chat4All.ServiceDefaults.OpenApi;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -52,10 +53,23 @@ public static class UploadsApi
     public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder endpoints)
     {
         var files = endpoints.MapGroup("/v1/files").RequireAuthorization(ChatScopes.Files).WithTags("Files");
-        files.MapPost("/initiate", Initiate).WithName("InitiateUpload");
-        files.MapPost("/{uploadId:guid}/chunks", ChunkReceiver.ReceiveAsync).WithName("UploadChunk");
-        files.MapGet("/{uploadId:guid}/status", GetStatus).WithName("GetUploadStatus");
-        files.MapPost("/{uploadId:guid}/complete", Complete).WithName("CompleteUpload");
+        files.MapPost("/initiate", Initiate).WithName("InitiateUpload")
+            .WithSummary("Start an upload")
+            .WithDescription("Announces a file (up to 2 GiB) for a conversation and gets an upload id, its chunk size (5–50 MiB) and chunk count; expires after 24 h.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        files.MapPost("/{uploadId:guid}/chunks", ChunkReceiver.ReceiveAsync).WithName("UploadChunk")
+            .WithSummary("Upload a chunk")
+            .WithDescription("The raw bytes of chunk `chunk_number` (`application/octet-stream`), in any order and in parallel; re-sending the same bytes is idempotent, different bytes are 409 `duplicate_chunk`. An optional SHA-256 (`checksum_sha256` or a `Digest`/`Repr-Digest` header) is checked.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithRawRequestBody("application/octet-stream", "The chunk's bytes: exactly chunk_size, the last chunk the rest of the file.");
+        files.MapGet("/{uploadId:guid}/status", GetStatus).WithName("GetUploadStatus")
+            .WithSummary("Get upload status")
+            .WithDescription("Progress, the missing chunks, and once assembled the `file_id`.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status410Gone);
+        files.MapPost("/{uploadId:guid}/complete", Complete).WithName("CompleteUpload")
+            .WithSummary("Complete an upload")
+            .WithDescription("Starts assembly (202 `merging`): compose, whole-file SHA-256, type check, then `file.uploaded`. 400 `incomplete_upload` lists the missing chunks.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone);
         return endpoints;
     }
 

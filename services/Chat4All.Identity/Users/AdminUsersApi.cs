@@ -45,12 +45,29 @@ public static class AdminUsersApi
     public static IEndpointRouteBuilder MapAdminUsersApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/admin/users").RequireAuthorization(ChatScopes.Admin).WithTags("Admin");
-        group.MapPost("/", CreateUser).WithName("CreateUser");
-        group.MapGet("/", ListUsers).WithName("ListUsers");
-        group.MapPost("/{userId:guid}/disable", DisableUser).WithName("DisableUser");
-        group.MapPost("/{userId:guid}/enable", EnableUser).WithName("EnableUser");
-        group.MapDelete("/{userId:guid}", DeleteUser).WithName("DeleteUser");
-        group.MapPost("/{userId:guid}/secret", RotateClientSecret).WithName("RotateClientSecret");
+        group.MapPost("/", CreateUser).WithName("CreateUser")
+            .WithSummary("Provision a user")
+            .WithDescription("Creates a user of a tenant with a client id and a client secret, shown only in this answer. Scope `admin`.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/", ListUsers).WithName("ListUsers")
+            .WithSummary("List users")
+            .WithDescription("Users of every tenant, newest first, paged with `cursor`. Scope `admin`.");
+        group.MapPost("/{userId:guid}/disable", DisableUser).WithName("DisableUser")
+            .WithSummary("Disable a user")
+            .WithDescription("Refuses the user's tokens from this moment on every instance, and new sign-ins. Scope `admin`.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/{userId:guid}/enable", EnableUser).WithName("EnableUser")
+            .WithSummary("Re-enable a user")
+            .WithDescription("Lets a disabled user sign in again. Scope `admin`.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapDelete("/{userId:guid}", DeleteUser).WithName("DeleteUser")
+            .WithSummary("Delete a user")
+            .WithDescription("Deletes the user and refuses their tokens at once. Scope `admin`.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/{userId:guid}/secret", RotateClientSecret).WithName("RotateClientSecret")
+            .WithSummary("Rotate a client secret")
+            .WithDescription("Issues a new client secret (shown once); the old one stops working. Scope `admin`.")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return endpoints;
     }
 

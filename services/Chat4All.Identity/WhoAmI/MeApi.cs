@@ -14,7 +14,9 @@ public static class MeApi
 {
     public static IEndpointRouteBuilder MapMeApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/me", GetMe).RequireAuthorization().WithTags("Identity").WithName("GetMe");
+        endpoints.MapGet("/v1/me", GetMe).RequireAuthorization().WithTags("Identity").WithName("GetMe")
+            .WithSummary("Who am I")
+            .WithDescription("The caller's user id, tenant and scopes, from the access token.");
         return endpoints;
     }
 

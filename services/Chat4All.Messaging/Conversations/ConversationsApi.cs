@@ -49,9 +49,17 @@ public static class ConversationsApi
     public static IEndpointRouteBuilder MapConversationsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/conversations").RequireAuthorization(ChatScopes.Messages).WithTags("Conversations");
-        group.MapPost("/", CreateConversation).WithName("CreateConversation");
-        group.MapGet("/", ListConversations).WithName("ListConversations");
-        group.MapGet("/{conversationId:guid}", GetConversation).WithName("GetConversation");
+        group.MapPost("/", CreateConversation).WithName("CreateConversation")
+            .WithSummary("Create a conversation")
+            .WithDescription("A private conversation of two (the same pair always gets the same one: 201 first, 200 after) or a group. Members must be users of the caller's tenant (422 `unknown_members`).")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        group.MapGet("/", ListConversations).WithName("ListConversations")
+            .WithSummary("List my conversations")
+            .WithDescription("The caller's conversations, newest activity first, each with its last message and unread count.");
+        group.MapGet("/{conversationId:guid}", GetConversation).WithName("GetConversation")
+            .WithSummary("Get a conversation")
+            .WithDescription("A conversation the caller is a member of, with its members.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         return endpoints;
     }
 

@@ -50,10 +50,19 @@ public static class MessagesApi
     {
         var messages = endpoints.MapGroup("/v1/messages").RequireAuthorization(ChatScopes.Messages).WithTags("Messages");
         // A message is small JSON; refuse anything larger before reading it (413), whatever Kestrel's global limit.
-        messages.MapPost("/", SendMessage).WithName("SendMessage").WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes));
-        messages.MapGet("/{messageId:guid}", GetMessage).WithName("GetMessage");
+        messages.MapPost("/", SendMessage).WithName("SendMessage")
+            .WithSummary("Send a message")
+            .WithDescription("Accepts a text or file message into a conversation (202 with its gap-free `seq`). Idempotent by `message_id` or `Idempotency-Key`: a repeat replays the first answer with `Idempotent-Replayed: true`.")
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status422UnprocessableEntity).WithMetadata(new RequestSizeLimitAttribute(MaxRequestBytes));
+        messages.MapGet("/{messageId:guid}", GetMessage).WithName("GetMessage")
+            .WithSummary("Get a message")
+            .WithDescription("A message with its delivery status per recipient and channel.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         endpoints.MapGet("/v1/conversations/{conversationId:guid}/messages", GetHistory)
-            .RequireAuthorization(ChatScopes.Messages).WithTags("Messages").WithName("GetConversationMessages");
+            .RequireAuthorization(ChatScopes.Messages).WithTags("Messages").WithName("GetConversationMessages")
+            .WithSummary("Read history")
+            .WithDescription("Messages of a conversation by `seq`: `before_seq`/`after_seq` and `limit`, with a cursor to page.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         return endpoints;
     }
 

@@ -25,7 +25,10 @@ public static class ReadApi
     public static IEndpointRouteBuilder MapReadApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/v1/conversations/{conversationId:guid}/read", MarkRead)
-            .RequireAuthorization(ChatScopes.Messages).WithTags("Conversations").WithName("MarkConversationRead");
+            .RequireAuthorization(ChatScopes.Messages).WithTags("Conversations").WithName("MarkConversationRead")
+            .WithSummary("Mark read")
+            .WithDescription("Moves the caller's read position up to `up_to_seq`; members see `conversation.read` live. A position never moves back.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         return endpoints;
     }
 

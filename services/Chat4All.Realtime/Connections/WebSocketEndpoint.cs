@@ -73,13 +73,8 @@ public static partial class WebSocketEndpoint
         {
             await fanout.AddAsync(connection);
             await announcer.AnnounceAsync(joined.Change, aborted);
-            connection.Send(Bytes(Frames.Serialize(FrameTypes.ConnectionEstablished, new
-            {
-                user_id = userId,
-                connection_id = connection.Id,
-                server_instance = fanout.InstanceId,
-                heartbeat_interval_s = (int)settings.HeartbeatInterval.TotalSeconds,
-            }, time.GetUtcNow())));
+            connection.Send(Bytes(Frames.Serialize(FrameTypes.ConnectionEstablished, new ConnectionEstablishedData(
+                userId, connection.Id, fanout.InstanceId, (int)settings.HeartbeatInterval.TotalSeconds), time.GetUtcNow())));
 
             var writing = connection.WriteAsync(aborted);
             var reading = ReadAsync(socket, connection, settings, scopes, metrics, time, logger, aborted);
@@ -326,7 +321,7 @@ public static partial class WebSocketEndpoint
             // Past a truncated replay the client pages history for the rest (recovered: false).
             var sent = connection.EndResume(conversationId, fromSeq);
             connection.Send(Bytes(Frames.Serialize(FrameTypes.Resumed,
-                new { conversation_id = conversationId, from_seq = fromSeq, to_seq = truncated ? after : sent, recovered = !truncated }, time.GetUtcNow())));
+                new ResumedData(conversationId, fromSeq, truncated ? after : sent, !truncated), time.GetUtcNow())));
         }
     }
 
@@ -397,7 +392,7 @@ public static partial class WebSocketEndpoint
             : null;
 
     private static void SendError(RealtimeConnection connection, string code, string message, TimeProvider time) =>
-        connection.Send(Bytes(Frames.Serialize(FrameTypes.Error, new { code, message }, time.GetUtcNow())));
+        connection.Send(Bytes(Frames.Serialize(FrameTypes.Error, new ErrorData(code, message), time.GetUtcNow())));
 
     private static async Task CloseAsync(WebSocket socket, int code, string reason, RealtimeMetrics metrics)
     {

@@ -26,7 +26,9 @@ public static class PresenceApi
 
     public static IEndpointRouteBuilder MapPresenceApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/presence", GetAsync).RequireAuthorization(ChatScopes.Messages).WithTags("Realtime").WithName("GetPresence");
+        endpoints.MapGet("/v1/presence", GetAsync).RequireAuthorization(ChatScopes.Messages).WithTags("Realtime").WithName("GetPresence")
+            .WithSummary("Get presence")
+            .WithDescription("Online or offline, and last seen, of up to 100 users the caller has exchanged messages with; others are left out.");
         return endpoints;
     }
 

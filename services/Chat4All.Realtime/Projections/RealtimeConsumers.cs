@@ -30,17 +30,8 @@ public sealed class MessageCreatedConsumer(RealtimeDbContext db, RealtimeFanout 
     {
         var created = Json.Read<MessageCreated>(integrationEvent);
         List<Guid> members = [created.SenderId, .. created.Recipients];
-        var data = JsonSerializer.Serialize(new
-        {
-            message_id = created.MessageId,
-            conversation_id = created.ConversationId,
-            seq = created.Seq,
-            sender_id = created.SenderId,
-            payload = created.Payload,
-            channels = created.Channels,
-            status = DeliveryStatuses.Accepted,
-            created_at = created.CreatedAt,
-        }, OutboxWriter.Json);
+        var data = JsonSerializer.Serialize(new MessageCreatedData(created.MessageId, created.ConversationId, created.Seq, created.SenderId,
+            created.Payload, created.Channels, DeliveryStatuses.Accepted, created.CreatedAt), OutboxWriter.Json);
         // One statement, so one round trip and one commit: the members (events of different topics are
         // not ordered, so this may arrive before conversation.created), who wrote to whom (presence
         // visibility) and the log entry for resumes.
@@ -72,7 +63,7 @@ public sealed class ConversationReadConsumer(RealtimeDbContext db, ConversationM
         var read = Json.Read<ConversationRead>(integrationEvent);
         var members = await membersCache.OfAsync(db, read.ConversationId, cancellationToken);
         await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationRead,
-            new { conversation_id = read.ConversationId, user_id = read.UserId, read_up_to_seq = read.ReadUpToSeq, read_at = read.ReadAt },
+            new ConversationReadData(read.ConversationId, read.UserId, read.ReadUpToSeq, read.ReadAt),
             time.GetUtcNow()), read.ConversationId);
     }
 }
@@ -101,17 +92,9 @@ public sealed class StatusChangedConsumer(RealtimeDbContext db, ConversationMemb
             }
 
             // Issued in order and awaited together: one connection keeps each user's channel in order.
-            publishes.Add(fanout.PublishAsync(audience, Frames.Serialize(FrameTypes.MessageStatusUpdated, new
-            {
-                message_id = change.MessageId,
-                conversation_id = change.ConversationId,
-                recipient_id = change.RecipientId,
-                channel = change.Channel,
-                old_status = change.OldStatus,
-                new_status = change.NewStatus,
-                updated_at = change.UpdatedAt,
-                error = change.Error,
-            }, time.GetUtcNow()), change.ConversationId));
+            publishes.Add(fanout.PublishAsync(audience, Frames.Serialize(FrameTypes.MessageStatusUpdated, new MessageStatusUpdatedData(change.MessageId,
+                change.ConversationId, change.RecipientId, change.Channel, change.OldStatus, change.NewStatus, change.UpdatedAt, change.Error),
+                time.GetUtcNow()), change.ConversationId));
         }
 
         await Task.WhenAll(publishes);
@@ -126,7 +109,7 @@ public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout
         var changed = Json.Read<PresenceChanged>(integrationEvent);
         var contacts = await Memberships.CorrespondentsOfAsync(db, changed.UserId, cancellationToken);
         await fanout.PublishAsync(contacts, Frames.Serialize(FrameTypes.PresenceChanged,
-            new { user_id = changed.UserId, status = changed.Status, last_seen_at = changed.LastSeenAt }, time.GetUtcNow()));
+            new PresenceChangedData(changed.UserId, changed.Status, changed.LastSeenAt), time.GetUtcNow()));
     }
 }
 
