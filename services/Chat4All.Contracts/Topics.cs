@@ -4,6 +4,9 @@ namespace Chat4All.Contracts;
 public static class Topics
 {
     public const string UserCreated = "user.created";
+
+    /// <summary>Published by identity when a user's display name changes; read models holding names follow it.</summary>
+    public const string UserRenamed = "user.renamed";
     public const string ConversationCreated = "conversation.created";
     public const string MessageCreated = "message.created";
     public const string ConversationRead = "conversation.read";

@@ -30,6 +30,7 @@ public static class MessagingExtensions
         builder.AddEventSubscription<InboundMessageConsumer>(Topics.MessageInbound, Targets.Messaging);
         builder.AddEventSubscription<FileUploadedConsumer>(Topics.FileUploaded, Targets.Messaging);
         builder.AddEventSubscription<UserCreatedConsumer>(Topics.UserCreated, Targets.Messaging);
+        builder.AddEventSubscription<UserRenamedConsumer>(Topics.UserRenamed, Targets.Messaging);
         return builder;
     }
 
@@ -38,6 +39,7 @@ public static class MessagingExtensions
         endpoints.MapConversationsApi();
         endpoints.MapMessagesApi();
         endpoints.MapReadApi();
+        endpoints.MapUserDirectoryApi();
         endpoints.MapEventSubscriptions();
         return endpoints;
     }

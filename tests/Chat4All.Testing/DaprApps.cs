@@ -28,7 +28,7 @@ public static class DaprApps
     [
         new(Targets.Identity, Subscriptions: [], UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         new(Targets.Messaging,
-            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated],
+            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated, Topics.UserRenamed],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         new(Targets.Delivery,
             Subscriptions: [Topics.MessageCreated],

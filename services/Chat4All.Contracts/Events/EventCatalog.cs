@@ -9,6 +9,7 @@ public static class EventCatalog
     public static readonly IReadOnlyList<(string Topic, Type EventType)> Events =
     [
         (Topics.UserCreated, typeof(UserCreated)),
+        (Topics.UserRenamed, typeof(UserRenamed)),
         (Topics.ConversationCreated, typeof(ConversationCreated)),
         (Topics.MessageCreated, typeof(MessageCreated)),
         (Topics.ConversationRead, typeof(ConversationRead)),

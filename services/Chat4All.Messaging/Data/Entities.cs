@@ -119,9 +119,9 @@ public sealed class ConversationFile
 }
 
 /// <summary>
-/// A user as identity announced it (<c>user.created</c>): messaging's own read model, so members are
-/// checked to exist in the caller's tenant without calling identity. Kept with the name for a user
-/// directory.
+/// A user as identity announced it (<c>user.created</c>, <c>user.renamed</c>): messaging's own read
+/// model, so members are checked to exist in the caller's tenant without calling identity, and the
+/// source of the user directory and of expanded member and sender names.
 /// </summary>
 public sealed class TenantUser
 {
@@ -132,4 +132,7 @@ public sealed class TenantUser
     public required string Name { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When <see cref="Name"/> was set (creation or the rename it came from): an older event never overwrites it.</summary>
+    public DateTimeOffset NameUpdatedAt { get; init; }
 }

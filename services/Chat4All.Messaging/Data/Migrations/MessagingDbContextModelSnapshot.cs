@@ -367,6 +367,10 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("name");
 
+                    b.Property<DateTimeOffset>("NameUpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("name_updated_at");
+
                     b.Property<Guid>("TenantId")
                         .HasColumnType("uuid")
                         .HasColumnName("tenant_id");
