@@ -2,6 +2,7 @@ using Chat4All.Contracts;
 using Chat4All.Messaging;
 using Chat4All.Messaging.Conversations;
 using Chat4All.Messaging.Data;
+using Chat4All.Messaging.Members;
 using Chat4All.Messaging.Messages;
 using Chat4All.Messaging.Receipts;
 using Chat4All.Messaging.Users;
@@ -40,6 +41,7 @@ public static class MessagingExtensions
         endpoints.MapMessagesApi();
         endpoints.MapReadApi();
         endpoints.MapUserDirectoryApi();
+        endpoints.MapGroupMembersApi();
         endpoints.MapEventSubscriptions();
         return endpoints;
     }

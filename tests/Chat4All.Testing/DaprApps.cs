@@ -34,10 +34,11 @@ public static class DaprApps
             Subscriptions: [Topics.MessageCreated],
             UsesPubSub: true, UsesStateStore: true, ActorTypes: [], Workflows: []),
         new(Targets.Realtime,
-            Subscriptions: [Topics.ConversationCreated, Topics.MessageCreated, Topics.ConversationRead, Topics.MessageStatusChanged, Topics.PresenceChanged],
+            Subscriptions: [Topics.ConversationCreated, Topics.MessageCreated, Topics.ConversationRead, Topics.MessageStatusChanged, Topics.PresenceChanged,
+                Topics.ConversationMemberAdded, Topics.ConversationMemberRemoved, Topics.ConversationUpdated],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [Actors.UserPresence], Workflows: []),
         new(Targets.Files,
-            Subscriptions: [Topics.ConversationCreated],
+            Subscriptions: [Topics.ConversationCreated, Topics.ConversationMemberAdded, Topics.ConversationMemberRemoved],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: ["AssembleUpload"]),
     ];
 

@@ -41,6 +41,25 @@ public sealed class ConversationMember
     public long LastReadSeq { get; set; }
 }
 
+/// <summary>
+/// A former member of a group: they left, or its owner removed them, when the conversation's last
+/// <c>seq</c> was <see cref="LeftAtSeq"/>. They keep reading the history up to it (docs/adr/0041);
+/// joining again deletes the row.
+/// </summary>
+public sealed class ConversationDeparture
+{
+    public Guid ConversationId { get; init; }
+
+    public Guid UserId { get; init; }
+
+    public long LeftAtSeq { get; set; }
+
+    public DateTimeOffset LeftAt { get; set; }
+
+    /// <summary>Who removed them: themselves when they left.</summary>
+    public Guid RemovedBy { get; set; }
+}
+
 public sealed class Message
 {
     public Guid Id { get; init; }

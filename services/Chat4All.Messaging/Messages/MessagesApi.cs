@@ -141,7 +141,8 @@ public static class MessagesApi
             return Problems.NotFound("message_not_found", "No such message.");
         }
 
-        if (await db.CheckMemberAsync(message.ConversationId, http, cancellationToken) is not null)
+        // A former member still sees the messages up to their leaving (docs/adr/0041).
+        if (await db.CheckReaderAsync(message.ConversationId, http, cancellationToken) is not (null, var maxSeq) || message.Seq > maxSeq)
         {
             return Problems.NotFound("message_not_found", "No such message.");
         }
@@ -206,7 +207,8 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } problem)
+        var (problem, maxSeq) = await db.CheckReaderAsync(conversationId, http, cancellationToken);
+        if (problem is not null)
         {
             return problem;
         }
@@ -214,6 +216,12 @@ public static class MessagesApi
         // seq is gap-free from 1, so an offset is the same as a position.
         afterSeq ??= offset;
         var messages = db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId);
+        if (maxSeq is { } cap)
+        {
+            // A former member's history ends where they left.
+            messages = messages.Where(m => m.Seq <= cap);
+        }
+
         List<Message> rows;
         bool hasMore;
         string? next;
