@@ -56,6 +56,30 @@ public sealed class GroupMembershipLiveTests(RealtimePlatform platform) : IClass
     }
 
     [Fact]
+    public async Task AFormerMemberCannotResumeTheConversation()
+    {
+        using var owner = await platform.CreateMemberAsync();
+        using var bob = await platform.CreateMemberAsync();
+        using var carol = await platform.CreateMemberAsync();
+        var conversationId = await owner.CreateConversationAsync(bob, carol);
+        await owner.SendAsync(conversationId, "before");
+        await using (var before = await bob.ConnectAsync(platform.Host))
+        {
+            await before.NextAsync("connection.established");
+            using var leave = await bob.Client.DeleteAsync($"/v1/conversations/{conversationId}/members/{bob.Id}");
+            Assert.Equal(HttpStatusCode.NoContent, leave.StatusCode);
+            await before.NextAsync("conversation.member_removed", d => d.GetProperty("conversation_id").GetGuid() == conversationId);
+        }
+
+        await using var socket = await bob.ConnectAsync(platform.Host);
+        await socket.NextAsync("connection.established");
+        await socket.SendAsync(new { type = "resume", data = new { positions = new Dictionary<string, long> { [conversationId.ToString()] = 0 } } });
+
+        var error = await socket.NextAsync("error");
+        Assert.Equal("not_a_member", error.GetProperty("data").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task AnAddedMembersOpenSocketHearsTheConversationFromTheAdditionOn()
     {
         using var owner = await platform.CreateMemberAsync();
