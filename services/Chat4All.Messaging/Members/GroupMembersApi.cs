@@ -50,7 +50,7 @@ public static class GroupMembersApi
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapPatch("/", UpdateConversation).WithName("UpdateConversation")
+        group.MapPatch("", UpdateConversation).WithName("UpdateConversation")
             .WithSummary("Rename a group or set its description")
             .WithDescription("The owner sets name and/or description (a field left out stays as it is; an empty string clears it). " +
                 "Publishes conversation.updated.")
@@ -65,6 +65,12 @@ public static class GroupMembersApi
         Guid conversationId, AddMembersRequest request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
         IOptions<MessagingOptions> options, CancellationToken cancellationToken)
     {
+        // Who may ask comes before what they asked: outsiders learn nothing from validation answers.
+        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } notMember)
+        {
+            return notMember;
+        }
+
         var requested = request.UserIds?.Distinct().ToList() ?? [];
         if (requested.Count == 0 || requested.Contains(Guid.Empty))
         {
@@ -158,6 +164,11 @@ public static class GroupMembersApi
         Guid conversationId, UpdateConversationRequest request, HttpContext http, MessagingDbContext db, OutboxSignal outbox, TimeProvider time,
         CancellationToken cancellationToken)
     {
+        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } notMember)
+        {
+            return notMember;
+        }
+
         if (request.Name is null && request.Description is null)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["Give a name, a description, or both."] });
