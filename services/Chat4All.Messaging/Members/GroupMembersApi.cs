@@ -16,7 +16,8 @@ using Microsoft.Extensions.Options;
 
 namespace Chat4All.Messaging.Members;
 
-public sealed record AddMembersRequest([property: Required] IReadOnlyList<Guid>? UserIds);
+// No [Required]: the handler checks who is asking before what was asked, so an outsider learns nothing from a 400.
+public sealed record AddMembersRequest(IReadOnlyList<Guid>? UserIds);
 
 public sealed record UpdateConversationRequest(
     [property: StringLength(ConversationMetadata.MaxNameLength), NoNul] string? Name,
