@@ -4,7 +4,19 @@ namespace Chat4All.Contracts;
 public static class Topics
 {
     public const string UserCreated = "user.created";
+
+    /// <summary>Published by identity when a user's display name changes; read models holding names follow it.</summary>
+    public const string UserRenamed = "user.renamed";
     public const string ConversationCreated = "conversation.created";
+
+    /// <summary>Published by messaging when a group gains members; realtime and files follow its membership.</summary>
+    public const string ConversationMemberAdded = "conversation.member_added";
+
+    /// <summary>Published by messaging when a member leaves or is removed; realtime and files stop serving them that conversation.</summary>
+    public const string ConversationMemberRemoved = "conversation.member_removed";
+
+    /// <summary>Published by messaging when a group's name or description changes.</summary>
+    public const string ConversationUpdated = "conversation.updated";
     public const string MessageCreated = "message.created";
     public const string ConversationRead = "conversation.read";
     public const string MessageStatusChanged = "message.status_changed";

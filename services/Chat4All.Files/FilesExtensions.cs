@@ -31,6 +31,8 @@ public static class FilesExtensions
         builder.Services.AddSingleton<FilesMetrics>();
         builder.Services.AddScoped<AssemblyActivities>();
         builder.AddEventSubscription<ConversationCreatedConsumer>(Topics.ConversationCreated, Targets.Files);
+        builder.AddEventSubscription<MemberAddedConsumer>(Topics.ConversationMemberAdded, Targets.Files);
+        builder.AddEventSubscription<MemberRemovedConsumer>(Topics.ConversationMemberRemoved, Targets.Files);
         builder.Services.AddHostedService<UploadPurger>();
 
         var runtime = builder.Configuration.GetSection(Chat4AllOptions.SectionName).Get<Chat4AllOptions>()?.Runtime ?? Chat4AllRuntime.Standalone;

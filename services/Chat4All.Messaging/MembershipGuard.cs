@@ -23,6 +23,27 @@ internal static class MembershipGuard
         return Answer(membership?.TenantId, membership?.IsMember ?? false, caller);
     }
 
+    /// <summary>
+    /// Who may read a conversation's history: a member (no cap), or a former member up to the
+    /// <c>seq</c> at which they left (docs/adr/0041). Anyone else gets <see cref="CheckMemberAsync"/>'s answer.
+    /// </summary>
+    public static async Task<(ProblemHttpResult? Problem, long? MaxSeq)> CheckReaderAsync(this MessagingDbContext db, Guid conversationId, HttpContext caller,
+        CancellationToken cancellationToken)
+    {
+        var userId = caller.CallerId();
+        var reader = await db.Conversations.Where(c => c.Id == conversationId)
+            .Select(c => new
+            {
+                c.TenantId,
+                IsMember = c.Members.Any(m => m.UserId == userId),
+                LeftAtSeq = db.Departures.Where(d => d.ConversationId == c.Id && d.UserId == userId).Select(d => (long?)d.LeftAtSeq).FirstOrDefault(),
+            })
+            .SingleOrDefaultAsync(cancellationToken);
+        return reader?.LeftAtSeq is { } leftAt && !reader.IsMember && reader.TenantId == caller.CallerTenantId()
+            ? (null, leftAt)
+            : (Answer(reader?.TenantId, reader?.IsMember ?? false, caller), null);
+    }
+
     /// <summary>The answer for a conversation of <paramref name="tenantId"/> (null: none) the caller is or is not a member of.</summary>
     public static ProblemHttpResult? Answer(Guid? tenantId, bool isMember, HttpContext caller) =>
         tenantId is null || tenantId != caller.CallerTenantId() ? ConversationNotFound()

@@ -2,6 +2,7 @@ using Chat4All.Contracts;
 using Chat4All.Messaging;
 using Chat4All.Messaging.Conversations;
 using Chat4All.Messaging.Data;
+using Chat4All.Messaging.Members;
 using Chat4All.Messaging.Messages;
 using Chat4All.Messaging.Receipts;
 using Chat4All.Messaging.Users;
@@ -30,6 +31,7 @@ public static class MessagingExtensions
         builder.AddEventSubscription<InboundMessageConsumer>(Topics.MessageInbound, Targets.Messaging);
         builder.AddEventSubscription<FileUploadedConsumer>(Topics.FileUploaded, Targets.Messaging);
         builder.AddEventSubscription<UserCreatedConsumer>(Topics.UserCreated, Targets.Messaging);
+        builder.AddEventSubscription<UserRenamedConsumer>(Topics.UserRenamed, Targets.Messaging);
         return builder;
     }
 
@@ -38,6 +40,8 @@ public static class MessagingExtensions
         endpoints.MapConversationsApi();
         endpoints.MapMessagesApi();
         endpoints.MapReadApi();
+        endpoints.MapUserDirectoryApi();
+        endpoints.MapGroupMembersApi();
         endpoints.MapEventSubscriptions();
         return endpoints;
     }

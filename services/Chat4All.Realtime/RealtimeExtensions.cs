@@ -28,6 +28,8 @@ public static class RealtimeExtensions
         builder.Services.AddSingleton<RealtimeMetrics>();
         builder.Services.AddSingleton<RealtimeFanout>();
         builder.Services.AddSingleton<ConversationMembersCache>();
+        builder.Services.AddSingleton<MembersCacheInvalidation>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<MembersCacheInvalidation>());
         builder.Services.AddSingleton<PresenceAnnouncer>();
         builder.Services.AddHostedService<HeartbeatService>();
         builder.Services.AddHostedService<RevokedUserSockets>();
@@ -36,6 +38,9 @@ public static class RealtimeExtensions
         builder.AddEventSubscription<ConversationReadConsumer>(Topics.ConversationRead, Targets.Realtime);
         builder.AddEventSubscription<StatusChangedConsumer>(Topics.MessageStatusChanged, Targets.Realtime);
         builder.AddEventSubscription<PresenceChangedConsumer>(Topics.PresenceChanged, Targets.Realtime);
+        builder.AddEventSubscription<MemberAddedConsumer>(Topics.ConversationMemberAdded, Targets.Realtime);
+        builder.AddEventSubscription<MemberRemovedConsumer>(Topics.ConversationMemberRemoved, Targets.Realtime);
+        builder.AddEventSubscription<ConversationUpdatedConsumer>(Topics.ConversationUpdated, Targets.Realtime);
         return builder;
     }
 

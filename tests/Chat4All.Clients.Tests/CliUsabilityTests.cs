@@ -10,7 +10,7 @@ namespace Chat4All.Clients.Tests;
 public sealed class CliUsabilityTests(ClientsPlatform platform) : IClassFixture<ClientsPlatform>
 {
     [Fact]
-    public async Task AMemberGivenByNameIsRefusedWithAClearUsageErrorInsteadOfACrash()
+    public async Task AMemberNameNobodyHasIsRefusedWithAClearUsageErrorInsteadOfACrash()
     {
         var alice = await platform.CreateUserAsync();
         using var cli = await CliRunner.SignedInAsync(platform.Host, alice);

@@ -139,6 +139,7 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
             {
                 "conversationId" => platform.ConversationId.ToString(),
                 "messageId" => platform.MessageId.ToString(),
+                "userId" => platform.Alice.UserId.ToString(),
                 _ => throw new InvalidOperationException($"no value for {{{name}}}"),
             });
             var body = operation.HasBody ? """{"up_to_seq":1}""" : null;

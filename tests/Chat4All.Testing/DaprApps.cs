@@ -28,16 +28,17 @@ public static class DaprApps
     [
         new(Targets.Identity, Subscriptions: [], UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         new(Targets.Messaging,
-            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated],
+            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated, Topics.UserRenamed],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         new(Targets.Delivery,
             Subscriptions: [Topics.MessageCreated],
             UsesPubSub: true, UsesStateStore: true, ActorTypes: [], Workflows: []),
         new(Targets.Realtime,
-            Subscriptions: [Topics.ConversationCreated, Topics.MessageCreated, Topics.ConversationRead, Topics.MessageStatusChanged, Topics.PresenceChanged],
+            Subscriptions: [Topics.ConversationCreated, Topics.MessageCreated, Topics.ConversationRead, Topics.MessageStatusChanged, Topics.PresenceChanged,
+                Topics.ConversationMemberAdded, Topics.ConversationMemberRemoved, Topics.ConversationUpdated],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [Actors.UserPresence], Workflows: []),
         new(Targets.Files,
-            Subscriptions: [Topics.ConversationCreated],
+            Subscriptions: [Topics.ConversationCreated, Topics.ConversationMemberAdded, Topics.ConversationMemberRemoved],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: ["AssembleUpload"]),
     ];
 

@@ -106,6 +106,10 @@ public sealed record ConnectionEstablished(Guid UserId, string? ConnectionId, st
 
 public sealed record CloseCodeError(string? Code, string? Message);
 
+public sealed record DirectoryUser(Guid UserId, string Name);
+
+public sealed record DirectoryPage(List<DirectoryUser> Items, string? NextCursor, bool HasMore);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DictionaryKeyPolicy = JsonKnownNamingPolicy.Unspecified,
@@ -133,6 +137,7 @@ public sealed record CloseCodeError(string? Code, string? Message);
 [JsonSerializable(typeof(ResumedData))]
 [JsonSerializable(typeof(ConnectionEstablished))]
 [JsonSerializable(typeof(CloseCodeError))]
+[JsonSerializable(typeof(DirectoryPage))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(Auth.Profile))]
 [JsonSerializable(typeof(Files.UploadState))]

@@ -68,7 +68,7 @@ public static class ConversationCommands
     {
         var members = new Option<string[]>("--member", "-m")
         {
-            Description = "User id of another member (repeat for a group); you are always a member",
+            Description = "User id or exact name of another member (repeat for a group); you are always a member",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
@@ -79,7 +79,7 @@ public static class ConversationCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var others = MemberIds(parsed.GetValue(members)!, globals.Context.ConfigDirectory).Distinct().ToList();
+            var others = (await MemberIdsAsync(session.Api, parsed.GetValue(members)!, globals.Context.ConfigDirectory, cancellationToken)).Distinct().ToList();
             var type = others.Count == 1 && !parsed.GetValue(group) ? "private" : "group";
             var metadata = parsed.GetValue(name) is null && parsed.GetValue(description) is null
                 ? null
@@ -135,25 +135,44 @@ public static class ConversationCommands
     }
 
     /// <summary>
-    /// Members are user ids. There is no user directory to look a name up in yet, and a local
-    /// profile's name is only what this machine calls a sign-in, not who the user is — so a name is
-    /// refused (with the id of a same-named profile as a hint) rather than guessed.
+    /// Members are user ids or user names, a name resolved through the tenant's user directory
+    /// (<c>GET /v1/users?query=</c>, docs/adr/0040): the user whose name is exactly it, else the one
+    /// whose name matches it ignoring case. No match, or several, is a usage error — a wrong member
+    /// of a private conversation cannot be undone, so nothing is guessed. A local profile's name is
+    /// only what this machine calls a sign-in; it is shown as a hint, never used.
     /// </summary>
-    internal static IEnumerable<Guid> MemberIds(IEnumerable<string> members, string configDirectory)
+    internal static async Task<List<Guid>> MemberIdsAsync(ApiClient api, IEnumerable<string> members, string configDirectory,
+        CancellationToken cancellationToken)
     {
+        var ids = new List<Guid>();
         foreach (var member in members)
         {
             if (Guid.TryParse(member, out var id))
             {
-                yield return id;
+                ids.Add(id);
                 continue;
             }
 
-            var profile = ProfileStore.List(configDirectory).FirstOrDefault(p => p.Name == member).Profile;
-            var hint = profile?.UserId is { } profileUser ? $" The local profile '{member}' is signed in as user {profileUser}: --member {profileUser}." : "";
-            throw new CliException($"--member takes a user id; names such as '{member}' need the user directory, which this server does not have yet.{hint}",
-                ExitCodes.Usage);
+            var page = await api.GetAsync($"v1/users?limit=100&query={Uri.EscapeDataString(member)}", CliJson.Default.DirectoryPage, cancellationToken);
+            var exact = page.Value.Items.Where(u => u.Name == member).ToList();
+            var matches = exact.Count > 0 ? exact : [.. page.Value.Items.Where(u => string.Equals(u.Name, member, StringComparison.OrdinalIgnoreCase))];
+            switch (matches)
+            {
+                case [var user]:
+                    ids.Add(user.UserId);
+                    break;
+                case []:
+                    var profile = ProfileStore.List(configDirectory).FirstOrDefault(p => p.Name == member).Profile;
+                    var hint = profile?.UserId is { } profileUser ? $" The local profile '{member}' is signed in as user {profileUser}: --member {profileUser}." : "";
+                    throw new CliException($"No user named '{member}' in your tenant's user directory; --member takes a user id or a user's exact name.{hint}",
+                        ExitCodes.Usage);
+                default:
+                    throw new CliException($"Several users are named '{member}' (ignoring case): {string.Join(", ", matches.Select(u => $"{u.Name} {u.UserId}"))}. " +
+                        "Give the exact name or the user id.", ExitCodes.Usage);
+            }
         }
+
+        return ids;
     }
 
     internal static string Shorten(string text, int length)

@@ -9,7 +9,11 @@ public static class EventCatalog
     public static readonly IReadOnlyList<(string Topic, Type EventType)> Events =
     [
         (Topics.UserCreated, typeof(UserCreated)),
+        (Topics.UserRenamed, typeof(UserRenamed)),
         (Topics.ConversationCreated, typeof(ConversationCreated)),
+        (Topics.ConversationMemberAdded, typeof(ConversationMemberAdded)),
+        (Topics.ConversationMemberRemoved, typeof(ConversationMemberRemoved)),
+        (Topics.ConversationUpdated, typeof(ConversationUpdated)),
         (Topics.MessageCreated, typeof(MessageCreated)),
         (Topics.ConversationRead, typeof(ConversationRead)),
         (Topics.MessageStatusChanged, typeof(MessageStatusChanged)),

@@ -8,6 +8,9 @@ public static class FrameTypes
     public const string MessageStatusUpdated = "message.status_updated";
     public const string ConversationRead = "conversation.read";
     public const string PresenceChanged = "presence.changed";
+    public const string ConversationMemberAdded = "conversation.member_added";
+    public const string ConversationMemberRemoved = "conversation.member_removed";
+    public const string ConversationUpdated = "conversation.updated";
     public const string Resumed = "resumed";
     public const string Ping = "ping";
     public const string Pong = "pong";

@@ -123,12 +123,15 @@ public sealed class StoredFile
     public DateTimeOffset CreatedAt { get; set; }
 }
 
-/// <summary>Who is in a conversation, from <c>conversation.created</c> (members never change afterwards).</summary>
+/// <summary>Who is or was in a conversation, from <c>conversation.created</c>, <c>conversation.member_added</c> and <c>conversation.member_removed</c>.</summary>
 public sealed class Membership
 {
     public Guid ConversationId { get; set; }
 
     public Guid UserId { get; set; }
+
+    /// <summary>Set when the user left or was removed: they may no longer upload into the conversation or download its files. Kept, so a late event cannot make them a member again.</summary>
+    public long? LeftAtSeq { get; set; }
 }
 
 /// <summary>

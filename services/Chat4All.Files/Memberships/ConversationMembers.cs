@@ -10,8 +10,9 @@ using System.Text.Json;
 namespace Chat4All.Files.Memberships;
 
 /// <summary>
-/// Files learns who is in a conversation from <c>conversation.created</c> (members never change
-/// afterwards), so it answers membership questions from its own schema, never by calling messaging.
+/// Files learns who is in a conversation from <c>conversation.created</c> and the membership events
+/// of groups (<see cref="MemberAddedConsumer"/>, <see cref="MemberRemovedConsumer"/>), so it answers
+/// membership questions from its own schema, never by calling messaging.
 /// </summary>
 public sealed class ConversationCreatedConsumer(FilesDbContext db) : IIntegrationEventConsumer
 {
@@ -36,9 +37,10 @@ internal static class ConversationMembers
     /// </summary>
     public static async Task<ProblemHttpResult?> CheckMemberAsync(this FilesDbContext db, Guid conversationId, Guid userId, CancellationToken cancellationToken)
     {
-        var members = await db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
+        var members = await db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId)
+            .Select(m => new { m.UserId, m.LeftAtSeq }).ToListAsync(cancellationToken);
         return members.Count == 0 ? Problems.NotFound("conversation_not_found", "No such conversation.")
-            : members.Contains(userId) ? null
+            : members.Any(m => m.UserId == userId && m.LeftAtSeq == null) ? null
             : Problems.NotAMember();
     }
 
@@ -47,7 +49,7 @@ internal static class ConversationMembers
     /// caller is in the conversation — its existence is no secret once the id is known, its content is.
     /// </summary>
     public static async Task<ProblemHttpResult?> CheckMemberOfKnownAsync(this FilesDbContext db, Guid conversationId, Guid userId, CancellationToken cancellationToken) =>
-        await db.Memberships.AsNoTracking().AnyAsync(m => m.ConversationId == conversationId && m.UserId == userId, cancellationToken)
+        await db.Memberships.AsNoTracking().AnyAsync(m => m.ConversationId == conversationId && m.UserId == userId && m.LeftAtSeq == null, cancellationToken)
             ? null
             : Problems.NotAMember();
 }

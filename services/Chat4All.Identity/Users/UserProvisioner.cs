@@ -49,7 +49,7 @@ public sealed class UserProvisioner(
 
         if (await db.Users.AnyAsync(u => u.TenantId == tenant && u.Name == name, cancellationToken))
         {
-            throw new UserProvisioningException("user_exists", $"A user named '{name}' already exists in this tenant.");
+            throw NameTaken(name);
         }
 
         var user = new User
@@ -113,12 +113,65 @@ public sealed class UserProvisioner(
         return descriptor;
     }
 
+    /// <summary>
+    /// Renames a user (the name already trimmed by the caller or not): one transaction with its
+    /// <c>user.renamed</c> event, which the read models holding names follow. Null for no such user;
+    /// the same name again changes nothing and publishes nothing.
+    /// </summary>
+    public async Task<User?> RenameAsync(Guid userId, string? name, CancellationToken cancellationToken)
+    {
+        name = name?.Trim() ?? "";
+        if (NameError(name) is { } error)
+        {
+            throw new UserProvisioningException("validation_failed", "The user cannot be renamed as requested.",
+                new Dictionary<string, string[]> { ["name"] = [error] });
+        }
+
+        if (await db.Users.SingleOrDefaultAsync(u => u.Id == userId, cancellationToken) is not { } user)
+        {
+            return null;
+        }
+
+        if (user.Name == name)
+        {
+            return user;
+        }
+
+        if (await db.Users.AnyAsync(u => u.TenantId == user.TenantId && u.Name == name && u.Id != user.Id, cancellationToken))
+        {
+            throw NameTaken(name);
+        }
+
+        var now = time.GetUtcNow();
+        user.Name = name;
+        db.Enqueue(Topics.UserRenamed, user.Id.ToString(), new UserRenamed(user.Id, user.TenantId, name, now), now);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
+        {
+            // Someone took the name between our check and our commit: the unique index decided.
+            throw NameTaken(name);
+        }
+
+        outbox.Notify();
+        return user;
+    }
+
+    private static UserProvisioningException NameTaken(string name) =>
+        new("user_exists", $"A user named '{name}' already exists in this tenant.");
+
+    /// <summary>The display-name rule every path applies (create, rename): null when <paramref name="name"/> (trimmed) is fine.</summary>
+    public static string? NameError(string name) =>
+        name.Length is 0 or > MaxNameLength || name.Any(char.IsControl) ? $"The name must be 1 to {MaxNameLength} printable characters." : null;
+
     private static void Validate(string name, List<string> scopes)
     {
         var errors = new Dictionary<string, string[]>();
-        if (name.Length is 0 or > MaxNameLength || name.Any(char.IsControl))
+        if (NameError(name) is { } nameError)
         {
-            errors["name"] = [$"The name must be 1 to {MaxNameLength} printable characters."];
+            errors["name"] = [nameError];
         }
 
         var unknown = scopes.Where(s => !ChatScopes.All.Contains(s)).Select(s => s.Length == 0 ? "(empty)" : s).ToList();

@@ -1,9 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
+using Chat4All.Messaging.Users;
 using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Http;
@@ -27,12 +29,14 @@ public sealed record ConversationMetadata(
 
 public sealed record CreateConversationRequest([property: Required, NoNul] string Type, [property: Required] IReadOnlyList<Guid> Members, ConversationMetadata? Metadata);
 
-public sealed record ConversationResponse(Guid ConversationId, string Type, IReadOnlyList<Guid> Members, ConversationMetadata Metadata, DateTimeOffset CreatedAt);
+public sealed record ConversationResponse(Guid ConversationId, string Type, IReadOnlyList<Guid> Members, ConversationMetadata Metadata, DateTimeOffset CreatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<UserRef>? MemberDetails = null);
 
 public sealed record LastMessagePreview(Guid MessageId, long Seq, Guid SenderId, string Preview, DateTimeOffset CreatedAt);
 
 public sealed record ConversationSummary(Guid ConversationId, string Type, ConversationMetadata Metadata, IReadOnlyList<Guid> Members,
-    LastMessagePreview? LastMessage, long UnreadCount, DateTimeOffset UpdatedAt);
+    LastMessagePreview? LastMessage, long UnreadCount, DateTimeOffset UpdatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<UserRef>? MemberDetails = null);
 
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, string? NextCursor, bool HasMore);
 
@@ -151,8 +155,14 @@ public static class ConversationsApi
     }
 
     public static async Task<Results<Ok<ConversationPage>, ValidationProblem>> ListConversations(
-        HttpContext http, MessagingDbContext db, CancellationToken cancellationToken, int? limit = null, string? cursor = null)
+        HttpContext http, MessagingDbContext db, CancellationToken cancellationToken, int? limit = null, string? cursor = null, string? expand = null)
     {
+        var expanded = Expansion.Parse(expand, [Expansion.Members], out var badExpand);
+        if (badExpand is not null)
+        {
+            return badExpand;
+        }
+
         var caller = http.CallerId();
         var take = limit ?? Cursor.DefaultLimit;
         if (take is < 1 or > Cursor.MaxLimit)
@@ -208,22 +218,41 @@ public static class ConversationsApi
             r.Id, r.Type, new ConversationMetadata(r.Name, r.Description), r.Members,
             r.Last is null ? null : new LastMessagePreview(r.Last.Id, r.Last.Seq, r.Last.SenderId, Preview(r.Last.PayloadType, r.Last.Text), r.Last.CreatedAt),
             Math.Max(0, r.Unread), r.UpdatedAt)).ToList();
+        if (expanded.Contains(Expansion.Members))
+        {
+            var users = await Expansion.UsersAsync(db, tenant, page.SelectMany(c => c.Members), cancellationToken);
+            page = [.. page.Select(c => c with { MemberDetails = [.. c.Members.Select(m => users[m])] })];
+        }
+
         var next = hasMore
             ? Cursor.Encode(string.Create(CultureInfo.InvariantCulture, $"{page[^1].UpdatedAt.UtcTicks}|{page[^1].ConversationId}"))
             : null;
         return TypedResults.Ok(new ConversationPage(page, next, hasMore));
     }
 
-    public static async Task<Results<Ok<ConversationResponse>, ProblemHttpResult>> GetConversation(
-        Guid conversationId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ConversationResponse>, ValidationProblem, ProblemHttpResult>> GetConversation(
+        Guid conversationId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken, string? expand = null)
     {
+        var expanded = Expansion.Parse(expand, [Expansion.Members], out var badExpand);
+        if (badExpand is not null)
+        {
+            return badExpand;
+        }
+
         if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } problem)
         {
             return problem;
         }
 
         var conversation = await db.Conversations.AsNoTracking().Include(c => c.Members).SingleAsync(c => c.Id == conversationId, cancellationToken);
-        return TypedResults.Ok(ToResponse(conversation, conversation.Members.Select(m => m.UserId).ToList()));
+        var response = ToResponse(conversation, conversation.Members.Select(m => m.UserId).ToList());
+        if (expanded.Contains(Expansion.Members))
+        {
+            var users = await Expansion.UsersAsync(db, conversation.TenantId, response.Members, cancellationToken);
+            response = response with { MemberDetails = [.. response.Members.Select(m => users[m])] };
+        }
+
+        return TypedResults.Ok(response);
     }
 
     private static async Task<ConversationResponse?> FindPrivateAsync(MessagingDbContext db, string pairKey, CancellationToken cancellationToken)

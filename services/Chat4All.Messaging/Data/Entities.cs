@@ -41,6 +41,25 @@ public sealed class ConversationMember
     public long LastReadSeq { get; set; }
 }
 
+/// <summary>
+/// A former member of a group: they left, or its owner removed them, when the conversation's last
+/// <c>seq</c> was <see cref="LeftAtSeq"/>. They keep reading the history up to it (docs/adr/0041);
+/// joining again deletes the row.
+/// </summary>
+public sealed class ConversationDeparture
+{
+    public Guid ConversationId { get; init; }
+
+    public Guid UserId { get; init; }
+
+    public long LeftAtSeq { get; set; }
+
+    public DateTimeOffset LeftAt { get; set; }
+
+    /// <summary>Who removed them: themselves when they left.</summary>
+    public Guid RemovedBy { get; set; }
+}
+
 public sealed class Message
 {
     public Guid Id { get; init; }
@@ -119,9 +138,9 @@ public sealed class ConversationFile
 }
 
 /// <summary>
-/// A user as identity announced it (<c>user.created</c>): messaging's own read model, so members are
-/// checked to exist in the caller's tenant without calling identity. Kept with the name for a user
-/// directory.
+/// A user as identity announced it (<c>user.created</c>, <c>user.renamed</c>): messaging's own read
+/// model, so members are checked to exist in the caller's tenant without calling identity, and the
+/// source of the user directory and of expanded member and sender names.
 /// </summary>
 public sealed class TenantUser
 {
@@ -132,4 +151,7 @@ public sealed class TenantUser
     public required string Name { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When <see cref="Name"/> was set (creation or the rename it came from): an older event never overwrites it.</summary>
+    public DateTimeOffset NameUpdatedAt { get; init; }
 }

@@ -12,6 +12,8 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
 
     public DbSet<ConversationMember> Members => Set<ConversationMember>();
 
+    public DbSet<ConversationDeparture> Departures => Set<ConversationDeparture>();
+
     public DbSet<Message> Messages => Set<Message>();
 
     public DbSet<Receipt> Receipts => Set<Receipt>();
@@ -51,6 +53,18 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             m.Property(x => x.JoinedAt).HasColumnName("joined_at");
             m.Property(x => x.LastReadSeq).HasColumnName("last_read_seq");
             m.HasIndex(x => x.UserId);
+        });
+
+        modelBuilder.Entity<ConversationDeparture>(d =>
+        {
+            d.ToTable("conversation_departures");
+            d.HasKey(x => new { x.ConversationId, x.UserId });
+            d.Property(x => x.ConversationId).HasColumnName("conversation_id");
+            d.Property(x => x.UserId).HasColumnName("user_id");
+            d.Property(x => x.LeftAtSeq).HasColumnName("left_at_seq");
+            d.Property(x => x.LeftAt).HasColumnName("left_at");
+            d.Property(x => x.RemovedBy).HasColumnName("removed_by");
+            d.HasOne<Conversation>().WithMany().HasForeignKey(x => x.ConversationId);
         });
 
         modelBuilder.Entity<Message>(m =>
@@ -112,6 +126,7 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             u.Property(x => x.TenantId).HasColumnName("tenant_id");
             u.Property(x => x.Name).HasColumnName("name");
             u.Property(x => x.CreatedAt).HasColumnName("created_at");
+            u.Property(x => x.NameUpdatedAt).HasColumnName("name_updated_at");
             u.HasIndex(x => new { x.TenantId, x.Name });
         });
 

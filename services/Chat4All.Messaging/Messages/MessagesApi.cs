@@ -3,10 +3,12 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
+using Chat4All.Messaging.Users;
 using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Http;
@@ -29,12 +31,14 @@ public sealed record SendMessageRequest(Guid? MessageId, [property: Required] Gu
 public sealed record AcceptedMessage(string Status, Guid MessageId, Guid ConversationId, long Seq, DateTimeOffset CreatedAt);
 
 public sealed record MessageView(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
-    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt);
+    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UserRef? Sender = null);
 
 public sealed record DeliveryView(Guid RecipientId, string Channel, string Status, DateTimeOffset UpdatedAt, string? Error, string? FallbackFrom);
 
 public sealed record MessageDetail(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
-    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryView> Deliveries);
+    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryView> Deliveries,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UserRef? Sender = null);
 
 public sealed record MessagePage(Guid ConversationId, IReadOnlyList<MessageView> Messages, string? NextCursor, bool HasMore);
 
@@ -131,16 +135,23 @@ public static class MessagesApi
         return TypedResults.Accepted($"/v1/messages/{messageId}", new AcceptedMessage("accepted", messageId, conversationId, seq, now));
     }
 
-    public static async Task<Results<Ok<MessageDetail>, ProblemHttpResult>> GetMessage(
-        Guid messageId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<MessageDetail>, ValidationProblem, ProblemHttpResult>> GetMessage(
+        Guid messageId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken, string? expand = null)
     {
+        var expanded = Expansion.Parse(expand, [Expansion.Sender], out var badExpand);
+        if (badExpand is not null)
+        {
+            return badExpand;
+        }
+
         var message = await db.Messages.AsNoTracking().SingleOrDefaultAsync(m => m.Id == messageId, cancellationToken);
         if (message is null)
         {
             return Problems.NotFound("message_not_found", "No such message.");
         }
 
-        if (await db.CheckMemberAsync(message.ConversationId, http, cancellationToken) is not null)
+        // A former member still sees the messages up to their leaving (docs/adr/0041).
+        if (await db.CheckReaderAsync(message.ConversationId, http, cancellationToken) is not (null, var maxSeq) || message.Seq > maxSeq)
         {
             return Problems.NotFound("message_not_found", "No such message.");
         }
@@ -150,8 +161,11 @@ public static class MessagesApi
             .Select(r => new DeliveryView(r.RecipientId, r.Channel, r.Status, r.UpdatedAt, r.Error, r.FallbackFrom))
             .ToListAsync(cancellationToken);
         var view = ToView(message);
+        var sender = expanded.Contains(Expansion.Sender)
+            ? (await Expansion.UsersAsync(db, http.CallerTenantId(), [view.SenderId], cancellationToken))[view.SenderId]
+            : null;
         return TypedResults.Ok(new MessageDetail(view.MessageId, view.ConversationId, view.Seq, view.SenderId, view.Payload, view.Channels,
-            view.Priority, view.Status, view.CreatedAt, deliveries));
+            view.Priority, view.Status, view.CreatedAt, deliveries, sender));
     }
 
     /// <summary>
@@ -161,9 +175,15 @@ public static class MessagesApi
     public static async Task<Results<Ok<MessagePage>, ValidationProblem, ProblemHttpResult>> GetHistory(
         Guid conversationId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken,
         int? limit = null, string? cursor = null, [FromQuery(Name = "before_seq")] long? beforeSeq = null,
-        [FromQuery(Name = "after_seq")] long? afterSeq = null, int? offset = null)
+        [FromQuery(Name = "after_seq")] long? afterSeq = null, int? offset = null, string? expand = null)
     {
         var take = limit ?? Cursor.DefaultLimit;
+        var expanded = Expansion.Parse(expand, [Expansion.Sender], out var badExpand);
+        if (badExpand is not null)
+        {
+            return badExpand;
+        }
+
         var errors = new Dictionary<string, string[]>();
         if (take is < 1 or > Cursor.MaxLimit)
         {
@@ -196,7 +216,8 @@ public static class MessagesApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } problem)
+        var (problem, maxSeq) = await db.CheckReaderAsync(conversationId, http, cancellationToken);
+        if (problem is not null)
         {
             return problem;
         }
@@ -204,6 +225,12 @@ public static class MessagesApi
         // seq is gap-free from 1, so an offset is the same as a position.
         afterSeq ??= offset;
         var messages = db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId);
+        if (maxSeq is { } cap)
+        {
+            // A former member's history ends where they left.
+            messages = messages.Where(m => m.Seq <= cap);
+        }
+
         List<Message> rows;
         bool hasMore;
         string? next;
@@ -223,7 +250,14 @@ public static class MessagesApi
             next = hasMore ? Cursor.Encode(string.Create(CultureInfo.InvariantCulture, $"b:{rows[0].Seq}")) : null;
         }
 
-        return TypedResults.Ok(new MessagePage(conversationId, [.. rows.Select(ToView)], next, hasMore));
+        var views = rows.Select(ToView).ToList();
+        if (expanded.Contains(Expansion.Sender))
+        {
+            var users = await Expansion.UsersAsync(db, http.CallerTenantId(), views.Select(v => v.SenderId), cancellationToken);
+            views = [.. views.Select(v => v with { Sender = users[v.SenderId] })];
+        }
+
+        return TypedResults.Ok(new MessagePage(conversationId, views, next, hasMore));
     }
 
     internal static MessageView ToView(Message m) =>

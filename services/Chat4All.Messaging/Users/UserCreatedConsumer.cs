@@ -10,7 +10,7 @@ namespace Chat4All.Messaging.Users;
 /// <summary>
 /// Records identity's <c>user.created</c> in <c>messaging.users</c>: who may be a member, and of which
 /// tenant. Existing users reach it through the backfill identity's outbox migration enqueued. A
-/// redelivered event is a no-op.
+/// redelivered event is a no-op, and so is one that arrives after a rename of the same user.
 /// </summary>
 public sealed class UserCreatedConsumer(MessagingDbContext db) : IIntegrationEventConsumer
 {
@@ -19,8 +19,8 @@ public sealed class UserCreatedConsumer(MessagingDbContext db) : IIntegrationEve
         var user = JsonSerializer.Deserialize<UserCreated>(integrationEvent.Data, OutboxWriter.Json)
             ?? throw new JsonException("Empty user.created event.");
         await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO messaging.users (user_id, tenant_id, name, created_at)
-            VALUES ({user.UserId}, {user.TenantId}, {user.Name}, {user.CreatedAt})
+            INSERT INTO messaging.users (user_id, tenant_id, name, created_at, name_updated_at)
+            VALUES ({user.UserId}, {user.TenantId}, {user.Name}, {user.CreatedAt}, {user.CreatedAt})
             ON CONFLICT (user_id) DO NOTHING
             """, cancellationToken);
     }

@@ -20,6 +20,7 @@ public sealed class RealtimeConnection : IDisposable
     private readonly RealtimeMetrics _metrics;
     private readonly Lock _gate = new();
     private readonly HashSet<Guid> _unsubscribed = [];
+    private readonly Dictionary<Guid, long> _leftAtSeq = [];
     private readonly Dictionary<Guid, long> _lastSeq = [];
     private readonly Dictionary<Guid, List<(long Seq, byte[] Frame)>> _resuming = [];
     private List<(Guid Conversation, long? Seq, byte[] Frame)>? _held = [];
@@ -93,6 +94,12 @@ public sealed class RealtimeConnection : IDisposable
                     return;
                 }
 
+                // The user left: only what was sent before they did (a seq up to the one they left at) still comes.
+                if (_leftAtSeq.TryGetValue(conversation, out var leftAt) && (seq is not { } numbered || numbered > leftAt))
+                {
+                    return;
+                }
+
                 // Just connected: the client's resume may be on its way, and frames sent now would
                 // overtake the replay. Hold them until it arrives (or the grace period ends).
                 if (_held is { } held)
@@ -125,6 +132,24 @@ public sealed class RealtimeConnection : IDisposable
         }
 
         Send(frame);
+    }
+
+    /// <summary>The user left <paramref name="conversationId"/> at <paramref name="leftAtSeq"/>: later frames of it are dropped, even from an instance whose member list is stale.</summary>
+    public void Leave(Guid conversationId, long leftAtSeq)
+    {
+        lock (_gate)
+        {
+            _leftAtSeq[conversationId] = leftAtSeq;
+        }
+    }
+
+    /// <summary>The user is a member of <paramref name="conversationId"/> again.</summary>
+    public void Rejoin(Guid conversationId)
+    {
+        lock (_gate)
+        {
+            _leftAtSeq.Remove(conversationId);
+        }
     }
 
     public void Subscribe(Guid conversationId)

@@ -379,7 +379,7 @@ public static partial class WebSocketEndpoint
 
         await using var scope = scopes.CreateAsyncScope();
         return [.. await scope.ServiceProvider.GetRequiredService<RealtimeDbContext>().Memberships
-            .Where(m => m.UserId == userId && ids.Contains(m.ConversationId)).Select(m => m.ConversationId).ToListAsync(cancellationToken)];
+            .Where(m => m.UserId == userId && ids.Contains(m.ConversationId) && m.LeftAtSeq == null).Select(m => m.ConversationId).ToListAsync(cancellationToken)];
     }
 
     private static async Task<bool> IsMemberAsync(IServiceScopeFactory scopes, Guid conversationId, Guid userId, CancellationToken cancellationToken) =>

@@ -27,6 +27,7 @@ public sealed class RealtimeDbContext(DbContextOptions<RealtimeDbContext> option
             m.HasKey(x => new { x.ConversationId, x.UserId });
             m.Property(x => x.ConversationId).HasColumnName("conversation_id");
             m.Property(x => x.UserId).HasColumnName("user_id");
+            m.Property(x => x.LeftAtSeq).HasColumnName("left_at_seq");
             m.HasIndex(x => new { x.UserId, x.ConversationId });
         });
         modelBuilder.Entity<LoggedMessage>(l =>
@@ -54,6 +55,9 @@ public sealed class Membership
     public Guid ConversationId { get; init; }
 
     public Guid UserId { get; init; }
+
+    /// <summary>Set when the user left or was removed (the conversation's seq then); null while a member. Kept, so a late event cannot make them a member again.</summary>
+    public long? LeftAtSeq { get; init; }
 }
 
 /// <summary>One <c>message.created</c> frame's data, as pushed live, kept for replay.</summary>

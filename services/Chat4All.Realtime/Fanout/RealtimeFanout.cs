@@ -33,10 +33,22 @@ public sealed partial class RealtimeFanout(
     public int Count => _users.Values.Sum(u => u.Count);
 
     /// <summary>Publishes <paramref name="frame"/> to each user's channel; conversation events carry their conversation and seq.</summary>
-    public async Task PublishAsync(IEnumerable<Guid> userIds, string frame, Guid? conversationId = null, long? seq = null)
+    public Task PublishAsync(IEnumerable<Guid> userIds, string frame, Guid? conversationId = null, long? seq = null) =>
+        PublishAsync(userIds, new Envelope(frame, conversationId, seq, time.GetUtcNow().ToUnixTimeMilliseconds()));
+
+    /// <summary>
+    /// Publishes a membership change of <paramref name="conversationId"/>: after this frame, the sockets
+    /// of <paramref name="left"/> pass on no frame of the conversation beyond <paramref name="leftAtSeq"/>,
+    /// and those of <paramref name="joined"/> pass them on again.
+    /// </summary>
+    public Task PublishMembershipAsync(IEnumerable<Guid> userIds, string frame, Guid conversationId, Guid? left = null, long? leftAtSeq = null,
+        IReadOnlyList<Guid>? joined = null) =>
+        PublishAsync(userIds, new Envelope(frame, conversationId, null, time.GetUtcNow().ToUnixTimeMilliseconds(), left, leftAtSeq, joined));
+
+    private async Task PublishAsync(IEnumerable<Guid> userIds, Envelope envelope)
     {
         var traceParent = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null;
-        var payload = new Envelope(frame, conversationId, seq, time.GetUtcNow().ToUnixTimeMilliseconds(), traceParent).ToJson();
+        var payload = (envelope with { TraceParent = traceParent }).ToJson();
         var subscriber = redis.GetSubscriber();
         await Task.WhenAll(userIds.Distinct().Select(u => subscriber.PublishAsync(Channel(u), payload, RedisPubSub.OnPrimary)));
     }
@@ -155,7 +167,16 @@ public sealed partial class RealtimeFanout(
         var bytes = System.Text.Encoding.UTF8.GetBytes(envelope.Frame);
         foreach (var connection in connections)
         {
+            if (envelope is { ConversationId: { } joinedConversation, Joined: { } joined } && joined.Contains(connection.UserId))
+            {
+                connection.Rejoin(joinedConversation);
+            }
+
             connection.Deliver(envelope.ConversationId, envelope.Seq, bytes);
+            if (envelope is { ConversationId: { } leftConversation, Left: { } left, LeftAtSeq: { } leftAtSeq } && left == connection.UserId)
+            {
+                connection.Leave(leftConversation, leftAtSeq);
+            }
         }
     }
 

@@ -115,16 +115,20 @@ public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout
 
 /// <summary>
 /// Members per conversation, kept in memory: a status change is ten to thirty events per message, and
-/// a query for the same members on each was the realtime consumer's largest cost. Members never
-/// change once a conversation exists, and each projection writes all of them in one statement, so a
-/// non-empty list read back is complete and can be kept; an empty one (the conversation is not
-/// projected yet) is not. Bounded: past <see cref="Capacity"/> conversations it starts over.
+/// a query for the same members on each was the realtime consumer's largest cost. Each projection
+/// writes all of a conversation's members in one statement, so a non-empty list read back is
+/// complete and can be kept; an empty one (the conversation is not projected yet) is not. A group's
+/// membership change drops the entry on every instance (<see cref="MembersCacheInvalidation"/>).
+/// Bounded: past <see cref="Capacity"/> conversations it starts over.
 /// </summary>
 public sealed class ConversationMembersCache
 {
     public const int Capacity = 100_000;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, IReadOnlyList<Guid>> _members = new();
+
+    /// <summary>Drops this instance's entry; the next read goes to the database.</summary>
+    public void Forget(Guid conversationId) => _members.TryRemove(conversationId, out _);
 
     public async Task<IReadOnlyList<Guid>> OfAsync(RealtimeDbContext db, Guid conversationId, CancellationToken cancellationToken)
     {
@@ -161,7 +165,7 @@ internal static class Memberships
     }
 
     public static Task<List<Guid>> OfAsync(RealtimeDbContext db, Guid conversationId, CancellationToken cancellationToken) =>
-        db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId).Select(m => m.UserId).ToListAsync(cancellationToken);
+        db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId && m.LeftAtSeq == null).Select(m => m.UserId).ToListAsync(cancellationToken);
 
     /// <summary>
     /// Who may see <paramref name="userId"/>'s presence: the people they have exchanged a message with,

@@ -166,6 +166,10 @@ namespace Chat4All.Files.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("user_id");
 
+                    b.Property<long?>("LeftAtSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("left_at_seq");
+
                     b.HasKey("ConversationId", "UserId");
 
                     b.ToTable("memberships", "files");

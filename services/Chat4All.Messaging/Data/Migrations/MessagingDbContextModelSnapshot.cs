@@ -161,6 +161,33 @@ namespace Chat4All.Messaging.Data.Migrations
                     b.ToTable("conversations", "messaging");
                 });
 
+            modelBuilder.Entity("Chat4All.Messaging.Data.ConversationDeparture", b =>
+                {
+                    b.Property<Guid>("ConversationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("conversation_id");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTimeOffset>("LeftAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("left_at");
+
+                    b.Property<long>("LeftAtSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("left_at_seq");
+
+                    b.Property<Guid>("RemovedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("removed_by");
+
+                    b.HasKey("ConversationId", "UserId");
+
+                    b.ToTable("conversation_departures", "messaging");
+                });
+
             modelBuilder.Entity("Chat4All.Messaging.Data.ConversationFile", b =>
                 {
                     b.Property<Guid>("FileId")
@@ -367,6 +394,10 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("name");
 
+                    b.Property<DateTimeOffset>("NameUpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("name_updated_at");
+
                     b.Property<Guid>("TenantId")
                         .HasColumnType("uuid")
                         .HasColumnName("tenant_id");
@@ -376,6 +407,15 @@ namespace Chat4All.Messaging.Data.Migrations
                     b.HasIndex("TenantId", "Name");
 
                     b.ToTable("users", "messaging");
+                });
+
+            modelBuilder.Entity("Chat4All.Messaging.Data.ConversationDeparture", b =>
+                {
+                    b.HasOne("Chat4All.Messaging.Data.Conversation", null)
+                        .WithMany()
+                        .HasForeignKey("ConversationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Chat4All.Messaging.Data.ConversationMember", b =>

@@ -76,6 +76,10 @@ namespace Chat4All.Realtime.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("user_id");
 
+                    b.Property<long?>("LeftAtSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("left_at_seq");
+
                     b.HasKey("ConversationId", "UserId");
 
                     b.HasIndex("UserId", "ConversationId");

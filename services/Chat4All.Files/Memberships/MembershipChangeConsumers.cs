@@ -1,0 +1,42 @@
+using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts.Events;
+using Chat4All.Files.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Chat4All.Files.Memberships;
+
+/// <summary>New members of a group may upload into it and download its files from now on (again, if they had left).</summary>
+public sealed class MemberAddedConsumer(FilesDbContext db) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var added = JsonSerializer.Deserialize<ConversationMemberAdded>(integrationEvent.Data, OutboxWriter.Json)
+            ?? throw new JsonException("Empty conversation.member_added event.");
+        var users = added.UserIds.Distinct().ToArray();
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO files.memberships (conversation_id, user_id)
+            SELECT {added.ConversationId}, u FROM unnest({users}) AS u
+            ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at_seq = NULL
+            """, cancellationToken);
+    }
+}
+
+/// <summary>
+/// A member who left or was removed loses the conversation's files at once: no download, no upload
+/// (docs/adr/0041). The row stays, marked, so a late <c>conversation.created</c> cannot restore them.
+/// </summary>
+public sealed class MemberRemovedConsumer(FilesDbContext db) : IIntegrationEventConsumer
+{
+    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        var removed = JsonSerializer.Deserialize<ConversationMemberRemoved>(integrationEvent.Data, OutboxWriter.Json)
+            ?? throw new JsonException("Empty conversation.member_removed event.");
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO files.memberships (conversation_id, user_id, left_at_seq)
+            VALUES ({removed.ConversationId}, {removed.UserId}, {removed.LeftAtSeq})
+            ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at_seq = excluded.left_at_seq
+            """, cancellationToken);
+    }
+}
