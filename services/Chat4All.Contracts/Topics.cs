@@ -5,6 +5,12 @@ public static class Topics
 {
     public const string UserCreated = "user.created";
     public const string ConversationCreated = "conversation.created";
+
+    /// <summary>
+    /// A conversation's message stream: <c>MessageCreated</c>, and the <c>MessageUpdated</c> and
+    /// <c>MessageDeleted</c> events of edits and deletes (the event type tells them apart), on one topic
+    /// so that they are consumed in seq order per conversation (docs/adr/0045).
+    /// </summary>
     public const string MessageCreated = "message.created";
     public const string ConversationRead = "conversation.read";
     public const string MessageStatusChanged = "message.status_changed";

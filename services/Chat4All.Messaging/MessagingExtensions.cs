@@ -3,6 +3,7 @@ using Chat4All.Messaging;
 using Chat4All.Messaging.Conversations;
 using Chat4All.Messaging.Data;
 using Chat4All.Messaging.Messages;
+using Chat4All.Messaging.Messages.Edits;
 using Chat4All.Messaging.Receipts;
 using Chat4All.Messaging.Users;
 using Microsoft.AspNetCore.Routing;
@@ -37,6 +38,7 @@ public static class MessagingExtensions
     {
         endpoints.MapConversationsApi();
         endpoints.MapMessagesApi();
+        endpoints.MapMessageChangesApi();
         endpoints.MapReadApi();
         endpoints.MapEventSubscriptions();
         return endpoints;

@@ -11,6 +11,8 @@ public static class EventCatalog
         (Topics.UserCreated, typeof(UserCreated)),
         (Topics.ConversationCreated, typeof(ConversationCreated)),
         (Topics.MessageCreated, typeof(MessageCreated)),
+        (Topics.MessageCreated, typeof(MessageUpdated)),
+        (Topics.MessageCreated, typeof(MessageDeleted)),
         (Topics.ConversationRead, typeof(ConversationRead)),
         (Topics.MessageStatusChanged, typeof(MessageStatusChanged)),
         (Topics.MessageInbound, typeof(MessageInbound)),

@@ -187,9 +187,10 @@ public static class ConversationsApi
                 x.c.Name,
                 x.c.Description,
                 x.c.UpdatedAt,
-                Unread = x.c.LastSeq - x.LastReadSeq,
+                // Messages, not seqs: edits and deletes take seqs too (docs/adr/0045).
+                Unread = db.Messages.Count(m => m.ConversationId == x.c.Id && m.Seq > x.LastReadSeq && m.SenderId != caller && m.DeletedAt == null),
                 Members = x.c.Members.Select(m => m.UserId).ToList(),
-                Last = db.Messages.Where(m => m.ConversationId == x.c.Id && m.Seq == x.c.LastSeq)
+                Last = db.Messages.Where(m => m.ConversationId == x.c.Id).OrderByDescending(m => m.Seq)
                     .Select(m => new { m.Id, m.Seq, m.SenderId, m.PayloadType, m.Text, m.CreatedAt })
                     .FirstOrDefault(),
             })
