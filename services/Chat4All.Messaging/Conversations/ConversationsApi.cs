@@ -142,10 +142,22 @@ public static class ConversationsApi
         return TypedResults.Created($"/v1/conversations/{conversation.Id}", ToResponse(conversation, members));
     }
 
+    private static readonly string[] UnsupportedPaging = ["offset", "page"];
+
     public static async Task<Results<Ok<ConversationPage>, ValidationProblem>> ListConversations(
         HttpContext http, MessagingDbContext db, CancellationToken cancellationToken, int? limit = null, string? cursor = null)
     {
         var caller = http.CallerId();
+        // Offsets would skip or repeat conversations as new activity reorders the list, so it pages by
+        // cursor only; an offset is refused rather than ignored (a client would loop on page 1).
+        if (UnsupportedPaging.FirstOrDefault(http.Request.Query.ContainsKey) is { } unsupported)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [unsupported] = [$"{unsupported} is not supported: this list pages by cursor (pass the previous page's next_cursor as cursor)."],
+            });
+        }
+
         var take = limit ?? Cursor.DefaultLimit;
         if (take is < 1 or > Cursor.MaxLimit)
         {
