@@ -17,6 +17,12 @@ public static class Topics
 
     /// <summary>Published by messaging when a group's name or description changes.</summary>
     public const string ConversationUpdated = "conversation.updated";
+
+    /// <summary>
+    /// A conversation's message stream: <c>MessageCreated</c>, and the <c>MessageUpdated</c> and
+    /// <c>MessageDeleted</c> events of edits and deletes (the event type tells them apart), on one topic
+    /// so that they are consumed in seq order per conversation (docs/adr/0045).
+    /// </summary>
     public const string MessageCreated = "message.created";
     public const string ConversationRead = "conversation.read";
     public const string MessageStatusChanged = "message.status_changed";

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Chat4All.BuildingBlocks.Blobs;
 
 namespace Chat4All.Files;
 
@@ -13,7 +14,8 @@ public sealed class FilesOptions : IValidatableObject
     [Range(1L, 2L * 1024 * MiB)]
     public long MaxFileSize { get; set; } = 2L * 1024 * MiB;
 
-    [Range(1L, 5L * 1024 * MiB)]
+    /// <summary>At least the blob stores' smallest part (S3's 5 MiB), or every multi-chunk upload would fail to start.</summary>
+    [Range(StagedBlobLimits.MinPartSize, 5L * 1024 * MiB)]
     public long MinChunkSize { get; set; } = 5 * MiB;
 
     [Range(1L, 5L * 1024 * MiB)]

@@ -62,6 +62,8 @@ public static class IdentityExtensions
                 o.AddEventHandler(TokenEventHandlers.TokenRequestsRejectControlCharacters);
                 o.AddEventHandler(TokenEventHandlers.RevocationRequestsRejectControlCharacters);
                 o.AddEventHandler(TokenEventHandlers.DiscoveryUsesTheConfiguredIssuer);
+                o.AddEventHandler(BasicChallenge.OnlyForBasicTokenRequests);
+                o.AddEventHandler(BasicChallenge.OnlyForBasicRevocationRequests);
                 o.AddEventHandler(DecoyClientSecretCheck.Descriptor);
                 o.RemoveEventHandler(OpenIddictServerHandlers.Protection.ValidateTokenEntry.Descriptor);
                 o.AddEventHandler(TokenFamily.ValidateTokenEntry);

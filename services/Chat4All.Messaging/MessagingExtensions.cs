@@ -4,6 +4,7 @@ using Chat4All.Messaging.Conversations;
 using Chat4All.Messaging.Data;
 using Chat4All.Messaging.Members;
 using Chat4All.Messaging.Messages;
+using Chat4All.Messaging.Messages.Edits;
 using Chat4All.Messaging.Receipts;
 using Chat4All.Messaging.Users;
 using Microsoft.AspNetCore.Routing;
@@ -39,6 +40,7 @@ public static class MessagingExtensions
     {
         endpoints.MapConversationsApi();
         endpoints.MapMessagesApi();
+        endpoints.MapMessageChangesApi();
         endpoints.MapReadApi();
         endpoints.MapUserDirectoryApi();
         endpoints.MapGroupMembersApi();

@@ -9,21 +9,28 @@ public sealed class EventSchemaTests
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>docs/events holds one JSON Schema per topic; set CHAT4ALL_UPDATE_SCHEMAS=1 to regenerate.</summary>
+    /// <summary>
+    /// docs/events holds one JSON Schema per event: named for its topic, or, for a further event type on
+    /// a topic, for the type (MessageUpdated: message.updated); set CHAT4ALL_UPDATE_SCHEMAS=1 to regenerate.
+    /// </summary>
     [Fact]
     public void ThePublishedEventSchemasMatchTheContractRecords()
     {
         var folder = Path.Combine(RepositoryRoot(), "docs", "events");
         var regenerate = Environment.GetEnvironmentVariable("CHAT4ALL_UPDATE_SCHEMAS") == "1";
+        var firstOfTopic = EventCatalog.Events.GroupBy(e => e.Topic).ToDictionary(g => g.Key, g => g.First().EventType);
         foreach (var (topic, type) in EventCatalog.Events)
         {
+            var name = firstOfTopic[topic] == type ? topic : DottedName(type);
             var schema = ContractSchemas.Of(type);
             var document = new JsonObject
             {
                 ["$schema"] = "https://json-schema.org/draft/2020-12/schema",
-                ["$id"] = $"https://chat4all.example/events/{topic}.schema.json",
+                ["$id"] = $"https://chat4all.example/events/{name}.schema.json",
                 ["title"] = type.Name,
-                ["description"] = $"Payload (CloudEvent data) of topic '{topic}'. Partition key: the conversation id (user id for user.created).",
+                ["description"] = name == topic
+                    ? $"Payload (CloudEvent data) of topic '{topic}'. Partition key: the conversation id (user id for user.created)."
+                    : $"Payload (CloudEvent data) of events of type '{type.Name}' on topic '{topic}'. Partition key: the conversation id.",
             };
             foreach (var (key, value) in schema.AsObject())
             {
@@ -31,7 +38,7 @@ public sealed class EventSchemaTests
             }
 
             var expected = document.ToJsonString(Indented) + "\n";
-            var path = Path.Combine(folder, topic + ".schema.json");
+            var path = Path.Combine(folder, name + ".schema.json");
             if (regenerate)
             {
                 Directory.CreateDirectory(folder);
@@ -42,6 +49,9 @@ public sealed class EventSchemaTests
             Assert.Equal(expected, File.ReadAllText(path));
         }
     }
+
+    /// <summary>MessageUpdated → message.updated.</summary>
+    private static string DottedName(Type type) => JsonNamingPolicy.SnakeCaseLower.ConvertName(type.Name).Replace('_', '.');
 
     private static string RepositoryRoot()
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
@@ -34,6 +35,26 @@ public sealed class FileMessageTests(MessagingPlatform platform) : IClassFixture
         var created = await PublishedEvents.WaitForAsync(platform.Redis, platform.EventBusPrefix, Topics.MessageCreated, 1,
             e => e.GetProperty("message_id").GetGuid() == messageId);
         AssertFilePayload(file.FileId, created.Single().GetProperty("payload"));
+    }
+
+    [Fact]
+    public async Task AFileMessageCannotBeEditedButItsDeleteLeavesATombstoneWithoutTheFile()
+    {
+        using var pair = await platform.Host.CreatePairAsync();
+        var file = await AnnounceAsync(pair.ConversationId, pair.Alice.UserId);
+        using var sent = await pair.AsAlice.SendFileAsync(pair.ConversationId, file.FileId);
+        var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
+
+        using var edit = await pair.AsAlice.PatchAsJsonAsync($"/v1/messages/{messageId}", new { text = "a caption" });
+        using var delete = await pair.AsAlice.DeleteAsync($"/v1/messages/{messageId}");
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, edit.StatusCode);
+        Assert.Equal("message_not_editable", (await edit.ReadJsonAsync()).GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        var tombstone = await pair.AsBob.GetJsonAsync($"/v1/messages/{messageId}");
+        Assert.Equal("file", tombstone.GetProperty("payload").GetProperty("type").GetString());
+        Assert.Equal(JsonValueKind.Null, tombstone.GetProperty("payload").GetProperty("file_id").ValueKind);
+        Assert.Equal(JsonValueKind.String, tombstone.GetProperty("deleted_at").ValueKind);
     }
 
     [Fact]

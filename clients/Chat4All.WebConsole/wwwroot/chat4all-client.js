@@ -47,6 +47,7 @@ export class ApiError extends Error {
  * A signed-in user of one Chat4All host. Events (EventTarget; `event.detail` carries the data):
  *   state     {state: "connecting"|"open"|"reconnecting"|"closed", attempt, delayMs, code, reason}
  *   message   {message, replayed}  — message.created, once per seq, in seq order per conversation
+ *   change    {type, change}       — message.updated / message.deleted (an edit or a delete, at its own seq), in the same order
  *   status    message.status_updated data
  *   read      conversation.read data
  *   presence  presence.changed data
@@ -551,6 +552,11 @@ export class Chat4AllClient extends EventTarget {
       case "message.created":
         await this._onMessage(data);
         break;
+      case "message.updated":
+      case "message.deleted":
+        // Edits and deletes take seqs of their own in the conversation's sequence.
+        await this._onMessage(data, frame.type);
+        break;
       case "resumed":
         this._emit("resumed", data);
         // A replay the server capped: page the rest from history.
@@ -574,7 +580,7 @@ export class Chat4AllClient extends EventTarget {
   }
 
   // Messages of one conversation are handed over strictly in order, so frames and gap fills queue up.
-  _onMessage(message) {
+  _onMessage(message, type = "message.created") {
     const id = message.conversation_id;
     const previous = this._filling.get(id) ?? Promise.resolve();
     const next = previous.then(async () => {
@@ -583,7 +589,8 @@ export class Chat4AllClient extends EventTarget {
       if (message.seq > last + 1) await this._fillNow(id, message.seq - 1);
       if (message.seq <= (this._positions.get(id) ?? 0)) return;
       this._positions.set(id, message.seq);
-      this._emit("message", { message, replayed: false });
+      if (type === "message.created") this._emit("message", { message, replayed: false });
+      else this._emit("change", { type, change: message });
     });
     this._filling.set(id, next.catch((error) => this._emit("error", { error })));
     return next.catch(() => {});

@@ -15,6 +15,8 @@ public static class EventCatalog
         (Topics.ConversationMemberRemoved, typeof(ConversationMemberRemoved)),
         (Topics.ConversationUpdated, typeof(ConversationUpdated)),
         (Topics.MessageCreated, typeof(MessageCreated)),
+        (Topics.MessageCreated, typeof(MessageUpdated)),
+        (Topics.MessageCreated, typeof(MessageDeleted)),
         (Topics.ConversationRead, typeof(ConversationRead)),
         (Topics.MessageStatusChanged, typeof(MessageStatusChanged)),
         (Topics.MessageInbound, typeof(MessageInbound)),

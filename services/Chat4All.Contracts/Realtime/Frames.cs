@@ -5,6 +5,8 @@ public static class FrameTypes
 {
     public const string ConnectionEstablished = "connection.established";
     public const string MessageCreated = "message.created";
+    public const string MessageUpdated = "message.updated";
+    public const string MessageDeleted = "message.deleted";
     public const string MessageStatusUpdated = "message.status_updated";
     public const string ConversationRead = "conversation.read";
     public const string PresenceChanged = "presence.changed";

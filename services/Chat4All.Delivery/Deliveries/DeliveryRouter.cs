@@ -25,6 +25,11 @@ public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, Chan
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
+        if (integrationEvent.Type is nameof(MessageUpdated) or nameof(MessageDeleted))
+        {
+            return; // edits and deletes share the topic; channels get no edit or recall yet (docs/adr/0045)
+        }
+
         var created = JsonSerializer.Deserialize<MessageCreated>(integrationEvent.Data, OutboxWriter.Json)
             ?? throw new JsonException("Empty message.created event.");
         var recipients = created.Recipients.Where(r => r != created.SenderId).Distinct().ToList();

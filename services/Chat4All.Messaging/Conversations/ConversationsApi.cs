@@ -154,6 +154,8 @@ public static class ConversationsApi
         return TypedResults.Created($"/v1/conversations/{conversation.Id}", ToResponse(conversation, members));
     }
 
+    private static readonly string[] UnsupportedPaging = ["offset", "page"];
+
     public static async Task<Results<Ok<ConversationPage>, ValidationProblem>> ListConversations(
         HttpContext http, MessagingDbContext db, CancellationToken cancellationToken, int? limit = null, string? cursor = null, string? expand = null)
     {
@@ -164,6 +166,16 @@ public static class ConversationsApi
         }
 
         var caller = http.CallerId();
+        // Offsets would skip or repeat conversations as new activity reorders the list, so it pages by
+        // cursor only; an offset is refused rather than ignored (a client would loop on page 1).
+        if (UnsupportedPaging.FirstOrDefault(http.Request.Query.ContainsKey) is { } unsupported)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [unsupported] = [$"{unsupported} is not supported: this list pages by cursor (pass the previous page's next_cursor as cursor)."],
+            });
+        }
+
         var take = limit ?? Cursor.DefaultLimit;
         if (take is < 1 or > Cursor.MaxLimit)
         {
@@ -205,9 +217,10 @@ public static class ConversationsApi
                 x.c.Name,
                 x.c.Description,
                 x.c.UpdatedAt,
-                Unread = x.c.LastSeq - x.LastReadSeq,
+                // Messages, not seqs: edits and deletes take seqs too (docs/adr/0045).
+                Unread = db.Messages.Count(m => m.ConversationId == x.c.Id && m.Seq > x.LastReadSeq && m.SenderId != caller && m.DeletedAt == null),
                 Members = x.c.Members.Select(m => m.UserId).ToList(),
-                Last = db.Messages.Where(m => m.ConversationId == x.c.Id && m.Seq == x.c.LastSeq)
+                Last = db.Messages.Where(m => m.ConversationId == x.c.Id).OrderByDescending(m => m.Seq)
                     .Select(m => new { m.Id, m.Seq, m.SenderId, m.PayloadType, m.Text, m.CreatedAt })
                     .FirstOrDefault(),
             })

@@ -72,9 +72,20 @@ public sealed class Message
 
     public required string PayloadType { get; init; }
 
-    public string? Text { get; init; }
+    /// <summary>The current text: changed by an edit, removed (null) by a delete.</summary>
+    public string? Text { get; set; }
 
-    public Guid? FileId { get; init; }
+    /// <summary>Removed (null) by a delete.</summary>
+    public Guid? FileId { get; set; }
+
+    /// <summary>When the sender last edited the text; the earlier texts are in <see cref="MessageEdit"/>.</summary>
+    public DateTimeOffset? EditedAt { get; set; }
+
+    /// <summary>When the sender deleted the message: the row stays (its seq kept) as a tombstone without content.</summary>
+    public DateTimeOffset? DeletedAt { get; set; }
+
+    /// <summary>The seq its latest edit or its deletion took in the conversation's sequence (docs/adr/0045).</summary>
+    public long? ChangeSeq { get; set; }
 
     public required List<string> Channels { get; init; }
 
@@ -93,6 +104,27 @@ public sealed class Message
     public required string RequestHash { get; init; }
 
     public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>
+/// One edit of a text message: the text it replaced and the edit's own seq in the conversation
+/// (docs/adr/0045). Removed with the message's content when the message is deleted.
+/// </summary>
+public sealed class MessageEdit
+{
+    public Guid MessageId { get; init; }
+
+    /// <summary>The edit's position in the conversation's sequence (the conversation's next seq when it was made).</summary>
+    public long Seq { get; init; }
+
+    public required string PreviousText { get; init; }
+
+    public required string Text { get; init; }
+
+    /// <summary>The sender's <c>Idempotency-Key</c>, when the request named one.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    public DateTimeOffset EditedAt { get; init; }
 }
 
 /// <summary>Delivery state of one message for one recipient on one channel.</summary>

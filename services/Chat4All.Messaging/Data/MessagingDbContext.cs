@@ -16,6 +16,8 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
 
     public DbSet<Message> Messages => Set<Message>();
 
+    public DbSet<MessageEdit> MessageEdits => Set<MessageEdit>();
+
     public DbSet<Receipt> Receipts => Set<Receipt>();
 
     public DbSet<ConversationFile> Files => Set<ConversationFile>();
@@ -85,8 +87,25 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             m.Property(x => x.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(255);
             m.Property(x => x.RequestHash).HasColumnName("request_hash").HasMaxLength(64);
             m.Property(x => x.CreatedAt).HasColumnName("created_at");
+            m.Property(x => x.EditedAt).HasColumnName("edited_at");
+            m.Property(x => x.DeletedAt).HasColumnName("deleted_at");
+            m.Property(x => x.ChangeSeq).HasColumnName("change_seq");
             m.HasIndex(x => new { x.ConversationId, x.Seq }).IsUnique();
             m.HasIndex(x => new { x.SenderId, x.IdempotencyKey }).IsUnique().HasFilter("idempotency_key IS NOT NULL");
+        });
+
+        modelBuilder.Entity<MessageEdit>(e =>
+        {
+            e.ToTable("message_edits");
+            e.HasKey(x => new { x.MessageId, x.Seq });
+            e.Property(x => x.MessageId).HasColumnName("message_id");
+            e.Property(x => x.Seq).HasColumnName("seq");
+            e.Property(x => x.PreviousText).HasColumnName("previous_text");
+            e.Property(x => x.Text).HasColumnName("text");
+            e.Property(x => x.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(255);
+            e.Property(x => x.EditedAt).HasColumnName("edited_at");
+            e.HasIndex(x => new { x.MessageId, x.IdempotencyKey }).IsUnique().HasFilter("idempotency_key IS NOT NULL");
+            e.HasOne<Message>().WithMany().HasForeignKey(x => x.MessageId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<Receipt>(r =>

@@ -30,14 +30,16 @@ public sealed record SendMessageRequest(Guid? MessageId, [property: Required] Gu
 
 public sealed record AcceptedMessage(string Status, Guid MessageId, Guid ConversationId, long Seq, DateTimeOffset CreatedAt);
 
+/// <summary>A message as history shows it; a deleted one is a tombstone (<c>deleted_at</c> set, no content) at its seq.</summary>
 public sealed record MessageView(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
-    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt,
+    IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, DateTimeOffset? EditedAt = null, DateTimeOffset? DeletedAt = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UserRef? Sender = null);
 
 public sealed record DeliveryView(Guid RecipientId, string Channel, string Status, DateTimeOffset UpdatedAt, string? Error, string? FallbackFrom);
 
 public sealed record MessageDetail(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
     IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryView> Deliveries,
+    DateTimeOffset? EditedAt = null, DateTimeOffset? DeletedAt = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UserRef? Sender = null);
 
 public sealed record MessagePage(Guid ConversationId, IReadOnlyList<MessageView> Messages, string? NextCursor, bool HasMore);
@@ -165,7 +167,7 @@ public static class MessagesApi
             ? (await Expansion.UsersAsync(db, http.CallerTenantId(), [view.SenderId], cancellationToken))[view.SenderId]
             : null;
         return TypedResults.Ok(new MessageDetail(view.MessageId, view.ConversationId, view.Seq, view.SenderId, view.Payload, view.Channels,
-            view.Priority, view.Status, view.CreatedAt, deliveries, sender));
+            view.Priority, view.Status, view.CreatedAt, deliveries, view.EditedAt, view.DeletedAt, sender));
     }
 
     /// <summary>
@@ -222,8 +224,10 @@ public static class MessagesApi
             return problem;
         }
 
-        // seq is gap-free from 1, so an offset is the same as a position.
-        afterSeq ??= offset;
+        // An offset counts messages from the oldest; seq is no position for it, since edits and deletes
+        // take seqs of their own (docs/adr/0045). A position or cursor given as well wins.
+        var skip = afterSeq is null && beforeSeq is null ? offset : null;
+        afterSeq ??= skip is null ? null : 0;
         var messages = db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId);
         if (maxSeq is { } cap)
         {
@@ -236,7 +240,7 @@ public static class MessagesApi
         string? next;
         if (afterSeq is { } from)
         {
-            rows = await messages.Where(m => m.Seq > from).OrderBy(m => m.Seq).Take(take + 1).ToListAsync(cancellationToken);
+            rows = await messages.Where(m => m.Seq > from).OrderBy(m => m.Seq).Skip(skip ?? 0).Take(take + 1).ToListAsync(cancellationToken);
             hasMore = rows.Count > take;
             rows = [.. rows.Take(take)];
             next = hasMore ? Cursor.Encode(string.Create(CultureInfo.InvariantCulture, $"a:{rows[^1].Seq}")) : null;
@@ -261,7 +265,8 @@ public static class MessagesApi
     }
 
     internal static MessageView ToView(Message m) =>
-        new(m.Id, m.ConversationId, m.Seq, m.SenderId, new MessagePayload(m.PayloadType, m.Text, m.FileId), m.Channels, m.Priority, m.Status, m.CreatedAt);
+        new(m.Id, m.ConversationId, m.Seq, m.SenderId, new MessagePayload(m.PayloadType, m.Text, m.FileId), m.Channels, m.Priority, m.Status, m.CreatedAt,
+            m.EditedAt, m.DeletedAt);
 
     private static Dictionary<string, string[]> Validate(SendMessageRequest request, string? idempotencyKey, MessagingOptions options)
     {

@@ -252,7 +252,7 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>
-    /// Replays every logged <c>message.created</c> after each given position, in seq order, then
+    /// Replays every logged frame (messages, edits, deletes) after each given position, in seq order, then
     /// hands over to live frames: live frames of the conversation are held from before the replay
     /// query, and only those past the replay's last seq are sent after it — no gap, no duplicate.
     /// A conversation named twice is resumed once, from its lowest position; more than
@@ -326,7 +326,7 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>
-    /// Sends the logged message.created frames after <paramref name="fromSeq"/> in pages, each page
+    /// Sends the logged frames after <paramref name="fromSeq"/> in pages, each page
     /// waiting for the connection's replay budget; returns the last seq and whether the cap cut it short.
     /// </summary>
     private static async Task<(long Last, bool Truncated)> ReplayAsync(RealtimeConnection connection, Guid conversationId, long fromSeq,
@@ -349,7 +349,7 @@ public static partial class WebSocketEndpoint
 
             var page = await db.MessageLog.AsNoTracking()
                 .Where(m => m.ConversationId == conversationId && m.Seq > after)
-                .OrderBy(m => m.Seq).Take(PageSize).Select(m => new { m.Seq, m.Data })
+                .OrderBy(m => m.Seq).Take(PageSize).Select(m => new { m.Seq, m.FrameType, m.Data })
                 .ToListAsync(cancellationToken);
             foreach (var message in page)
             {
@@ -358,7 +358,7 @@ public static partial class WebSocketEndpoint
                     return (after, true);
                 }
 
-                connection.Replay(conversationId, message.Seq, Bytes(Frames.SerializeRaw(FrameTypes.MessageCreated, message.Data, time.GetUtcNow())));
+                connection.Replay(conversationId, message.Seq, Bytes(Frames.SerializeRaw(message.FrameType, message.Data, time.GetUtcNow())));
                 after = message.Seq;
                 replayed++;
             }

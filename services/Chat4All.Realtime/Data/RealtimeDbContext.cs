@@ -5,8 +5,8 @@ namespace Chat4All.Realtime.Data;
 /// <summary>
 /// Realtime's own read models (schema <c>realtime</c>), built from events so the service never
 /// reads another service's tables: who is in which conversation (for auto-subscription, subscribe
-/// checks), who has written to whom (presence visibility), and the log of <c>message.created</c>
-/// frames that <c>resume</c> replays from.
+/// checks), who has written to whom (presence visibility), and the log of the frames of each
+/// conversation's sequence (messages, edits, deletes) that <c>resume</c> replays from.
 /// </summary>
 public sealed class RealtimeDbContext(DbContextOptions<RealtimeDbContext> options) : DbContext(options)
 {
@@ -37,6 +37,7 @@ public sealed class RealtimeDbContext(DbContextOptions<RealtimeDbContext> option
             l.Property(x => x.ConversationId).HasColumnName("conversation_id");
             l.Property(x => x.Seq).HasColumnName("seq");
             l.Property(x => x.MessageId).HasColumnName("message_id");
+            l.Property(x => x.FrameType).HasColumnName("frame_type").HasMaxLength(32).HasDefaultValue(Contracts.Realtime.FrameTypes.MessageCreated);
             l.Property(x => x.Data).HasColumnName("data").HasColumnType("jsonb");
             l.Property(x => x.CreatedAt).HasColumnName("created_at");
         });
@@ -60,7 +61,10 @@ public sealed class Membership
     public long? LeftAtSeq { get; init; }
 }
 
-/// <summary>One <c>message.created</c> frame's data, as pushed live, kept for replay.</summary>
+/// <summary>
+/// One frame of a conversation's sequence — <c>message.created</c>, <c>message.updated</c> or
+/// <c>message.deleted</c> — with its data as pushed live, kept for replay at its seq.
+/// </summary>
 public sealed class LoggedMessage
 {
     public Guid ConversationId { get; init; }
@@ -68,6 +72,8 @@ public sealed class LoggedMessage
     public long Seq { get; init; }
 
     public Guid MessageId { get; init; }
+
+    public string FrameType { get; init; } = Contracts.Realtime.FrameTypes.MessageCreated;
 
     public required string Data { get; init; }
 

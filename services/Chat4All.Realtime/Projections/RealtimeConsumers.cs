@@ -23,10 +23,19 @@ public sealed class ConversationCreatedConsumer(RealtimeDbContext db) : IIntegra
 /// <summary>
 /// Logs the frame for resume, then pushes it to every member's sockets. The log row is written
 /// before the publish, so anything a client receives live is already there for a later resume.
+/// Edits and deletes share the topic, in seq order, and are handled by <see cref="MessageChanges"/>.
 /// </summary>
-public sealed class MessageCreatedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+public sealed class MessageCreatedConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
+    : IIntegrationEventConsumer
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) => integrationEvent.Type switch
+    {
+        nameof(MessageUpdated) => MessageChanges.UpdatedAsync(db, membersCache, fanout, time, integrationEvent, cancellationToken),
+        nameof(MessageDeleted) => MessageChanges.DeletedAsync(db, membersCache, fanout, time, integrationEvent, cancellationToken),
+        _ => CreatedAsync(integrationEvent, cancellationToken),
+    };
+
+    private async Task CreatedAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
         var created = Json.Read<MessageCreated>(integrationEvent);
         List<Guid> members = [created.SenderId, .. created.Recipients];

@@ -263,6 +263,10 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("message_id");
 
+                    b.Property<long?>("ChangeSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("change_seq");
+
                     b.PrimitiveCollection<List<string>>("Channels")
                         .IsRequired()
                         .HasColumnType("text[]")
@@ -275,6 +279,14 @@ namespace Chat4All.Messaging.Data.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<DateTimeOffset?>("EditedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("edited_at");
 
                     b.Property<string>("FallbackChannel")
                         .HasMaxLength(16)
@@ -336,6 +348,44 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasFilter("idempotency_key IS NOT NULL");
 
                     b.ToTable("messages", "messaging");
+                });
+
+            modelBuilder.Entity("Chat4All.Messaging.Data.MessageEdit", b =>
+                {
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("message_id");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq");
+
+                    b.Property<DateTimeOffset>("EditedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("edited_at");
+
+                    b.Property<string>("IdempotencyKey")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<string>("PreviousText")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("previous_text");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("text");
+
+                    b.HasKey("MessageId", "Seq");
+
+                    b.HasIndex("MessageId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasFilter("idempotency_key IS NOT NULL");
+
+                    b.ToTable("message_edits", "messaging");
                 });
 
             modelBuilder.Entity("Chat4All.Messaging.Data.Receipt", b =>
@@ -423,6 +473,15 @@ namespace Chat4All.Messaging.Data.Migrations
                     b.HasOne("Chat4All.Messaging.Data.Conversation", null)
                         .WithMany("Members")
                         .HasForeignKey("ConversationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Chat4All.Messaging.Data.MessageEdit", b =>
+                {
+                    b.HasOne("Chat4All.Messaging.Data.Message", null)
+                        .WithMany()
+                        .HasForeignKey("MessageId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
