@@ -49,8 +49,11 @@ internal sealed partial class IntegrationEventDispatcher(
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var consumer = (IIntegrationEventConsumer)scope.ServiceProvider.GetRequiredService(subscription.ConsumerType);
-            await consumer.HandleAsync(integrationEvent, cancellationToken);
+            foreach (var consumerType in subscription.ConsumerTypes)
+            {
+                var consumer = (IIntegrationEventConsumer)scope.ServiceProvider.GetRequiredService(consumerType);
+                await consumer.HandleAsync(integrationEvent, cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -197,7 +197,7 @@ internal sealed class RedisShardWorker : IDisposable
 
             var delay = RetryDelay(attempt);
             _context.Metrics.Retried(Topic, Group);
-            EventBusLog.HandlerFailed(_context.Logger, error, _subscription.ConsumerType.Name, integrationEvent.Id, Topic, attempt, maxAttempts, delay);
+            EventBusLog.HandlerFailed(_context.Logger, error, _subscription.ConsumerNames, integrationEvent.Id, Topic, attempt, maxAttempts, delay);
             await Task.Delay(delay, _context.Time, halt);
         }
     }
