@@ -118,6 +118,9 @@ public static partial class EventBusExtensions
         }
 
         var subscriptions = services.GetServices<EventSubscription>().ToList();
+        // Several targets in one Dapr app is the usual cause of what follows, and the sidecar options'
+        // validation says so best: let it fail first.
+        _ = services.GetService<IOptions<Chat4All.BuildingBlocks.Sidecar.DaprSidecarOptions>>()?.Value;
         // A Dapr app subscribes to a topic once; two groups in one app would silently share it.
         foreach (var shared in subscriptions.GroupBy(s => s.Topic).Where(g => g.Count() > 1))
         {

@@ -83,7 +83,7 @@ public sealed class BusHost : IAsyncDisposable
     public IEventBus Bus => _host.Services.GetRequiredService<IEventBus>();
 
     public static async Task<BusHost> StartAsync(string redis, string keyPrefix, Deliveries deliveries, string instance,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, Action<HostApplicationBuilder>? configure = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
         builder.Logging.ClearProviders();
@@ -108,6 +108,7 @@ public sealed class BusHost : IAsyncDisposable
         builder.Services.AddSingleton(new InstanceName(instance));
         builder.Services.AddScoped<ScopedProbe>();
         builder.AddEventSubscription<RecordingConsumer>(Topic, Group);
+        configure?.Invoke(builder);
         var host = builder.Build();
         await host.StartAsync();
         return new BusHost(host);
