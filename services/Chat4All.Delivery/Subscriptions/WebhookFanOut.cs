@@ -15,9 +15,11 @@ namespace Chat4All.Delivery.Subscriptions;
 /// fields every event uses. <c>conversation_id</c> makes an event a conversation's (its members
 /// are the audience of per-user subscriptions; the conversation's tenant picks tenant
 /// subscriptions); an event that carries <c>members</c> (the whole list) updates who the members
-/// are, and both the old and new members hear of that change. Without a conversation, the users
-/// the event names (<c>user_id</c>, …) are the audience and their tenant is the event's. An event
-/// whose tenant is unknown cannot match any subscription and is counted, not retried.
+/// are, and both the old and new members hear of that change; <c>sender_id</c> + <c>recipients</c>
+/// (a message) is exactly its audience. Without a conversation, the users the event names
+/// (<c>user_id</c>, …) are the audience and their tenant is the event's. An event whose tenant is
+/// unknown still reaches the per-user subscriptions of the users it names, but no tenant-wide one;
+/// it is counted, not retried (retrying cannot teach the tenant, and would hold up the router).
 /// </summary>
 public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender sender, WebhookMetrics metrics, TimeProvider time, ILogger<WebhookFanOut> logger)
     : IIntegrationEventConsumer
@@ -26,7 +28,7 @@ public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender se
     private static readonly string[] UserFields = ["user_id", "sender_id", "recipient_id", "owner_id", "created_by"];
 
     /// <summary>Fields that list users, in any event.</summary>
-    private static readonly string[] UserListFields = ["members", "recipients"];
+    private static readonly string[] UserListFields = ["members", "recipients", "user_ids"];
 
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
@@ -39,14 +41,19 @@ public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender se
             ? GuidList(m)
             : null;
 
+        // sender + recipients is who the conversation's members were when the message was written:
+        // exactly its audience (among the named users), even if delivery's view of the members is behind.
+        var namesItsAudience = members is null && GuidField(data, "sender_id") is not null &&
+            data.TryGetProperty("recipients", out var recipients) && recipients.ValueKind is JsonValueKind.Array;
         Guid? tenant = eventTenant;
         List<Guid> audience = [.. named];
         if (conversationId is { } conversation)
         {
             var known = await db.WebhookConversations.AsNoTracking().SingleOrDefaultAsync(c => c.ConversationId == conversation, cancellationToken);
             tenant ??= known?.TenantId ?? await TenantOfAsync(named, cancellationToken);
-            if (known is not null)
+            if (known is not null && !namesItsAudience)
             {
+                // Old members too: a removed member hears of the removal (and of nothing after it).
                 audience.AddRange(known.Members);
             }
 
@@ -64,19 +71,25 @@ public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender se
             tenant ??= await TenantOfAsync(named, cancellationToken);
         }
 
-        if (tenant is not { } tenantId)
+        var audienceArray = audience.Distinct().ToArray();
+        if (tenant is null)
         {
+            // Per-user subscriptions can still match by the users the event names (members of one
+            // conversation share a tenant); tenant-wide ones cannot.
             metrics.Unroutable(integrationEvent.Topic);
             LogUnroutable(logger, integrationEvent.Id, integrationEvent.Topic);
-            return;
+            if (audienceArray.Length == 0)
+            {
+                return;
+            }
         }
 
         // Members of one conversation share its tenant (ADR 0028): remember it for events that name only a user.
         var tenantUsers = (members ?? []).Concat(eventTenant is null ? [] : named).Distinct().ToArray();
-        if (tenantUsers.Length > 0)
+        if (tenant is { } learnt && tenantUsers.Length > 0)
         {
             await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO delivery.webhook_users (user_id, tenant_id) SELECT u, {tenantId} FROM unnest({tenantUsers}) AS u
+                INSERT INTO delivery.webhook_users (user_id, tenant_id) SELECT u, {learnt} FROM unnest({tenantUsers}) AS u
                 ON CONFLICT (user_id) DO NOTHING
                 """, cancellationToken);
         }
@@ -84,16 +97,18 @@ public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender se
         var body = Body(integrationEvent);
         var orderingKey = conversationId?.ToString() ?? (integrationEvent.PartitionKey.Length > 0 ? integrationEvent.PartitionKey : integrationEvent.Id.ToString());
         var now = time.GetUtcNow();
-        var audienceArray = audience.Distinct().ToArray();
+        var tenantKnown = tenant is not null;
+        var tenantId = tenant ?? Guid.Empty;
         var enqueued = await db.Database.ExecuteSqlAsync($"""
             INSERT INTO delivery.webhook_deliveries
                 (id, subscription_id, event_id, event_type, ordering_key, conversation_id, body, status, attempts, next_attempt_at, created_at)
             SELECT gen_random_uuid(), s.id, {integrationEvent.Id}, {integrationEvent.Topic}, {orderingKey}, {conversationId}, {body},
                    {WebhookDeliveryStatuses.Pending}, 0, {now}, {now}
             FROM delivery.webhook_subscriptions s
-            WHERE s.tenant_id = {tenantId} AND s.status = {WebhookSubscriptionStatuses.Active}
+            WHERE s.status = {WebhookSubscriptionStatuses.Active}
               AND (s.events @> ARRAY[{WebhookSubscription.AllEvents}]::text[] OR s.events @> ARRAY[{integrationEvent.Topic}]::text[])
-              AND (s.scope = {WebhookScopes.Tenant} OR s.owner_id = ANY({audienceArray}))
+              AND ((s.scope = {WebhookScopes.Tenant} AND {tenantKnown} AND s.tenant_id = {tenantId})
+                OR (s.scope = {WebhookScopes.User} AND s.owner_id = ANY({audienceArray}) AND (NOT {tenantKnown} OR s.tenant_id = {tenantId})))
             ON CONFLICT (subscription_id, event_id) DO NOTHING
             """, cancellationToken);
         if (enqueued > 0)

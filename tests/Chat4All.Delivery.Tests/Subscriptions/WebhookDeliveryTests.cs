@@ -1,6 +1,9 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.Contracts;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat4All.Delivery.Tests.Subscriptions;
 
@@ -80,6 +83,43 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
         await Task.Delay(500); // anything alice's conversation would wrongly produce comes with or before it
         Assert.DoesNotContain(receiver.Attempts, a => a.Data.TryGetProperty("conversation_id", out var c) && c.GetGuid() == aliceAndCarol);
         Assert.Equal(bobAndCarol, processed.First(a => a.Type == Topics.MessageCreated).Data.GetProperty("conversation_id").GetGuid());
+    }
+
+    [Fact]
+    public async Task AnEventCarryingTheNewMemberListMovesPerUserAudiencesAndTheRemovedMemberHearsOfTheChangeButNothingAfter()
+    {
+        await using var bobsReceiver = await SubscriberEndpoint.StartAsync();
+        await using var carolsReceiver = await SubscriberEndpoint.StartAsync();
+        var alice = await platform.CreateUserAsync();
+        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
+        var bob = await platform.CreateUserAsync();
+        using var asBob = await platform.CreateAuthenticatedClientAsync(bob);
+        var carol = await platform.CreateUserAsync();
+        using var asCarol = await platform.CreateAuthenticatedClientAsync(carol);
+        var bobs = await asBob.SubscribeAsync(bobsReceiver.Url, ["*"]);
+        await asCarol.SubscribeAsync(carolsReceiver.Url, ["*"]);
+        var conversation = await asAlice.CreateConversationAsync("group", bob.UserId, carol.UserId);
+        await asAlice.SendAsync(conversation, "before bob leaves");
+        await bobsReceiver.WaitForAsync(p => p.Any(a => a.Type == Topics.MessageCreated), Bounded);
+
+        // A membership change as the membership events carry it: the conversation's whole member list afterwards.
+        var change = Guid.CreateVersion7();
+        var tenant = (await asAlice.GetJsonAsync("/v1/me")).GetProperty("tenant_id").GetGuid();
+        await platform.Host.Services.GetRequiredService<IEventBus>().PublishAsync(new IntegrationEvent(change, Topics.ConversationCreated,
+            "ConversationCreated", conversation.ToString(), JsonSerializer.Serialize(new
+            {
+                conversation_id = conversation, type = "group", members = new[] { alice.UserId, carol.UserId }, created_by = alice.UserId,
+                created_at = DateTimeOffset.UtcNow, tenant_id = tenant,
+            }), DateTimeOffset.UtcNow), CancellationToken.None);
+        await bobsReceiver.WaitForAsync(p => p.Any(a => a.Json.GetProperty("id").GetGuid() == change), Bounded);
+        using var read = await asCarol.PostAsJsonAsync($"/v1/conversations/{conversation}/read", new { });
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+
+        await carolsReceiver.WaitForAsync(p => p.Any(a => a.Type == Topics.ConversationRead), Bounded);
+        // Both subscribers' deliveries of one event come from one statement: bob's log already shows all he will get.
+        var bobsLog = await asBob.GetJsonAsync($"{WebhookApi.Subscriptions}/{bobs.Id()}/deliveries?limit=100");
+        Assert.DoesNotContain(bobsLog.GetProperty("items").EnumerateArray(), d => d.GetProperty("event_type").GetString() == Topics.ConversationRead);
+        Assert.Contains(bobsLog.GetProperty("items").EnumerateArray(), d => d.GetProperty("event_id").GetGuid() == change);
     }
 
     [Fact]
