@@ -46,6 +46,7 @@ public static class DeliveryExtensions
     /// </summary>
     private static void AddWebhookSubscriptions(this IHostApplicationBuilder builder)
     {
+        builder.AddRetentionRule<DeliveryDbContext>(Chat4All.BuildingBlocks.Retention.RetentionRules.WebhookDeliveries, "webhook_deliveries", "delivered_at");
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<WebhookTargetPolicy>();
         builder.Services.AddSingleton<WebhookMetrics>();

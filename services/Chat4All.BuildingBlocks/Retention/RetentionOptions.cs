@@ -25,6 +25,8 @@ public sealed class RetentionOptions : IValidatableObject
         [RetentionRules.RealtimeMessageLog] = TimeSpan.FromDays(7),
         // Provider ids map delivered/read webhooks back to deliveries; providers report within days.
         [RetentionRules.ProviderMessages] = TimeSpan.FromDays(30),
+        // Succeeded webhook deliveries (the delivery log, what replay can resend); pending ones are never purged.
+        [RetentionRules.WebhookDeliveries] = TimeSpan.FromDays(30),
     };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -14,6 +14,7 @@ public static class RetentionRules
     public const string Outbox = "outbox";
     public const string RealtimeMessageLog = "realtime-message-log";
     public const string ProviderMessages = "provider-messages";
+    public const string WebhookDeliveries = "webhook-deliveries";
 
     /// <summary>
     /// Deletes rows of <paramref name="table"/> (in the context's schema) whose

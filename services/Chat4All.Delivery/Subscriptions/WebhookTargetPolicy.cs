@@ -102,6 +102,17 @@ public sealed class WebhookTargetPolicy(IOptions<WebhookOptions> options)
                 return "multicast";
             }
 
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address they embed: judge that one.
+            if (b[..12].SequenceEqual((ReadOnlySpan<byte>)[0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0]))
+            {
+                return Refusal(new IPAddress(b[12..]));
+            }
+
+            if (b[0] == 0x20 && b[1] == 0x02)
+            {
+                return Refusal(new IPAddress(b[2..6]));
+            }
+
             if ((b[0] & 0xFE) == 0xFC && !AllowPrivate)
             {
                 return "private"; // unique local fc00::/7

@@ -26,6 +26,8 @@ public sealed class WebhookTargetPolicyTests
     [InlineData("100.64.0.1", "private")]
     [InlineData("fd00::1", "private")]
     [InlineData("::ffff:10.0.0.1", "private")]
+    [InlineData("64:ff9b::7f00:1", "loopback")]
+    [InlineData("2002:a9fe:a9fe::1", "link-local")]
     public void InternalAddressesAreRefusedByDefault(string address, string kind)
     {
         Assert.Equal(kind, Policy(allowPrivate: false).Refusal(IPAddress.Parse(address)));
@@ -37,6 +39,7 @@ public sealed class WebhookTargetPolicyTests
     [InlineData("172.32.0.1")]
     [InlineData("100.63.255.255")]
     [InlineData("2606:4700::1111")]
+    [InlineData("64:ff9b::5db8:d70e")]
     public void PublicAddressesAreAllowed(string address)
     {
         Assert.Null(Policy(allowPrivate: false).Refusal(IPAddress.Parse(address)));
