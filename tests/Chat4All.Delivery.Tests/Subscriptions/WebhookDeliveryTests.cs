@@ -64,6 +64,37 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
     }
 
     [Fact]
+    public async Task TwoInstancesShareTheSendingWithoutBreakingTheOrderOfAConversation()
+    {
+        await platform.StartAnotherInstanceAsync(); // a second sender (and fan-out) over the same database and Redis
+        await using var receiver = await SubscriberEndpoint.StartAsync();
+        var alice = await platform.CreateUserAsync();
+        using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
+        var conversation = await asAlice.CreateConversationAsync("private", (await platform.CreateUserAsync()).UserId);
+        var subscription = await asAlice.SubscribeAsync(receiver.Url, [Topics.MessageCreated]);
+        receiver.FailNext(4);
+
+        const int Count = 12;
+        for (var i = 1; i <= Count; i++)
+        {
+            await asAlice.SendAsync(conversation, $"shared {i}");
+        }
+
+        var processed = await receiver.WaitForAsync(p => p.Count >= Count, Bounded);
+
+        Assert.Equal(Enumerable.Range(1, Count).Select(i => (long)i), processed.Select(p => p.Data.GetProperty("seq").GetInt64()));
+        var accepted = 0L;
+        foreach (var attempt in receiver.Attempts)
+        {
+            var seq = attempt.Data.GetProperty("seq").GetInt64();
+            Assert.True(seq <= accepted + 1, $"seq {seq} was attempted while {accepted + 1} was not accepted yet");
+            accepted = attempt.Answered is >= 200 and < 300 ? Math.Max(accepted, seq) : accepted;
+        }
+
+        receiver.AssertAllSigned(subscription.Secret());
+    }
+
+    [Fact]
     public async Task APerUserSubscriptionGetsOnlyTheEventsOfConversationsTheUserIsIn()
     {
         await using var receiver = await SubscriberEndpoint.StartAsync();
