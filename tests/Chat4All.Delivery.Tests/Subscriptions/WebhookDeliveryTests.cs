@@ -199,6 +199,9 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
         Assert.Equal(WebhookPlatform.DisableAfter, disabled.GetProperty("consecutive_failures").GetInt32());
         Assert.Contains("http_500", disabled.GetProperty("disabled_reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.String, disabled.GetProperty("disabled_at").ValueKind);
+        using var metrics = platform.Host.CreateHttpClient();
+        var disabledCount = await PollAsync(async () => Counter(await metrics.GetStringAsync("/metrics"), "chat4all_webhooks_subscriptions_disabled_total"), n => n >= 1);
+        Assert.Equal(1, disabledCount); // the only subscription this platform disables
         var attemptsWhenDisabled = receiver.Attempts.Count;
         Assert.Equal(WebhookPlatform.DisableAfter, attemptsWhenDisabled);
         await Task.Delay(800); // several retry delays: nothing more is sent to a disabled subscription
@@ -300,6 +303,13 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
         Assert.Equal((302, "http_302"), (delivery.GetProperty("last_response_code").GetInt32(), delivery.GetProperty("last_error").GetString()));
         Assert.Empty(receiver.Attempts); // /hooks was never called
     }
+
+    /// <summary>The sum of a Prometheus counter's series in a scrape (lines "name{labels} value [timestamp]").</summary>
+    private static double Counter(string scrape, string name) => scrape.Split('\n')
+        .Select(l => l.Trim())
+        .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
+        .Sum(l => double.Parse((l.Contains('{') ? l[(l.LastIndexOf('}') + 1)..] : l[name.Length..]).Trim().Split(' ')[0],
+            System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done)
     {
