@@ -1,10 +1,12 @@
 using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
 using Chat4All.Delivery;
 using Chat4All.Delivery.Addresses;
 using Chat4All.Delivery.Data;
 using Chat4All.Delivery.DeadLetters;
 using Chat4All.Delivery.Deliveries;
 using Chat4All.Delivery.Simulator;
+using Chat4All.Delivery.Subscriptions;
 using Chat4All.Delivery.Webhooks;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,12 +36,34 @@ public static class DeliveryExtensions
         builder.Services.AddScoped<DeliveryProcessor>();
         builder.Services.AddScoped<DemoChannelAddresses>();
         builder.AddEventSubscription<DeliveryRouter>(Topics.MessageCreated, Targets.Delivery);
+        builder.AddWebhookSubscriptions();
         return builder;
+    }
+
+    /// <summary>
+    /// Outbound webhooks (ADR 0050): every topic of the event catalog is fanned out to matching
+    /// subscriptions (in delivery's consumer group, next to the router on <c>message.created</c>), and
+    /// the sender posts the deliveries. A topic added to the catalog is subscribable without more code.
+    /// </summary>
+    private static void AddWebhookSubscriptions(this IHostApplicationBuilder builder)
+    {
+        builder.AddRetentionRule<DeliveryDbContext>(Chat4All.BuildingBlocks.Retention.RetentionRules.WebhookDeliveries, "webhook_deliveries", "delivered_at");
+        builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<WebhookTargetPolicy>();
+        builder.Services.AddSingleton<WebhookMetrics>();
+        builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddSingleton<ActiveSubscriptions>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());
+        foreach (var (topic, _) in EventCatalog.Events)
+        {
+            builder.AddEventSubscription<WebhookFanOut>(topic, Targets.Delivery);
+        }
     }
 
     public static IEndpointRouteBuilder MapDeliveryService(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapWebhooksApi();
+        endpoints.MapWebhookSubscriptionsApi();
         endpoints.MapChannelAddressesApi();
         endpoints.MapDeadLettersApi();
         endpoints.MapSimulatorApi();

@@ -1,4 +1,5 @@
 using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
 
 namespace Chat4All.Testing;
 
@@ -30,8 +31,9 @@ public static class DaprApps
         new(Targets.Messaging,
             Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated, Topics.UserRenamed],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
+        // Delivery routes message.created to channels and fans every catalog topic out to webhook subscribers (ADR 0050).
         new(Targets.Delivery,
-            Subscriptions: [Topics.MessageCreated],
+            Subscriptions: [.. EventCatalog.Events.Select(e => e.Topic)],
             UsesPubSub: true, UsesStateStore: true, ActorTypes: [], Workflows: []),
         new(Targets.Realtime,
             Subscriptions: [Topics.ConversationCreated, Topics.MessageCreated, Topics.ConversationRead, Topics.MessageStatusChanged, Topics.PresenceChanged,

@@ -93,7 +93,7 @@ internal static class DaprSubscriptionApi
         if (outcome.Status is DispatchStatus.Failed)
         {
             metrics.Retried(subscription.Topic, subscription.ConsumerGroup);
-            EventBusLog.DaprHandlerFailed(logger, outcome.Error!, subscription.ConsumerType.Name, integrationEvent.Id, subscription.Topic);
+            EventBusLog.DaprHandlerFailed(logger, outcome.Error!, subscription.ConsumerNames, integrationEvent.Id, subscription.Topic);
             return TypedResults.Json(DaprAppResponse.Retry, statusCode: StatusCodes.Status500InternalServerError);
         }
 

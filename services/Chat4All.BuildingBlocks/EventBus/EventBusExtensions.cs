@@ -61,7 +61,8 @@ public static partial class EventBusExtensions
     /// Delivers <paramref name="topic"/> to <typeparamref name="TConsumer"/>, resolved from a fresh
     /// scope per event. <paramref name="consumerGroup"/> is the consuming service's name: each group
     /// receives every event once, however many instances it runs. A consumer that throws has not
-    /// handled the event: it is retried with backoff, then dead-lettered.
+    /// handled the event: it is retried with backoff, then dead-lettered. A second consumer of the
+    /// same topic in the same group joins the first (see <see cref="EventSubscription"/>).
     /// </summary>
     public static IHostApplicationBuilder AddEventSubscription<TConsumer>(this IHostApplicationBuilder builder, string topic, string consumerGroup)
         where TConsumer : class, IIntegrationEventConsumer
@@ -79,16 +80,20 @@ public static partial class EventBusExtensions
 
         builder.AddEventBus();
         var existing = builder.Services
-            .Where(d => !d.IsKeyedService && d.ServiceType == typeof(EventSubscription))
-            .Select(d => d.ImplementationInstance)
-            .OfType<EventSubscription>()
-            .FirstOrDefault(s => s.Topic == topic && s.ConsumerGroup == consumerGroup);
-        if (existing is not null)
+            .Where(d => !d.IsKeyedService && d.ServiceType == typeof(EventSubscription) && d.ImplementationInstance is EventSubscription s
+                && s.Topic == topic && s.ConsumerGroup == consumerGroup)
+            .SingleOrDefault();
+        if (existing?.ImplementationInstance is EventSubscription registered)
         {
-            return existing.ConsumerType == typeof(TConsumer)
-                ? builder
-                : throw new InvalidOperationException(
-                    $"Consumer group '{consumerGroup}' already consumes '{topic}' with {existing.ConsumerType.Name}; a group has one consumer per topic.");
+            if (!registered.ConsumerTypes.Contains(typeof(TConsumer)))
+            {
+                // One subscription per (topic, group) keeps one stream position and one Dapr route; the consumers share it.
+                builder.Services.TryAddScoped<TConsumer>();
+                builder.Services.Remove(existing);
+                builder.Services.AddSingleton(registered with { ConsumerTypes = [.. registered.ConsumerTypes, typeof(TConsumer)] });
+            }
+
+            return builder;
         }
 
         builder.Services.TryAddScoped<TConsumer>();
@@ -114,6 +119,9 @@ public static partial class EventBusExtensions
         }
 
         var subscriptions = services.GetServices<EventSubscription>().ToList();
+        // Several targets in one Dapr app is the usual cause of what follows, and the sidecar options'
+        // validation says so best: let it fail first.
+        _ = services.GetService<IOptions<Chat4All.BuildingBlocks.Sidecar.DaprSidecarOptions>>()?.Value;
         // A Dapr app subscribes to a topic once; two groups in one app would silently share it.
         foreach (var shared in subscriptions.GroupBy(s => s.Topic).Where(g => g.Count() > 1))
         {

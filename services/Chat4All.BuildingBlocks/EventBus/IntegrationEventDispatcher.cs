@@ -107,7 +107,10 @@ internal sealed partial class IntegrationEventDispatcher(
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await handle((TConsumer)scope.ServiceProvider.GetRequiredService(subscription.ConsumerType));
+            foreach (var consumerType in subscription.ConsumerTypes)
+            {
+                await handle((TConsumer)scope.ServiceProvider.GetRequiredService(consumerType));
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

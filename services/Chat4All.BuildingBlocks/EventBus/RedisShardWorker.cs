@@ -45,7 +45,7 @@ internal sealed class RedisShardWorker : IDisposable
         _lease = lease;
         Shard = shard;
         _stream = RedisStreamKeys.Stream(context.Options.KeyPrefix, subscription.Topic, shard);
-        _batches = typeof(IIntegrationEventBatchConsumer).IsAssignableFrom(subscription.ConsumerType);
+        _batches = subscription.ConsumerTypes.All(typeof(IIntegrationEventBatchConsumer).IsAssignableFrom);
     }
 
     public int Shard { get; }
@@ -208,7 +208,7 @@ internal sealed class RedisShardWorker : IDisposable
         var outcome = await _context.Dispatcher.DispatchBatchAsync(_subscription, events, leaseLost);
         if (outcome.Status is DispatchStatus.Failed)
         {
-            EventBusLog.BatchFailed(_context.Logger, outcome.Error!, _subscription.ConsumerType.Name, events.Count, Topic, Shard);
+            EventBusLog.BatchFailed(_context.Logger, outcome.Error!, _subscription.ConsumerNames, events.Count, Topic, Shard);
             return false;
         }
 
@@ -245,7 +245,7 @@ internal sealed class RedisShardWorker : IDisposable
 
             var delay = RetryDelay(attempt);
             _context.Metrics.Retried(Topic, Group);
-            EventBusLog.HandlerFailed(_context.Logger, error, _subscription.ConsumerType.Name, integrationEvent.Id, Topic, attempt, maxAttempts, delay);
+            EventBusLog.HandlerFailed(_context.Logger, error, _subscription.ConsumerNames, integrationEvent.Id, Topic, attempt, maxAttempts, delay);
             await Task.Delay(delay, _context.Time, halt);
         }
     }

@@ -33,6 +33,8 @@ public sealed class RetentionOptions : IValidatableObject
         [RetentionRules.ExpiredTokens] = TimeSpan.FromDays(1),
         // Stream entries every group has acknowledged: kept a while for an operator's XRANGE.
         [RetentionRules.ConsumedStreamEntries] = TimeSpan.FromHours(1),
+        // Succeeded webhook deliveries (the delivery log, what replay can resend); pending ones are never purged.
+        [RetentionRules.WebhookDeliveries] = TimeSpan.FromDays(30),
     };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

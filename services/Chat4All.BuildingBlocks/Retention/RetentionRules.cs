@@ -17,6 +17,7 @@ public static class RetentionRules
     public const string FinishedDeliveries = "finished-deliveries";
     public const string ExpiredTokens = "expired-tokens";
     public const string ConsumedStreamEntries = "consumed-stream-entries";
+    public const string WebhookDeliveries = "webhook-deliveries";
 
     /// <summary>
     /// Deletes rows of <paramref name="table"/> (in the context's schema) whose

@@ -1,5 +1,6 @@
 using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.StateStore;
+using Chat4All.Delivery.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.Delivery.Data;
@@ -19,6 +20,14 @@ public sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> option
     public DbSet<DeadLetter> DeadLetters => Set<DeadLetter>();
 
     public DbSet<ProviderMessage> ProviderMessages => Set<ProviderMessage>();
+
+    public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
+
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+
+    public DbSet<WebhookConversation> WebhookConversations => Set<WebhookConversation>();
+
+    public DbSet<WebhookUser> WebhookUsers => Set<WebhookUser>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -67,6 +76,8 @@ public sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> option
             // The operator's list: open dead letters, newest first.
             d.HasIndex(x => new { x.DeadLetteredAt, x.DeliveryId }).HasFilter("replayed_at IS NULL").HasDatabaseName("ix_dead_letters_open");
         });
+
+        modelBuilder.AddWebhookSubscriptions();
     }
 }
 

@@ -115,7 +115,7 @@ public sealed class BusHost : IAsyncDisposable
     public IEventBus Bus => _host.Services.GetRequiredService<IEventBus>();
 
     public static async Task<BusHost> StartAsync(string redis, string keyPrefix, Deliveries deliveries, string instance,
-        IReadOnlyDictionary<string, string?>? settings = null, bool batchConsumer = false)
+        IReadOnlyDictionary<string, string?>? settings = null, bool batchConsumer = false, Action<HostApplicationBuilder>? configure = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
         builder.Logging.ClearProviders();
@@ -148,6 +148,7 @@ public sealed class BusHost : IAsyncDisposable
             builder.AddEventSubscription<RecordingConsumer>(Topic, Group);
         }
 
+        configure?.Invoke(builder);
         var host = builder.Build();
         await host.StartAsync();
         return new BusHost(host);

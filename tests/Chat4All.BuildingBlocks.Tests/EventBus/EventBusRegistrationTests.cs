@@ -24,13 +24,75 @@ public sealed class EventBusRegistrationTests
     }
 
     [Fact]
-    public void SecondConsumerForTheSameTopicAndGroupIsRejected()
+    public void ASecondConsumerOfTheSameTopicAndGroupJoinsTheFirstInOneSubscription()
     {
         var builder = NewBuilder(new Dictionary<string, string?>());
         builder.AddEventSubscription<RecordingConsumer>(BusHost.Topic, "messaging");
+        builder.AddEventSubscription<OtherConsumer>(BusHost.Topic, "messaging");
+        builder.AddEventSubscription<OtherConsumer>(BusHost.Topic, "messaging");
 
-        var error = Assert.Throws<InvalidOperationException>(() => builder.AddEventSubscription<OtherConsumer>(BusHost.Topic, "messaging"));
-        Assert.Contains("one consumer per topic", error.Message, StringComparison.Ordinal);
+        var subscription = Assert.Single(builder.Services, d => d.ServiceType == typeof(EventSubscription)).ImplementationInstance as EventSubscription;
+        Assert.Equal([typeof(RecordingConsumer), typeof(OtherConsumer)], subscription!.ConsumerTypes);
+    }
+
+    [Fact]
+    public async Task BothConsumersOfOneGroupHandleEveryEventAndAFailureOfTheSecondRetriesItForBoth()
+    {
+        await using var redis = await RedisScope.CreateAsync();
+        var deliveries = new Deliveries();
+        var second = new SecondConsumerCalls { FailuresLeft = 1 };
+        await using var host = await BusHost.StartAsync(redis.ConnectionString, redis.Prefix, deliveries, "one",
+            configure: b =>
+            {
+                b.Services.AddSingleton(second);
+                b.AddEventSubscription<SecondConsumer>(BusHost.Topic, BusHost.Group);
+            });
+        var events = Enumerable.Range(0, 3).Select(i => BusHost.NewEvent("key-1", $"{{\"n\":{i}}}")).ToList();
+
+        foreach (var e in events)
+        {
+            await host.Bus.PublishAsync(e, CancellationToken.None);
+        }
+
+        await deliveries.WaitUntilAsync(calls => calls.Count >= 4);
+        await second.WaitUntilAsync(3);
+        // The first event ran twice through the first consumer (the second failed once), then each once.
+        Assert.Equal([events[0].Id, events[0].Id, events[1].Id, events[2].Id], deliveries.Calls.Select(c => c.Event.Id));
+        Assert.Equal(events.Select(e => e.Id), second.Handled);
+    }
+
+    private sealed class SecondConsumerCalls
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<Guid> _handled = new();
+
+        public int FailuresLeft;
+
+        public IReadOnlyList<Guid> Handled => [.. _handled];
+
+        public void Record(Guid id) => _handled.Enqueue(id);
+
+        public async Task WaitUntilAsync(int count)
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            while (_handled.Count < count)
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+    }
+
+    private sealed class SecondConsumer(SecondConsumerCalls calls) : IIntegrationEventConsumer
+    {
+        public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Decrement(ref calls.FailuresLeft) >= 0)
+            {
+                throw new InvalidOperationException("the second consumer fails once");
+            }
+
+            calls.Record(integrationEvent.Id);
+            return Task.CompletedTask;
+        }
     }
 
     [Fact]
