@@ -20,7 +20,8 @@ public sealed class ActiveSubscriptions(TimeProvider time)
     public async ValueTask<bool> AnyAsync(DeliveryDbContext db, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcTicks;
-        if (now - Interlocked.Read(ref _checkedAtTicks) < Freshness.Ticks)
+        var checkedAt = Interlocked.Read(ref _checkedAtTicks);
+        if (checkedAt != long.MinValue && now - checkedAt < Freshness.Ticks)
         {
             return _any;
         }
