@@ -33,7 +33,7 @@ public static class DaprApps
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         // Delivery routes message.created to channels and fans every catalog topic out to webhook subscribers (ADR 0050).
         new(Targets.Delivery,
-            Subscriptions: [.. EventCatalog.Events.Select(e => e.Topic)],
+            Subscriptions: [.. EventCatalog.Events.Select(e => e.Topic).Distinct()],
             UsesPubSub: true, UsesStateStore: true, ActorTypes: [], Workflows: []),
         new(Targets.Realtime,
             Subscriptions: [Topics.ConversationCreated, Topics.MessageCreated, Topics.ConversationRead, Topics.MessageStatusChanged, Topics.PresenceChanged,
