@@ -49,7 +49,7 @@ public sealed class UserLifecycleTests(PlatformFixture platform) : IClassFixture
         foreach (var (method, path) in endpoints)
         {
             using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
-            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} answered {(int)response.StatusCode}");
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} answered {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
     }
 

@@ -97,10 +97,12 @@ public sealed class WireContractTests(WireContractPlatform platform) : IClassFix
             .OfType<string>().ToList();
 
         var checkedTopics = new List<string>();
-        foreach (var (topic, _) in EventCatalog.Events)
+        foreach (var topic in EventCatalog.Events.Select(e => e.Topic).Distinct())
         {
+            // A topic with several event types: an event must validate against one of them.
+            var names = Chat4All.Host.ApiDocs.AsyncApiDocument.EventSchemaNames(topic);
             var events = await PublishedEvents.ReadAsync(platform.Redis, platform.EventBusPrefix, topic, _ => true);
-            failures.AddRange(events.Select(e => Check(schemas, "event." + topic, e)).OfType<string>());
+            failures.AddRange(events.Select(e => names.Select(n => Check(schemas, n, e)).Aggregate((a, b) => a is null || b is null ? null : a + "\n" + b)).OfType<string>());
             if (events.Count > 0)
             {
                 checkedTopics.Add(topic);

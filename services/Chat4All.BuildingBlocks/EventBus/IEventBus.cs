@@ -26,11 +26,13 @@ public interface IEventBus
 {
     Task PublishAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken);
 
+    /// <summary>True when <see cref="PublishBatchAsync"/> publishes all of a batch or none of it.</summary>
+    bool PublishesBatchesAtomically => false;
+
     /// <summary>
-    /// Publishes several events in their order, all or none where the broker allows it (the Redis
-    /// Streams adapter uses one MULTI/EXEC, one round trip). When it throws, the caller cannot tell
-    /// which were published and must publish them again one by one, which consumers' dedupe absorbs.
-    /// By default, one after another.
+    /// Publishes several events in their order, all or none when <see cref="PublishesBatchesAtomically"/>
+    /// (the Redis Streams adapter uses one MULTI/EXEC, one round trip). By default, one after another:
+    /// a failure may leave the first ones published.
     /// </summary>
     async Task PublishBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
     {

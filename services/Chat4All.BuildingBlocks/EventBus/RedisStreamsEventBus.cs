@@ -30,6 +30,8 @@ internal sealed class RedisStreamsEventBus(IConnectionMultiplexer redis, IOption
         await WakeAsync(database, settings, [stream]);
     }
 
+    public bool PublishesBatchesAtomically => true;
+
     /// <summary>
     /// One MULTI/EXEC: the appends reach Redis in order and are applied all or none, so a failure can
     /// never leave a later event of a key in its stream without an earlier one.

@@ -143,7 +143,8 @@ public sealed partial class OutboxRelay<TContext>(
             due.Add(row);
         }
 
-        var published = due.Count > 1 && await TryPublishBatchAsync(due, cancellationToken) ? due.Count : 0;
+        // Only an all-or-none batch: after a partial one the rows already published would go out twice.
+        var published = due.Count > 1 && bus.PublishesBatchesAtomically && await TryPublishBatchAsync(due, cancellationToken) ? due.Count : 0;
         if (published == 0)
         {
             // One at a time: a failing row is retried with backoff (and finally dead-lettered) while

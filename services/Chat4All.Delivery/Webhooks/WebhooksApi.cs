@@ -36,7 +36,8 @@ public static partial class WebhooksApi
 
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/v1/webhooks/{channel}", ReceiveAsync)
+        // Only the channels' names: /v1/webhooks/subscriptions (the subscriptions API) must never be taken for a channel.
+        endpoints.MapPost($"/v1/webhooks/{{channel:regex(^({string.Join('|', Channels.All)})$)}}", ReceiveAsync)
             .AllowAnonymous() // authenticated by the provider's signature instead of a bearer token
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .WithTags("Delivery").WithName("ReceiveChannelWebhook")

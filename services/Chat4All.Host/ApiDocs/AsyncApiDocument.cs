@@ -88,21 +88,30 @@ public static class AsyncApiDocument
         operations["sendServerFrames"] = Operation("send", "ws", "The server pushes these frames to the client.", Frames.Where(f => f.FromServer).Select(f => FrameSchemaName(f.Type)));
         operations["receiveClientFrames"] = Operation("receive", "ws", "The server accepts these frames from the client.", Frames.Where(f => !f.FromServer).Select(f => FrameSchemaName(f.Type)));
 
+        // A topic may carry several event types (message.created: MessageCreated, MessageUpdated,
+        // MessageDeleted); its channel lists a message for each.
         foreach (var (topic, type) in EventCatalog.Events)
         {
-            var name = EventSchemaName(topic);
+            var name = EventSchemaName(topic, type);
             var schema = ContractSchemas.Of(type).AsObject();
             schema["title"] = type.Name;
             schemas[name] = schema;
             messages[name] = new JsonObject
             {
-                ["name"] = topic,
+                ["name"] = type.Name,
                 ["title"] = type.Name,
-                ["summary"] = $"The data of a CloudEvent on topic '{topic}'.",
+                ["summary"] = $"The data of a CloudEvent of type '{type.Name}' on topic '{topic}'.",
                 ["contentType"] = "application/json",
                 ["payload"] = Ref("#/components/schemas/" + name),
             };
             var channel = ChannelName(topic);
+            if (channels[channel] is JsonObject existing)
+            {
+                existing["messages"]!.AsObject()[name] = Ref("#/components/messages/" + name);
+                operations["publish" + channel]!["messages"]!.AsArray().Add(Ref($"#/channels/{channel}/messages/{name}"));
+                continue;
+            }
+
             channels[channel] = new JsonObject
             {
                 ["address"] = topic,
@@ -151,8 +160,16 @@ public static class AsyncApiDocument
     /// <summary>The schema name of a frame type in <c>components/schemas</c> (e.g. <c>frame.message.created</c>).</summary>
     public static string FrameSchemaName(string type) => "frame." + type;
 
-    /// <summary>The schema name of a topic's event in <c>components/schemas</c> (e.g. <c>event.message.created</c>).</summary>
-    public static string EventSchemaName(string topic) => "event." + topic;
+    /// <summary>
+    /// The schema name of an event in <c>components/schemas</c>: <c>event.{topic}</c> for a topic's first
+    /// type (e.g. <c>event.message.created</c>), <c>event.{topic}.{TypeName}</c> for a further one.
+    /// </summary>
+    public static string EventSchemaName(string topic, Type type) =>
+        EventCatalog.Events.First(e => e.Topic == topic).EventType == type ? "event." + topic : $"event.{topic}.{type.Name}";
+
+    /// <summary>Every schema name of a topic's event types.</summary>
+    public static IReadOnlyList<string> EventSchemaNames(string topic) =>
+        [.. EventCatalog.Events.Where(e => e.Topic == topic).Select(e => EventSchemaName(topic, e.EventType))];
 
     private static string ChannelName(string topic) => topic.Replace('.', '_');
 
