@@ -36,8 +36,9 @@ public static partial class WebhooksApi
 
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder endpoints)
     {
-        // Only the channels' names: /v1/webhooks/subscriptions (the subscriptions API) must never be taken for a channel.
-        endpoints.MapPost($"/v1/webhooks/{{channel:regex(^({string.Join('|', Channels.All)})$)}}", ReceiveAsync)
+        // Never "subscriptions": POST /v1/webhooks/subscriptions is the subscriptions API, which routing
+        // otherwise gave to this anonymous route. Any other unknown channel still answers 404 here.
+        endpoints.MapPost("/v1/webhooks/{channel:regex(^(?!subscriptions$).+$)}", ReceiveAsync)
             .AllowAnonymous() // authenticated by the provider's signature instead of a bearer token
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .WithTags("Delivery").WithName("ReceiveChannelWebhook")
