@@ -27,6 +27,8 @@ public static class RealtimeExtensions
         builder.Services.AddMetrics();
         builder.Services.AddSingleton<RealtimeMetrics>();
         builder.Services.AddSingleton<RealtimeFanout>();
+        builder.Services.AddSingleton<FanoutReconnectCatchUp>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<FanoutReconnectCatchUp>());
         builder.Services.AddSingleton<ConversationMembersCache>();
         builder.Services.AddSingleton<MembersCacheInvalidation>();
         builder.Services.AddHostedService(services => services.GetRequiredService<MembersCacheInvalidation>());

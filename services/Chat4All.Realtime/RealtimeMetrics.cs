@@ -16,6 +16,7 @@ public sealed class RealtimeMetrics
     private readonly Counter<long> _overflows;
     private readonly Counter<long> _closed;
     private readonly Histogram<double> _fanoutLatency;
+    private readonly Counter<long> _catchUps;
 
     public RealtimeMetrics(IMeterFactory meterFactory)
     {
@@ -27,6 +28,8 @@ public sealed class RealtimeMetrics
         _closed = meter.CreateCounter<long>("chat4all.realtime.closed", description: "Connections closed by the server, by close code");
         _fanoutLatency = meter.CreateHistogram<double>("chat4all.realtime.fanout.duration", unit: "s",
             description: "From an event's fan-out publish to its frame being queued on this instance's connection");
+        _catchUps = meter.CreateCounter<long>("chat4all.realtime.catch_ups",
+            description: "Server-side replays of a conversation on a connection, after a gap in its live frames or a fan-out reconnect");
     }
 
     public void Opened() => _connections.Add(1);
@@ -40,6 +43,8 @@ public sealed class RealtimeMetrics
     public void Overflowed() => _overflows.Add(1);
 
     public void ClosedByServer(int code) => _closed.Add(1, new KeyValuePair<string, object?>("code", code));
+
+    public void GapDetected() => _catchUps.Add(1);
 
     public void FannedOut(TimeSpan latency) => _fanoutLatency.Record(latency.TotalSeconds);
 }

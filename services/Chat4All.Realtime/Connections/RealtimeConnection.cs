@@ -12,6 +12,12 @@ namespace Chat4All.Realtime.Connections;
 /// history, a buffer for its live frames that is flushed — minus what the replay already covered —
 /// when the replay ends. A client that cannot keep up is closed with 4008 instead of being buffered
 /// without bound or slowing anyone else.
+/// <para>
+/// The live fan-out is at most once (Redis pub/sub drops what is published while a subscription is
+/// being re-established, e.g. across a Redis failover), so a connection repairs its own gaps: a
+/// frame whose seq skips past the last one sent is held, and a catch-up replays the missing seqs
+/// from the message log before it goes out (<see cref="CatchUps"/>; docs/adr/0039).
+/// </para>
 /// </summary>
 public sealed class RealtimeConnection : IDisposable
 {
@@ -22,7 +28,8 @@ public sealed class RealtimeConnection : IDisposable
     private readonly HashSet<Guid> _unsubscribed = [];
     private readonly Dictionary<Guid, long> _leftAtSeq = [];
     private readonly Dictionary<Guid, long> _lastSeq = [];
-    private readonly Dictionary<Guid, List<(long Seq, byte[] Frame)>> _resuming = [];
+    private readonly Dictionary<Guid, ReplayHold> _resuming = [];
+    private readonly Channel<CatchUp> _catchUps = Channel.CreateUnbounded<CatchUp>(new UnboundedChannelOptions { SingleReader = true });
     private List<(Guid Conversation, long? Seq, byte[] Frame)>? _held = [];
     private readonly DateTimeOffset _connectedAt;
     private readonly int _capacity;
@@ -113,25 +120,92 @@ public sealed class RealtimeConnection : IDisposable
                     ReleaseHeldLocked(); // a flood while waiting: stop waiting rather than hold without bound
                 }
 
-                if (seq is { } s)
+                if (seq is { } s && !AdmitLocked(conversation, s, frame))
                 {
-                    if (_resuming.TryGetValue(conversation, out var waiting))
-                    {
-                        waiting.Add((s, frame));
-                        return;
-                    }
-
-                    if (_lastSeq.TryGetValue(conversation, out var last) && s <= last)
-                    {
-                        return;
-                    }
-
-                    _lastSeq[conversation] = s;
+                    return;
                 }
             }
         }
 
         Send(frame);
+    }
+
+    /// <summary>
+    /// Whether a numbered frame goes out now: not while its conversation is being replayed (it waits
+    /// for the replay's end), not if that seq was sent already, and not past a gap, which it waits
+    /// behind while a catch-up fetches the missing seqs. Callers hold the gate.
+    /// </summary>
+    private bool AdmitLocked(Guid conversation, long seq, byte[] frame)
+    {
+        if (_resuming.TryGetValue(conversation, out var hold))
+        {
+            hold.Frames.Add((seq, frame));
+            return false;
+        }
+
+        if (_lastSeq.TryGetValue(conversation, out var last))
+        {
+            if (seq <= last)
+            {
+                return false;
+            }
+
+            if (seq > last + 1)
+            {
+                HoldLocked(conversation).Frames.Add((seq, frame));
+                _catchUps.Writer.TryWrite(new CatchUp(conversation, last));
+                _metrics.GapDetected();
+                return false;
+            }
+        }
+
+        _lastSeq[conversation] = seq;
+        return true;
+    }
+
+    private ReplayHold HoldLocked(Guid conversation)
+    {
+        if (!_resuming.TryGetValue(conversation, out var hold))
+        {
+            _resuming[conversation] = hold = new ReplayHold();
+        }
+
+        hold.Replays++;
+        return hold;
+    }
+
+    /// <summary>Server-side replays this connection needs: a conversation and the last seq it has sent of it.</summary>
+    public ChannelReader<CatchUp> CatchUps => _catchUps.Reader;
+
+    /// <summary>
+    /// Asks for a catch-up of <paramref name="conversationId"/> if this connection is behind
+    /// <paramref name="latestSeq"/> (what the message log holds), e.g. after the fan-out's subscription
+    /// was re-established and frames published meanwhile were lost. Returns whether one was asked for.
+    /// </summary>
+    public bool CatchUpIfBehind(Guid conversationId, long latestSeq)
+    {
+        lock (_gate)
+        {
+            if (_unsubscribed.Contains(conversationId) || _resuming.ContainsKey(conversationId)
+                || !_lastSeq.TryGetValue(conversationId, out var last) || last >= latestSeq)
+            {
+                return false;
+            }
+
+            HoldLocked(conversationId);
+            _catchUps.Writer.TryWrite(new CatchUp(conversationId, last));
+            _metrics.GapDetected();
+            return true;
+        }
+    }
+
+    /// <summary>The conversations this connection has sent numbered frames of, with the last seq of each.</summary>
+    public IReadOnlyList<KeyValuePair<Guid, long>> Positions()
+    {
+        lock (_gate)
+        {
+            return [.. _lastSeq];
+        }
     }
 
     /// <summary>The user left <paramref name="conversationId"/> at <paramref name="leftAtSeq"/>: later frames of it are dropped, even from an instance whose member list is stale.</summary>
@@ -148,7 +222,9 @@ public sealed class RealtimeConnection : IDisposable
     {
         lock (_gate)
         {
+            // What was said while they were away is not theirs: no catch-up across that stretch.
             _leftAtSeq.Remove(conversationId);
+            _lastSeq.Remove(conversationId);
         }
     }
 
@@ -156,7 +232,11 @@ public sealed class RealtimeConnection : IDisposable
     {
         lock (_gate)
         {
-            _unsubscribed.Remove(conversationId);
+            // Frames dropped while unsubscribed were not wanted: the next one starts afresh, not a catch-up.
+            if (_unsubscribed.Remove(conversationId))
+            {
+                _lastSeq.Remove(conversationId);
+            }
         }
     }
 
@@ -179,7 +259,7 @@ public sealed class RealtimeConnection : IDisposable
             foreach (var conversationId in conversationIds)
             {
                 _unsubscribed.Remove(conversationId);
-                _resuming[conversationId] = [];
+                HoldLocked(conversationId);
             }
 
             ReleaseHeldLocked();
@@ -205,23 +285,10 @@ public sealed class RealtimeConnection : IDisposable
         _held = null;
         foreach (var (conversation, seq, frame) in held)
         {
-            if (seq is { } s)
+            if (seq is not { } s || AdmitLocked(conversation, s, frame))
             {
-                if (_resuming.TryGetValue(conversation, out var waiting))
-                {
-                    waiting.Add((s, frame));
-                    continue;
-                }
-
-                if (_lastSeq.TryGetValue(conversation, out var last) && s <= last)
-                {
-                    continue;
-                }
-
-                _lastSeq[conversation] = s;
+                Send(frame);
             }
-
-            Send(frame);
         }
     }
 
@@ -235,21 +302,35 @@ public sealed class RealtimeConnection : IDisposable
                 return;
             }
 
+            if (_leftAtSeq.TryGetValue(conversationId, out var leftAt) && seq > leftAt)
+            {
+                return; // they left meanwhile: nothing after that is theirs
+            }
+
             _lastSeq[conversationId] = seq;
         }
 
         Send(frame);
     }
 
-    /// <summary>Flushes the live frames held during the replay that it did not cover, in order; returns the last seq sent.</summary>
+    /// <summary>
+    /// Ends one replay of the conversation; when it was the last one running, flushes the live frames
+    /// held meanwhile that the replays did not cover, in order. Returns the last seq sent.
+    /// </summary>
     public long EndResume(Guid conversationId, long fromSeq)
     {
         lock (_gate)
         {
-            var held = _resuming.Remove(conversationId, out var frames) ? frames : [];
-            var last = _lastSeq.GetValueOrDefault(conversationId, fromSeq);
-            foreach (var (seq, frame) in held.OrderBy(h => h.Seq))
+            var last = Math.Max(_lastSeq.GetValueOrDefault(conversationId, fromSeq), fromSeq);
+            if (!_resuming.TryGetValue(conversationId, out var hold) || --hold.Replays > 0)
             {
+                return last; // another replay of it is still running; it flushes at its end
+            }
+
+            _resuming.Remove(conversationId);
+            foreach (var (seq, frame) in hold.Frames.OrderBy(h => h.Seq))
+            {
+                // Past what the replay found, a gap means the log had not caught up yet: send in order anyway.
                 if (seq > last)
                 {
                     last = seq;
@@ -257,7 +338,7 @@ public sealed class RealtimeConnection : IDisposable
                 }
             }
 
-            _lastSeq[conversationId] = Math.Max(last, fromSeq);
+            _lastSeq[conversationId] = last;
             return last;
         }
     }
@@ -348,9 +429,24 @@ public sealed class RealtimeConnection : IDisposable
         }
     }
 
-    public void Complete() => _queue.Writer.TryComplete();
+    public void Complete()
+    {
+        _queue.Writer.TryComplete();
+        _catchUps.Writer.TryComplete();
+    }
 
     public void Dispose() => _closing.Dispose();
 }
 
 public sealed record CloseRequest(int Code, string Reason);
+
+/// <summary>A server-side replay to run: <paramref name="ConversationId"/> after <paramref name="AfterSeq"/>.</summary>
+public sealed record CatchUp(Guid ConversationId, long AfterSeq);
+
+/// <summary>Live frames of a conversation held while <see cref="Replays"/> replays of it run.</summary>
+internal sealed class ReplayHold
+{
+    public int Replays { get; set; }
+
+    public List<(long Seq, byte[] Frame)> Frames { get; } = [];
+}

@@ -71,13 +71,25 @@ public static partial class WebSocketEndpoint
         metrics.Opened();
         try
         {
-            await fanout.AddAsync(connection);
-            await announcer.AnnounceAsync(joined.Change, aborted);
+            // Queued before the connection is visible to the heartbeat and the fan-out, so it is always the first frame.
             connection.Send(Bytes(Frames.Serialize(FrameTypes.ConnectionEstablished, new ConnectionEstablishedData(
                 userId, connection.Id, fanout.InstanceId, (int)settings.HeartbeatInterval.TotalSeconds), time.GetUtcNow())));
+            await fanout.AddAsync(connection);
+            await announcer.AnnounceAsync(joined.Change, aborted);
 
+            // Replay is the one kind of work whose cost grows with data; it is paced by a budget of its own,
+            // waited for rather than refused, so a long replay slows this connection down instead of the host.
+            using var replayBudget = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = settings.ReplayPagesPerSecond * 2,
+                TokensPerPeriod = settings.ReplayPagesPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = settings.ReplayPagesPerSecond * 2,
+                AutoReplenishment = true,
+            });
             var writing = connection.WriteAsync(aborted);
-            var reading = ReadAsync(socket, connection, settings, scopes, metrics, time, logger, aborted);
+            var reading = ReadAsync(socket, connection, settings, replayBudget, scopes, metrics, time, logger, aborted);
+            var catchingUp = CatchUpAsync(connection, settings, replayBudget, scopes, time, logger, aborted);
             var closing = Task.Delay(Timeout.Infinite, connection.Closing).ContinueWith(_ => { }, TaskScheduler.Default);
             await Task.WhenAny(reading, writing, closing);
             // Once either side has closed, the other gets a few seconds to finish the handshake (send
@@ -93,6 +105,7 @@ public static partial class WebSocketEndpoint
 
             connection.Complete();
             await both;
+            await catchingUp;
         }
         finally
         {
@@ -111,8 +124,8 @@ public static partial class WebSocketEndpoint
         }
     }
 
-    private static async Task ReadAsync(WebSocket socket, RealtimeConnection connection, RealtimeOptions settings, IServiceScopeFactory scopes,
-        RealtimeMetrics metrics, TimeProvider time, ILogger logger, CancellationToken aborted)
+    private static async Task ReadAsync(WebSocket socket, RealtimeConnection connection, RealtimeOptions settings, RateLimiter replayBudget,
+        IServiceScopeFactory scopes, RealtimeMetrics metrics, TimeProvider time, ILogger logger, CancellationToken aborted)
     {
         using var limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
@@ -120,16 +133,6 @@ public static partial class WebSocketEndpoint
             TokensPerPeriod = settings.InboundFramesPerSecond,
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
-            AutoReplenishment = true,
-        });
-        // Replay is the one frame whose work grows with data; it is paced by a budget of its own, waited
-        // for rather than refused, so a long replay slows this connection down instead of the host.
-        using var replayBudget = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = settings.ReplayPagesPerSecond * 2,
-            TokensPerPeriod = settings.ReplayPagesPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = settings.ReplayPagesPerSecond * 2,
             AutoReplenishment = true,
         });
         var buffer = new ArrayBufferWriter<byte>(1024);
@@ -326,6 +329,38 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>
+    /// Runs the connection's server-side catch-ups (<see cref="RealtimeConnection.CatchUps"/>): the
+    /// missing seqs are replayed from the message log, then the live frames held behind them go out.
+    /// A failed replay still releases them, so the client sees the gap and resumes on its own.
+    /// </summary>
+    private static async Task CatchUpAsync(RealtimeConnection connection, RealtimeOptions settings, RateLimiter replayBudget,
+        IServiceScopeFactory scopes, TimeProvider time, ILogger logger, CancellationToken aborted)
+    {
+        try
+        {
+            await foreach (var (conversationId, afterSeq) in connection.CatchUps.ReadAllAsync(aborted))
+            {
+                try
+                {
+                    await ReplayAsync(connection, conversationId, afterSeq, settings, replayBudget, scopes, time, aborted);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogCatchUpFailed(logger, ex, conversationId, connection.Id);
+                }
+                finally
+                {
+                    connection.EndResume(conversationId, afterSeq);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the connection is gone
+        }
+    }
+
+    /// <summary>
     /// Sends the logged frames after <paramref name="fromSeq"/> in pages, each page
     /// waiting for the connection's replay budget; returns the last seq and whether the cap cut it short.
     /// </summary>
@@ -415,6 +450,9 @@ public static partial class WebSocketEndpoint
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record that user {UserId} left; presence will expire the connection")]
     private static partial void LogPresenceLeaveFailed(ILogger logger, Exception exception, Guid userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Catching up conversation {ConversationId} on connection {ConnectionId} failed; its held frames go out")]
+    private static partial void LogCatchUpFailed(ILogger logger, Exception exception, Guid conversationId, string connectionId);
 
     private sealed record ClientFrame(string? Type, JsonElement? Data);
 

@@ -47,8 +47,7 @@ public sealed partial class RealtimeFanout(
 
     private async Task PublishAsync(IEnumerable<Guid> userIds, Envelope envelope)
     {
-        var traceParent = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null;
-        var payload = (envelope with { TraceParent = traceParent }).ToJson();
+        var payload = (envelope with { TraceParent = EventBusTracing.CurrentTraceParent() }).ToJson();
         var subscriber = redis.GetSubscriber();
         await Task.WhenAll(userIds.Distinct().Select(u => subscriber.PublishAsync(Channel(u), payload, RedisPubSub.OnPrimary)));
     }

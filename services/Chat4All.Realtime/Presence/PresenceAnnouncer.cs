@@ -20,6 +20,6 @@ public sealed class PresenceAnnouncer(IEventBus bus)
 
         var changed = new PresenceChanged(change.UserId, change.Online ? PresenceStatuses.Online : PresenceStatuses.Offline, change.Online ? null : change.At);
         await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(change.At), Topics.PresenceChanged, nameof(PresenceChanged), change.UserId.ToString(),
-            JsonSerializer.Serialize(changed, OutboxWriter.Json), change.At, Activity.Current?.Id), cancellationToken);
+            JsonSerializer.Serialize(changed, OutboxWriter.Json), change.At, EventBusTracing.CurrentTraceParent()), cancellationToken);
     }
 }
