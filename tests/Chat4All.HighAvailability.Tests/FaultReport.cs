@@ -14,11 +14,12 @@ internal sealed record FaultReport(
     int Lost,
     int Duplicates,
     int Delivered,
-    int? DeliveredTwice)
+    int? DeliveredTwice,
+    TimeSpan? HealthyAfter = null)
 {
     public static string Header =>
-        "| fault | accepted | failed requests (retrying client) | raw errors | longest write unavailability | socket drops | every socket back and resumed | lost | duplicates | delivered | delivered twice |\n" +
-        "|---|---|---|---|---|---|---|---|---|---|---|";
+        "| fault | accepted | failed requests (retrying client) | raw errors | longest write unavailability | socket drops | every socket back and resumed | lost | duplicates | delivered | delivered twice | healthy cluster again |\n" +
+        "|---|---|---|---|---|---|---|---|---|---|---|---|";
 
     public string Row()
     {
@@ -28,7 +29,7 @@ internal sealed record FaultReport(
               string.Join(", ", RawErrors.GroupBy(e => e).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}")) + ")";
         var back = SocketDrops == 0 ? "no drop" : EverySocketBackAfter is { } t ? Seconds(t) : "NOT BACK";
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {Fault} | {Accepted} | {FailedRequests} | {errors} | {Seconds(LongestWriteUnavailability)} | {SocketDrops} | {back} | {Lost} | {Duplicates} | {Delivered}/{Accepted} | {DeliveredTwice?.ToString(CultureInfo.InvariantCulture) ?? "not visible to the API"} |");
+            $"| {Fault} | {Accepted} | {FailedRequests} | {errors} | {Seconds(LongestWriteUnavailability)} | {SocketDrops} | {back} | {Lost} | {Duplicates} | {Delivered}/{Accepted} | {DeliveredTwice?.ToString(CultureInfo.InvariantCulture) ?? "not visible to the API"} | {(HealthyAfter is { } h ? Seconds(h) : "–")} |");
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";

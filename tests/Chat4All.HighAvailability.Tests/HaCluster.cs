@@ -135,6 +135,49 @@ public sealed class HaCluster : IAsyncLifetime
     /// <summary>SIGKILL of the PostgreSQL leader node (Patroni and its postmaster); returns its name.</summary>
     public async Task<string> KillPostgresLeaderAsync() => (await HaScriptAsync(TimeSpan.FromSeconds(60), "kill", "pg-leader")).Trim();
 
+    /// <summary>
+    /// How long after <paramref name="since"/> the surviving Patroni nodes report a healthy cluster again:
+    /// a running leader other than <paramref name="killed"/> and a streaming synchronous standby, so
+    /// writes are synchronously replicated once more. Null if that takes longer than <paramref name="limit"/>.
+    /// </summary>
+    public static async Task<TimeSpan?> TimeToSynchronousLeaderAsync(string killed, DateTimeOffset since, TimeSpan limit)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        var basePort = int.Parse(PortBase, System.Globalization.CultureInfo.InvariantCulture);
+        while (DateTimeOffset.UtcNow - since < limit)
+        {
+            for (var node = 1; node <= 3; node++)
+            {
+                if ($"pg{node}" == killed)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var document = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{basePort + 4 + node}/cluster")));
+                    var members = document.RootElement.GetProperty("members").EnumerateArray().Select(m => (
+                        Name: m.GetProperty("name").GetString(),
+                        Role: m.GetProperty("role").GetString(),
+                        State: m.GetProperty("state").GetString())).ToList();
+                    if (members.Any(m => m.Role == "leader" && m.Name != killed && m.State == "running")
+                        && members.Any(m => m.Role == "sync_standby" && m.State is "streaming" or "running"))
+                    {
+                        return DateTimeOffset.UtcNow - since;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or KeyNotFoundException)
+                {
+                    // that node is not answering yet; ask the next
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
+
+        return null;
+    }
+
     /// <summary>SIGKILL of the Redis master; returns its name.</summary>
     public async Task<string> KillRedisMasterAsync() => (await HaScriptAsync(TimeSpan.FromSeconds(60), "kill", "redis-master")).Trim();
 

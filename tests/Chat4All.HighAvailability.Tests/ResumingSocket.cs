@@ -20,6 +20,7 @@ internal sealed class ResumingSocket(Uri api, string token, Guid conversationId,
     private readonly Lock _lock = new();
     private readonly List<long> _received = [];
     private readonly List<(DateTimeOffset Dropped, DateTimeOffset? Resumed)> _outages = [];
+    private readonly List<string> _drops = [];
     private Task _running = Task.CompletedTask;
     private readonly HashSet<long> _seen = [];
     private long _lastSeq;
@@ -40,6 +41,9 @@ internal sealed class ResumingSocket(Uri api, string token, Guid conversationId,
 
     public bool Connected { get; private set; }
 
+    /// <summary>Why each connection dropped, for a failure message.</summary>
+    public IReadOnlyList<string> Drops { get { lock (_lock) { return [.. _drops]; } } }
+
     private async Task RunAsync(CancellationToken stop)
     {
         var backoff = TimeSpan.FromMilliseconds(100);
@@ -50,9 +54,18 @@ internal sealed class ResumingSocket(Uri api, string token, Guid conversationId,
                 await ConnectAndReadAsync(stop);
                 backoff = TimeSpan.FromMilliseconds(100);
             }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or JsonException or HttpRequestException)
+            catch (Exception ex) when (!stop.IsCancellationRequested)
             {
-                // lost: reconnect below
+                // Lost, whatever the exception: a client that stops reconnecting on an unexpected one would
+                // look like a socket that silently missed frames. Reconnect below, and say why it dropped.
+                lock (_lock)
+                {
+                    _drops.Add($"{time.GetUtcNow():HH:mm:ss.f} {ex.GetType().Name}: {ex.Message}");
+                }
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                return;
             }
 
             if (Connected)
@@ -192,5 +205,6 @@ internal sealed class ResumingSocket(Uri api, string token, Guid conversationId,
         _stop.Dispose();
     }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"socket on {conversationId}: last seq {LastSeq}");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"socket on {conversationId}: last seq {LastSeq}, {(_running.IsFaulted ? "its loop failed: " + _running.Exception?.GetBaseException().Message : "running")}; drops: {string.Join(" | ", Drops.TakeLast(5))}");
 }

@@ -18,6 +18,12 @@ public static class EventBusTracing
         return activity;
     }
 
+    /// <summary>
+    /// The current span as a W3C <c>traceparent</c>, to carry on an event, a record or an envelope that
+    /// outlives it; null without a span, or with one in the legacy hierarchical id format.
+    /// </summary>
+    public static string? CurrentTraceParent() => Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+
     /// <summary>The event as it goes out: its traceparent names <paramref name="producer"/> when there is one.</summary>
     public static IntegrationEvent Carrying(this IntegrationEvent integrationEvent, Activity? producer) =>
         producer?.IdFormat == ActivityIdFormat.W3C ? integrationEvent with { TraceParent = producer.Id } : integrationEvent;

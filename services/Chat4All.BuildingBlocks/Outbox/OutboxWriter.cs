@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
 using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.BuildingBlocks.Outbox;
@@ -35,7 +36,7 @@ public static class OutboxWriter
             PartitionKey = partitionKey,
             Bucket = BucketOf(partitionKey),
             Payload = JsonSerializer.Serialize(integrationEvent, Json),
-            TraceParent = Activity.Current?.Id is { } id && Activity.Current.IdFormat == ActivityIdFormat.W3C ? id : null,
+            TraceParent = EventBusTracing.CurrentTraceParent(),
             CreatedAt = now,
             NextAttemptAt = now,
         };

@@ -166,7 +166,7 @@ public sealed class UserPresenceActor : Actor, IUserPresenceActor
     private Task AnnounceOfflineAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var change = new PresenceChanged(UserId, PresenceStatuses.Offline, now);
-        var traceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+        var traceParent = EventBusTracing.CurrentTraceParent();
         return _bus.PublishAsync(
             new IntegrationEvent(Guid.CreateVersion7(now), Topics.PresenceChanged, nameof(PresenceChanged), change.UserId.ToString("D"),
                 JsonSerializer.Serialize(change, OutboxWriter.Json), now, traceParent),

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.BuildingBlocks.Outbox;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -93,7 +94,7 @@ internal sealed class PostgresStateStore<TContext>(TContext db, OutboxSignal sig
             }
         }
 
-        var traceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+        var traceParent = EventBusTracing.CurrentTraceParent();
         foreach (var stateEvent in events)
         {
             await db.Database.ExecuteSqlRawAsync(sql.InsertOutbox,

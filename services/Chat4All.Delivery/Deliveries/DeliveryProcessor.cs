@@ -308,7 +308,7 @@ public sealed partial class DeliveryProcessor(
             record.Attempts, reason, now);
         await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(now), Topics.DeliveryDeadLetter, nameof(DeliveryDeadLettered),
             record.ConversationId.ToString(), System.Text.Json.JsonSerializer.Serialize(deadLettered, OutboxWriter.Json), now,
-            Activity.Current?.Id), cancellationToken);
+            EventBusTracing.CurrentTraceParent()), cancellationToken);
         metrics.DeadLettered(record.Channel);
         audit.DeliveryDeadLettered(record.DeliveryId, record.MessageId, record.RecipientId, record.Channel, record.Attempts, reason);
     }

@@ -124,6 +124,6 @@ public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, Chan
             NextAttemptAt = now,
             CreatedAt = now,
             UpdatedAt = now,
-            TraceParent = DeliveryTracing.CurrentTraceParent(),
+            TraceParent = EventBusTracing.CurrentTraceParent(),
         };
 }

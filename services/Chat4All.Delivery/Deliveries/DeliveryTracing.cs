@@ -14,10 +14,6 @@ public static class DeliveryTracing
 {
     public static readonly ActivitySource Source = new("Chat4All.Delivery");
 
-    /// <summary>The trace a new record belongs to: the current span's, if it is recorded in W3C form.</summary>
-    public static string? CurrentTraceParent() =>
-        Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
-
     public static Activity? StartAttempt(DeliveryRecord record)
     {
         var activity = Source.StartActivity("delivery attempt", ActivityKind.Internal, Parent(record));

@@ -62,7 +62,7 @@ public static class WebhookSubscriptionsApi
     public static IEndpointRouteBuilder MapWebhookSubscriptionsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/webhooks/subscriptions").RequireAuthorization().WithTags("Webhook subscriptions");
-        group.MapPost("/", CreateAsync).WithName("CreateWebhookSubscription")
+        group.MapPost("", CreateAsync).WithName("CreateWebhookSubscription")
             .WithSummary("Subscribe a URL to events")
             .WithDescription("Creates a subscription that POSTs the given event types (catalog names, or \"*\" for all) to url, signed per Standard Webhooks. " +
                              "The signing secret (whsec_…) is generated when none is given and returned only in this response. scope \"tenant\" (every event of the tenant) needs the admin scope. " +
@@ -71,7 +71,7 @@ public static class WebhookSubscriptionsApi
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
-        group.MapGet("/", ListAsync).WithName("ListWebhookSubscriptions")
+        group.MapGet("", ListAsync).WithName("ListWebhookSubscriptions")
             .WithSummary("List webhook subscriptions")
             .WithDescription("The caller's subscriptions; with the admin scope, every subscription of the tenant. Secrets are never listed.");
         group.MapGet("/{subscriptionId:guid}", GetAsync).WithName("GetWebhookSubscription")

@@ -36,9 +36,9 @@ public static partial class WebhooksApi
 
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder endpoints)
     {
-        // Never "subscriptions": POST /v1/webhooks/subscriptions is the subscriptions API, which routing
-        // otherwise gave to this anonymous route. Any other unknown channel still answers 404 here.
-        endpoints.MapPost("/v1/webhooks/{channel:regex(^(?!subscriptions$).+$)}", ReceiveAsync)
+        // POST /v1/webhooks/subscriptions is the subscriptions API: its literal route outranks this
+        // parameter route. An unknown channel answers 404 here.
+        endpoints.MapPost("/v1/webhooks/{channel}", ReceiveAsync)
             .AllowAnonymous() // authenticated by the provider's signature instead of a bearer token
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .WithTags("Delivery").WithName("ReceiveChannelWebhook")
@@ -200,7 +200,7 @@ public static partial class WebhooksApi
         var message = new MessageInbound(DeliveryRecord.StableGuid($"inbound|{channel}|{inbound.ProviderMessageId}"), replied.Value.ConversationId,
             sender.Value, channel, inbound.ProviderMessageId, new MessagePayload("text", inbound.Text, null), inbound.OccurredAt);
         await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(), Topics.MessageInbound, nameof(MessageInbound), message.ConversationId.ToString(),
-            JsonSerializer.Serialize(message, OutboxWriter.Json), inbound.OccurredAt, Activity.Current?.Id), cancellationToken);
+            JsonSerializer.Serialize(message, OutboxWriter.Json), inbound.OccurredAt, EventBusTracing.CurrentTraceParent()), cancellationToken);
         return true;
     }
 
