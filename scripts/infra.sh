@@ -115,6 +115,9 @@ ensure_installed() {
     local pkgs=()
     [[ -x "$CHAT4ALL_PG_BIN/initdb" && -x "$CHAT4ALL_PG_BIN/pg_ctl" ]] || pkgs+=(postgresql-15)
     { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || pkgs+=(redis-server)
+    # The README's walkthrough (and its test) uses curl and jq.
+    command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+    command -v jq >/dev/null 2>&1 || pkgs+=(jq)
     if ((${#pkgs[@]})); then
         apt_install "${pkgs[@]}"
     fi
