@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Microsoft.Extensions.DependencyInjection;
@@ -128,7 +127,7 @@ public sealed class FileMessageTests(MessagingPlatform platform) : IClassFixture
 
     private Task PublishAsync(FileUploaded file) =>
         platform.Host.Services.GetRequiredService<IEventBus>().PublishAsync(new IntegrationEvent(Guid.CreateVersion7(), Topics.FileUploaded,
-            nameof(FileUploaded), file.ConversationId.ToString(), JsonSerializer.Serialize(file, OutboxWriter.Json), file.CompletedAt),
+            nameof(FileUploaded), file.ConversationId.ToString(), JsonSerializer.Serialize(file, ContractJson.Options), file.CompletedAt),
             CancellationToken.None);
 
     private async Task WaitForFileAsync(Guid fileId)

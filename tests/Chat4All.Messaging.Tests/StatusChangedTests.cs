@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
@@ -17,7 +16,7 @@ public sealed class StatusChangedTests(MessagingPlatform platform) : IClassFixtu
         await using var scope = platform.Host.Services.CreateAsyncScope();
         var consumer = ActivatorUtilities.CreateInstance<StatusChangedConsumer>(scope.ServiceProvider);
         await consumer.HandleAsync(new IntegrationEvent(Guid.NewGuid(), Topics.MessageStatusChanged, nameof(MessageStatusChanged),
-            conversationId.ToString(), JsonSerializer.Serialize(change, OutboxWriter.Json), DateTimeOffset.UtcNow), CancellationToken.None);
+            conversationId.ToString(), JsonSerializer.Serialize(change, ContractJson.Options), DateTimeOffset.UtcNow), CancellationToken.None);
     }
 
     [Fact]

@@ -19,7 +19,17 @@ public sealed record IntegrationEvent(
     string PartitionKey,
     string Data,
     DateTimeOffset OccurredAt,
-    string? TraceParent = null);
+    string? TraceParent = null)
+{
+    /// <summary>
+    /// The body as its contract record, read with the contract's generated serializer. Every consumer
+    /// reads events this one way. An empty or malformed body throws
+    /// <see cref="System.Text.Json.JsonException"/>, a failure like any other (retried, then dead-lettered).
+    /// </summary>
+    public T DataAs<T>() where T : class =>
+        System.Text.Json.JsonSerializer.Deserialize<T>(Data, Contracts.ContractJson.Options)
+        ?? throw new System.Text.Json.JsonException($"Empty {Type} event on {Topic}.");
+}
 
 /// <summary>The event-bus port (docs/architecture.md §3). Publishing returns once the broker has accepted the event.</summary>
 public interface IEventBus

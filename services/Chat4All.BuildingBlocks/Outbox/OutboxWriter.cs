@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.Contracts;
 using Microsoft.EntityFrameworkCore;
 
 namespace Chat4All.BuildingBlocks.Outbox;
@@ -10,12 +11,6 @@ public static class OutboxWriter
 {
     /// <summary>Fixed forever: rows carry their bucket, and relays lock buckets by number.</summary>
     public const int Buckets = 32;
-
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower,
-    };
 
     public static OutboxMessage Enqueue<TEvent>(this DbContext db, string topic, string partitionKey, TEvent integrationEvent, DateTimeOffset now)
         where TEvent : notnull
@@ -35,7 +30,7 @@ public static class OutboxWriter
             Type = typeof(TEvent).Name,
             PartitionKey = partitionKey,
             Bucket = BucketOf(partitionKey),
-            Payload = JsonSerializer.Serialize(integrationEvent, Json),
+            Payload = JsonSerializer.Serialize(integrationEvent, ContractJson.Options),
             TraceParent = EventBusTracing.CurrentTraceParent(),
             CreatedAt = now,
             NextAttemptAt = now,

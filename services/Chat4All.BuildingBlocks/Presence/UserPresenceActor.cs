@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Dapr.Actors;
@@ -169,7 +168,7 @@ public sealed class UserPresenceActor : Actor, IUserPresenceActor
         var traceParent = EventBusTracing.CurrentTraceParent();
         return _bus.PublishAsync(
             new IntegrationEvent(Guid.CreateVersion7(now), Topics.PresenceChanged, nameof(PresenceChanged), change.UserId.ToString("D"),
-                JsonSerializer.Serialize(change, OutboxWriter.Json), now, traceParent),
+                JsonSerializer.Serialize(change, ContractJson.Options), now, traceParent),
             cancellationToken);
     }
 }

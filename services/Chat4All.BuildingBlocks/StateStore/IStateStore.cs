@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
 
 namespace Chat4All.BuildingBlocks.StateStore;
 
@@ -29,7 +29,7 @@ public sealed record StateEvent(string Key, Guid EventId, string Topic, string T
 {
     public static StateEvent Create<TEvent>(string key, string topic, string partitionKey, TEvent integrationEvent, DateTimeOffset now)
         where TEvent : notnull =>
-        new(key, Guid.CreateVersion7(now), topic, typeof(TEvent).Name, partitionKey, JsonSerializer.Serialize(integrationEvent, OutboxWriter.Json));
+        new(key, Guid.CreateVersion7(now), topic, typeof(TEvent).Name, partitionKey, JsonSerializer.Serialize(integrationEvent, ContractJson.Options));
 }
 
 /// <summary>An ETag or only-if-absent condition did not hold; nothing of the transaction was written.</summary>
@@ -40,7 +40,7 @@ public sealed class StateConcurrencyException(string message, Exception? innerEx
 /// carry integration events, committed atomically with the state and published at least once.
 /// a PostgreSQL KV table plus the service's EF outbox and relay, in both runtimes; in the dapr runtime
 /// the relay publishes through Dapr pub/sub (ADR 0016 — not Dapr's state-store outbox).
-/// Values are (de)serialized with <see cref="OutboxWriter.Json"/> (snake_case).
+/// Values are (de)serialized with <see cref="ContractJson.Options"/> (snake_case).
 /// </summary>
 public interface IStateStore
 {

@@ -11,6 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Chat4All.Contracts;
 
 namespace Chat4All.BuildingBlocks.StateStore;
 
@@ -114,7 +115,7 @@ internal sealed class PostgresStateStore<TContext>(TContext db, OutboxSignal sig
 
     private async Task<bool> UpsertAsync(Statements sql, StateUpsert upsert, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var json = JsonSerializer.Serialize(upsert.Value, OutboxWriter.Json);
+        var json = JsonSerializer.Serialize(upsert.Value, ContractJson.Options);
         if (upsert.OnlyIfAbsent)
         {
             return await db.Database.ExecuteSqlRawAsync(sql.InsertIfAbsent, [upsert.Key, json, NewETag(), now], cancellationToken) == 1;

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Chat4All.Contracts;
 
 namespace Chat4All.BuildingBlocks.StateStore;
 
@@ -11,7 +12,7 @@ public sealed class StateEntry
 {
     public required string Key { get; init; }
 
-    /// <summary>The value as snake_case JSON (<see cref="Outbox.OutboxWriter.Json"/>).</summary>
+    /// <summary>The value as snake_case JSON (<see cref="Outbox.ContractJson.Options"/>).</summary>
     public required string Value { get; init; }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
 
 namespace Chat4All.BuildingBlocks.StateStore;
 
@@ -77,12 +78,12 @@ internal static class StateTransaction
     }
 
     public static T Deserialize<T>(ReadOnlySpan<byte> json, string key) =>
-        JsonSerializer.Deserialize<T>(json, OutboxWriter.Json) is { } value
+        JsonSerializer.Deserialize<T>(json, ContractJson.Options) is { } value
             ? value
             : throw new JsonException($"State '{key}' holds JSON null.");
 
     public static T Deserialize<T>(string json, string key) =>
-        JsonSerializer.Deserialize<T>(json, OutboxWriter.Json) is { } value
+        JsonSerializer.Deserialize<T>(json, ContractJson.Options) is { } value
             ? value
             : throw new JsonException($"State '{key}' holds JSON null.");
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
@@ -307,7 +306,7 @@ public sealed partial class DeliveryProcessor(
         var deadLettered = new DeliveryDeadLettered(record.DeliveryId, record.MessageId, record.ConversationId, record.RecipientId, record.Channel,
             record.Attempts, reason, now);
         await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(now), Topics.DeliveryDeadLetter, nameof(DeliveryDeadLettered),
-            record.ConversationId.ToString(), System.Text.Json.JsonSerializer.Serialize(deadLettered, OutboxWriter.Json), now,
+            record.ConversationId.ToString(), System.Text.Json.JsonSerializer.Serialize(deadLettered, ContractJson.Options), now,
             EventBusTracing.CurrentTraceParent()), cancellationToken);
         metrics.DeadLettered(record.Channel);
         audit.DeliveryDeadLettered(record.DeliveryId, record.MessageId, record.RecipientId, record.Channel, record.Attempts, reason);

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
@@ -30,8 +28,7 @@ public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, Chan
             return; // edits and deletes share the topic; channels get no edit or recall yet (docs/adr/0045)
         }
 
-        var created = JsonSerializer.Deserialize<MessageCreated>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty message.created event.");
+        var created = integrationEvent.DataAs<MessageCreated>();
         var recipients = created.Recipients.Where(r => r != created.SenderId).Distinct().ToList();
         if (recipients.Count == 0)
         {

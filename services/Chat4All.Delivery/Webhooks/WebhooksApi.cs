@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
@@ -200,7 +199,7 @@ public static partial class WebhooksApi
         var message = new MessageInbound(DeliveryRecord.StableGuid($"inbound|{channel}|{inbound.ProviderMessageId}"), replied.Value.ConversationId,
             sender.Value, channel, inbound.ProviderMessageId, new MessagePayload("text", inbound.Text, null), inbound.OccurredAt);
         await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(), Topics.MessageInbound, nameof(MessageInbound), message.ConversationId.ToString(),
-            JsonSerializer.Serialize(message, OutboxWriter.Json), inbound.OccurredAt, EventBusTracing.CurrentTraceParent()), cancellationToken);
+            JsonSerializer.Serialize(message, ContractJson.Options), inbound.OccurredAt, EventBusTracing.CurrentTraceParent()), cancellationToken);
         return true;
     }
 

@@ -1,11 +1,9 @@
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts.Events;
 using Chat4All.Files.Data;
 using Chat4All.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using System.Text.Json;
 
 namespace Chat4All.Files.Memberships;
 
@@ -18,8 +16,7 @@ public sealed class ConversationCreatedConsumer(FilesDbContext db) : IIntegratio
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var created = JsonSerializer.Deserialize<ConversationCreated>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty conversation.created event.");
+        var created = integrationEvent.DataAs<ConversationCreated>();
         var users = created.Members.Distinct().ToArray();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO files.memberships (conversation_id, user_id)

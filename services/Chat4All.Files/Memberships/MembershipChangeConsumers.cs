@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts.Events;
 using Chat4All.Files.Data;
 using Microsoft.EntityFrameworkCore;
@@ -12,8 +10,7 @@ public sealed class MemberAddedConsumer(FilesDbContext db) : IIntegrationEventCo
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var added = JsonSerializer.Deserialize<ConversationMemberAdded>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty conversation.member_added event.");
+        var added = integrationEvent.DataAs<ConversationMemberAdded>();
         var users = added.UserIds.Distinct().ToArray();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO files.memberships (conversation_id, user_id)
@@ -31,8 +28,7 @@ public sealed class MemberRemovedConsumer(FilesDbContext db) : IIntegrationEvent
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var removed = JsonSerializer.Deserialize<ConversationMemberRemoved>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty conversation.member_removed event.");
+        var removed = integrationEvent.DataAs<ConversationMemberRemoved>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO files.memberships (conversation_id, user_id, left_at_seq)
             VALUES ({removed.ConversationId}, {removed.UserId}, {removed.LeftAtSeq})

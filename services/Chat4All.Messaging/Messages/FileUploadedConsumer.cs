@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
 using Microsoft.EntityFrameworkCore;
@@ -16,8 +14,7 @@ public sealed class FileUploadedConsumer(MessagingDbContext db) : IIntegrationEv
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var file = JsonSerializer.Deserialize<FileUploaded>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty file.uploaded event.");
+        var file = integrationEvent.DataAs<FileUploaded>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO messaging.files (file_id, conversation_id, owner_id, file_name, mime_type, size, sha256, completed_at)
             VALUES ({file.FileId}, {file.ConversationId}, {file.OwnerId}, {file.FileName}, {file.MimeType}, {file.Size}, {file.Sha256}, {file.CompletedAt})

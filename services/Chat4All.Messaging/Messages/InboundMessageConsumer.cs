@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts.Events;
@@ -23,8 +22,7 @@ public sealed partial class InboundMessageConsumer(MessagingDbContext db, Outbox
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var inbound = JsonSerializer.Deserialize<MessageInbound>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty message.inbound event.");
+        var inbound = integrationEvent.DataAs<MessageInbound>();
         if (inbound.Payload is not { Type: "text", Text: { Length: > 0 } text } || text.Length > options.Value.MaxTextLength)
         {
             LogDropped(logger, inbound.MessageId, "not a text within the length limit");

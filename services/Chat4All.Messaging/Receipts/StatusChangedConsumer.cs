@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
@@ -101,8 +100,7 @@ public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationE
 
     private static MessageStatusChanged Read(IntegrationEvent integrationEvent)
     {
-        var change = JsonSerializer.Deserialize<MessageStatusChanged>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty message.status_changed event.");
+        var change = integrationEvent.DataAs<MessageStatusChanged>();
         return DeliveryStatuses.Rank(change.NewStatus) < 0
             ? throw new JsonException($"Unknown delivery status '{change.NewStatus}'.")
             : change;

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
 using Microsoft.EntityFrameworkCore;
@@ -16,8 +14,7 @@ public sealed class UserCreatedConsumer(MessagingDbContext db) : IIntegrationEve
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var user = JsonSerializer.Deserialize<UserCreated>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty user.created event.");
+        var user = integrationEvent.DataAs<UserCreated>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO messaging.users (user_id, tenant_id, name, created_at, name_updated_at)
             VALUES ({user.UserId}, {user.TenantId}, {user.Name}, {user.CreatedAt}, {user.CreatedAt})

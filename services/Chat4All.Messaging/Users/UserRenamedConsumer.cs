@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Data;
 using Microsoft.EntityFrameworkCore;
@@ -16,8 +14,7 @@ public sealed class UserRenamedConsumer(MessagingDbContext db) : IIntegrationEve
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var renamed = JsonSerializer.Deserialize<UserRenamed>(integrationEvent.Data, OutboxWriter.Json)
-            ?? throw new JsonException("Empty user.renamed event.");
+        var renamed = integrationEvent.DataAs<UserRenamed>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO messaging.users (user_id, tenant_id, name, created_at, name_updated_at)
             VALUES ({renamed.UserId}, {renamed.TenantId}, {renamed.Name}, {renamed.RenamedAt}, {renamed.RenamedAt})

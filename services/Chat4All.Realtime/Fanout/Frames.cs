@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
 
 namespace Chat4All.Realtime.Fanout;
 
@@ -7,7 +7,7 @@ namespace Chat4All.Realtime.Fanout;
 internal static class Frames
 {
     public static string Serialize(string type, object? data, DateTimeOffset timestamp) =>
-        JsonSerializer.Serialize(new Frame(type, timestamp, data), OutboxWriter.Json);
+        JsonSerializer.Serialize(new Frame(type, timestamp, data), ContractJson.Options);
 
     /// <summary>A frame around data that is already JSON (the message log keeps message.created data as JSON).</summary>
     public static string SerializeRaw(string type, string dataJson, DateTimeOffset timestamp) =>

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.Presence;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
@@ -20,6 +19,6 @@ public sealed class PresenceAnnouncer(IEventBus bus)
 
         var changed = new PresenceChanged(change.UserId, change.Online ? PresenceStatuses.Online : PresenceStatuses.Offline, change.Online ? null : change.At);
         await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(change.At), Topics.PresenceChanged, nameof(PresenceChanged), change.UserId.ToString(),
-            JsonSerializer.Serialize(changed, OutboxWriter.Json), change.At, EventBusTracing.CurrentTraceParent()), cancellationToken);
+            JsonSerializer.Serialize(changed, ContractJson.Options), change.At, EventBusTracing.CurrentTraceParent()), cancellationToken);
     }
 }

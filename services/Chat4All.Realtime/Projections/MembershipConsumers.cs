@@ -20,7 +20,7 @@ public sealed class MemberAddedConsumer(RealtimeDbContext db, MembersCacheInvali
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var added = Json.Read<ConversationMemberAdded>(integrationEvent);
+        var added = integrationEvent.DataAs<ConversationMemberAdded>();
         var users = added.UserIds.Distinct().ToArray();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO realtime.memberships (conversation_id, user_id)
@@ -49,7 +49,7 @@ public sealed class MemberRemovedConsumer(RealtimeDbContext db, MembersCacheInva
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var removed = Json.Read<ConversationMemberRemoved>(integrationEvent);
+        var removed = integrationEvent.DataAs<ConversationMemberRemoved>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO realtime.memberships (conversation_id, user_id, left_at_seq)
             VALUES ({removed.ConversationId}, {removed.UserId}, {removed.LeftAtSeq})
@@ -73,7 +73,7 @@ public sealed class ConversationUpdatedConsumer(RealtimeDbContext db, Conversati
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var updated = Json.Read<ConversationUpdated>(integrationEvent);
+        var updated = integrationEvent.DataAs<ConversationUpdated>();
         var members = await membersCache.OfAsync(db, updated.ConversationId, cancellationToken);
         await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationUpdated, new
         {

@@ -1,11 +1,11 @@
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts.Events;
 using Chat4All.Contracts.Realtime;
 using Chat4All.Realtime.Data;
 using Chat4All.Realtime.Fanout;
 using Microsoft.EntityFrameworkCore;
+using Chat4All.Contracts;
 
 namespace Chat4All.Realtime.Projections;
 
@@ -23,7 +23,7 @@ internal static class MessageChanges
     public static Task UpdatedAsync(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time,
         IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var updated = Json.Read<MessageUpdated>(integrationEvent);
+        var updated = integrationEvent.DataAs<MessageUpdated>();
         var data = JsonSerializer.Serialize(new
         {
             message_id = updated.MessageId,
@@ -33,7 +33,7 @@ internal static class MessageChanges
             sender_id = updated.SenderId,
             payload = updated.Payload,
             edited_at = updated.EditedAt,
-        }, OutboxWriter.Json);
+        }, ContractJson.Options);
         return LogAndPublishAsync(db, membersCache, fanout, time, FrameTypes.MessageUpdated, updated.ConversationId, updated.Seq, updated.MessageId,
             data, updated.EditedAt, cancellationToken);
     }
@@ -41,7 +41,7 @@ internal static class MessageChanges
     public static async Task DeletedAsync(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time,
         IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var deleted = Json.Read<MessageDeleted>(integrationEvent);
+        var deleted = integrationEvent.DataAs<MessageDeleted>();
         var data = JsonSerializer.Serialize(new
         {
             message_id = deleted.MessageId,
@@ -50,7 +50,7 @@ internal static class MessageChanges
             message_seq = deleted.MessageSeq,
             sender_id = deleted.SenderId,
             deleted_at = deleted.DeletedAt,
-        }, OutboxWriter.Json);
+        }, ContractJson.Options);
         // jsonb_set leaves an entry without a payload as it is; a redelivered deletion scrubs again, harmlessly.
         await db.Database.ExecuteSqlAsync($"""
             UPDATE realtime.message_log

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Contracts.Realtime;
@@ -15,7 +14,7 @@ public sealed class ConversationCreatedConsumer(RealtimeDbContext db) : IIntegra
 {
     public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var created = Json.Read<ConversationCreated>(integrationEvent);
+        var created = integrationEvent.DataAs<ConversationCreated>();
         return Memberships.EnsureAsync(db, created.ConversationId, created.Members, cancellationToken);
     }
 }
@@ -37,10 +36,10 @@ public sealed class MessageCreatedConsumer(RealtimeDbContext db, ConversationMem
 
     private async Task CreatedAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var created = Json.Read<MessageCreated>(integrationEvent);
+        var created = integrationEvent.DataAs<MessageCreated>();
         List<Guid> members = [created.SenderId, .. created.Recipients];
         var data = JsonSerializer.Serialize(new MessageCreatedData(created.MessageId, created.ConversationId, created.Seq, created.SenderId,
-            created.Payload, created.Channels, DeliveryStatuses.Accepted, created.CreatedAt), OutboxWriter.Json);
+            created.Payload, created.Channels, DeliveryStatuses.Accepted, created.CreatedAt), ContractJson.Options);
         // One statement, so one round trip and one commit: the members (events of different topics are
         // not ordered, so this may arrive before conversation.created), who wrote to whom (presence
         // visibility) and the log entry for resumes.
@@ -69,7 +68,7 @@ public sealed class ConversationReadConsumer(RealtimeDbContext db, ConversationM
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var read = Json.Read<ConversationRead>(integrationEvent);
+        var read = integrationEvent.DataAs<ConversationRead>();
         var members = await membersCache.OfAsync(db, read.ConversationId, cancellationToken);
         await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationRead,
             new ConversationReadData(read.ConversationId, read.UserId, read.ReadUpToSeq, read.ReadAt),
@@ -90,7 +89,7 @@ public sealed class StatusChangedConsumer(RealtimeDbContext db, ConversationMemb
 
     public async Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
     {
-        var changes = integrationEvents.Select(Json.Read<MessageStatusChanged>).Where(c => c.OldStatus != c.NewStatus).ToList();
+        var changes = integrationEvents.Select(e => e.DataAs<MessageStatusChanged>()).Where(c => c.OldStatus != c.NewStatus).ToList();
         var members = new Dictionary<Guid, IReadOnlyList<Guid>>();
         var publishes = new List<Task>(changes.Count);
         foreach (var change in changes)
@@ -115,7 +114,7 @@ public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var changed = Json.Read<PresenceChanged>(integrationEvent);
+        var changed = integrationEvent.DataAs<PresenceChanged>();
         var contacts = await Memberships.CorrespondentsOfAsync(db, changed.UserId, cancellationToken);
         await fanout.PublishAsync(contacts, Frames.Serialize(FrameTypes.PresenceChanged,
             new PresenceChangedData(changed.UserId, changed.Status, changed.LastSeenAt), time.GetUtcNow()));
@@ -185,10 +184,4 @@ internal static class Memberships
         db.Correspondences.AsNoTracking()
             .Where(c => c.SenderId == userId && db.Correspondences.Any(back => back.SenderId == c.RecipientId && back.RecipientId == userId))
             .Select(c => c.RecipientId).ToListAsync(cancellationToken);
-}
-
-internal static class Json
-{
-    public static T Read<T>(IntegrationEvent integrationEvent) =>
-        JsonSerializer.Deserialize<T>(integrationEvent.Data, OutboxWriter.Json) ?? throw new JsonException($"Empty {integrationEvent.Topic} event.");
 }
