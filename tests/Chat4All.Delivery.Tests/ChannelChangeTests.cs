@@ -182,16 +182,12 @@ public sealed class ChannelChangeTests(ChannelChangePlatform platform) : IClassF
     [Fact]
     public async Task ADeleteOfAMessageNotSentYetCancelsItsDelivery()
     {
-        var (_, asSender) = await platform.CreateReachableUserAsync();
-        var (bob, _) = await platform.CreateReachableUserAsync(Channels.Instagram);
-        var conversationId = await asSender.CreateConversationAsync("private", bob.UserId);
-        var simulator = platform.Host.Services.GetRequiredService<ChannelSimulator>();
+        var (asSender, bob, simulator) = await SenderAndRecipientAsync(Channels.Instagram);
         Guid messageId;
         await simulator.SetOutageAsync(Channels.Instagram, down: true);
         try
         {
-            messageId = await asSender.SendAsync(conversationId, "never mind", [Channels.Instagram]);
-            await asSender.WaitForDeliveriesAsync(messageId, d => d.Count == 1 && d[0].TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String);
+            messageId = await SendWhileDownAsync(asSender, bob, "never mind", Channels.Instagram);
             using var deleted = await asSender.DeleteAsync($"/v1/messages/{messageId}");
             Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
             await asSender.WaitForDeliveriesAsync(messageId, d => Outcome(d[0]) == ChannelChangeOutcomes.Cancelled);
@@ -212,16 +208,12 @@ public sealed class ChannelChangeTests(ChannelChangePlatform platform) : IClassF
     [Fact]
     public async Task AnEditOfAMessageNotSentYetIsSentWithTheNewText()
     {
-        var (_, asSender) = await platform.CreateReachableUserAsync();
-        var (bob, _) = await platform.CreateReachableUserAsync(Channels.Sms);
-        var conversationId = await asSender.CreateConversationAsync("private", bob.UserId);
-        var simulator = platform.Host.Services.GetRequiredService<ChannelSimulator>();
+        var (asSender, bob, simulator) = await SenderAndRecipientAsync(Channels.Sms);
         Guid messageId;
         await simulator.SetOutageAsync(Channels.Sms, down: true);
         try
         {
-            messageId = await asSender.SendAsync(conversationId, "meet at the gate", [Channels.Sms]);
-            await asSender.WaitForDeliveriesAsync(messageId, d => d.Count == 1 && d[0].TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String);
+            messageId = await SendWhileDownAsync(asSender, bob, "meet at the gate", Channels.Sms);
             await EditAsync(asSender, messageId, "meet at the cafe");
             await asSender.WaitForDeliveriesAsync(messageId, d => Outcome(d[0]) == ChannelChangeOutcomes.EditedBeforeSend);
         }
@@ -250,6 +242,22 @@ public sealed class ChannelChangeTests(ChannelChangePlatform platform) : IClassF
         Assert.Equal(HttpStatusCode.NotFound, unknownChannel.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, unknownMessage.StatusCode);
         Assert.Equal("provider_message_not_found", (await unknownMessage.ReadJsonAsync()).GetProperty("code").GetString());
+    }
+
+    private async Task<(HttpClient Sender, TestUser Recipient, ChannelSimulator Simulator)> SenderAndRecipientAsync(string channel)
+    {
+        var (_, asSender) = await platform.CreateReachableUserAsync();
+        var (recipient, _) = await platform.CreateReachableUserAsync(channel);
+        return (asSender, recipient, platform.Host.Services.GetRequiredService<ChannelSimulator>());
+    }
+
+    /// <summary>Sends to a channel that is down and waits until the first attempt failed: the delivery is pending, a retry scheduled.</summary>
+    private static async Task<Guid> SendWhileDownAsync(HttpClient sender, TestUser recipient, string text, string channel)
+    {
+        var conversationId = await sender.CreateConversationAsync("private", recipient.UserId);
+        var messageId = await sender.SendAsync(conversationId, text, [channel]);
+        await sender.WaitForDeliveriesAsync(messageId, d => d.Count == 1 && d[0].TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String);
+        return messageId;
     }
 
     /// <summary>Delivered, or read (Telegram reads everything in this platform).</summary>

@@ -127,19 +127,8 @@ public sealed class ChannelSimulator
     /// limit (429), unknown recipients (permanent), an injected transient failure, the provider's
     /// latency, then acceptance — idempotent on <see cref="OutboundMessage.DeliveryId"/>.
     /// </summary>
-    public async Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await SendToProviderAsync(message, cancellationToken);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The simulated provider is unreachable. If the reply of an acceptance was what got lost,
-            // the retry is answered with the same provider message id.
-            return new SendResult.Transient("provider_unreachable");
-        }
-    }
+    public Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken) =>
+        ReachProviderAsync(() => SendToProviderAsync(message, cancellationToken));
 
     private async Task<SendResult> SendToProviderAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
@@ -154,9 +143,7 @@ public sealed class ChannelSimulator
         var read = random.NextDouble() < options.ReadProbability;
 
         var db = _redis.GetDatabase();
-        var gate = (long)await db.ScriptEvaluateAsync(GateScript,
-            [SimulatorKeys.Outage(_options.KeyPrefix, channel), SimulatorKeys.RateWindow(_options.KeyPrefix, channel)],
-            [options.RateLimitPerSecond ?? 0]);
+        var gate = await GateAsync(db, channel, options);
         if (gate < 0)
         {
             await DelayAsync(latency, cancellationToken);
@@ -216,17 +203,28 @@ public sealed class ChannelSimulator
     /// change — idempotent on <see cref="OutboundChange.ChangeId"/>, refused after the channel's
     /// <see cref="SimulatedChannelOptions.EditWindow"/> / <see cref="SimulatedChannelOptions.RecallWindow"/>.
     /// </summary>
-    public async Task<SendResult> ChangeAsync(OutboundChange change, CancellationToken cancellationToken)
+    public Task<SendResult> ChangeAsync(OutboundChange change, CancellationToken cancellationToken) =>
+        ReachProviderAsync(() => ChangeAtProviderAsync(change, cancellationToken));
+
+    private static async Task<SendResult> ReachProviderAsync(Func<Task<SendResult>> call)
     {
         try
         {
-            return await ChangeAtProviderAsync(change, cancellationToken);
+            return await call();
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            // The simulated provider is unreachable. If the reply of an acceptance was what got lost,
+            // the retry is answered the same way (sends and changes are idempotent on their ids).
             return new SendResult.Transient("provider_unreachable");
         }
     }
+
+    /// <summary>The outage switch and the rate limit: -1 outage, 0 admitted, &gt; 0 rate limited (retry after that many ms).</summary>
+    private async Task<long> GateAsync(IDatabase db, string channel, SimulatedChannelOptions options) =>
+        (long)await db.ScriptEvaluateAsync(GateScript,
+            [SimulatorKeys.Outage(_options.KeyPrefix, channel), SimulatorKeys.RateWindow(_options.KeyPrefix, channel)],
+            [options.RateLimitPerSecond ?? 0]);
 
     private async Task<SendResult> ChangeAtProviderAsync(OutboundChange change, CancellationToken cancellationToken)
     {
@@ -237,9 +235,7 @@ public sealed class ChannelSimulator
         var latency = random.NextTimeSpan(options.LatencyMin, options.LatencyMax);
 
         var db = _redis.GetDatabase();
-        var gate = (long)await db.ScriptEvaluateAsync(GateScript,
-            [SimulatorKeys.Outage(_options.KeyPrefix, channel), SimulatorKeys.RateWindow(_options.KeyPrefix, channel)],
-            [options.RateLimitPerSecond ?? 0]);
+        var gate = await GateAsync(db, channel, options);
         await DelayAsync(latency, cancellationToken);
         if (gate != 0 || fails)
         {
