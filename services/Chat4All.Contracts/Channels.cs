@@ -38,3 +38,30 @@ public static class DeliveryStatuses
         _ => -1,
     };
 }
+
+/// <summary>
+/// What became of an edit or delete on one delivery's channel (docs/api.md §4.8): reported in
+/// <c>message.status_changed</c> as <c>channel_change</c> and shown per delivery.
+/// </summary>
+public static class ChannelChangeOutcomes
+{
+    /// <summary>The provider edited the message the recipient got.</summary>
+    public const string Edited = "edited";
+
+    /// <summary>The delivery had not been sent yet: the send carries the new text.</summary>
+    public const string EditedBeforeSend = "edited_before_send";
+
+    public const string EditUnsupported = "edit_unsupported";
+    public const string EditWindowExpired = "edit_window_expired";
+    public const string EditFailed = "edit_failed";
+
+    /// <summary>The provider removed the message from the recipient's chat (delete for everyone, unsend).</summary>
+    public const string Recalled = "recalled";
+
+    /// <summary>The delivery had not been sent yet: it is cancelled (failed with <c>message_deleted</c>) and never sent.</summary>
+    public const string Cancelled = "cancelled";
+
+    public const string RecallUnsupported = "recall_unsupported";
+    public const string RecallWindowExpired = "recall_window_expired";
+    public const string RecallFailed = "recall_failed";
+}

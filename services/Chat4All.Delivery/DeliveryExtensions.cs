@@ -2,6 +2,7 @@ using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Delivery;
 using Chat4All.Delivery.Addresses;
+using Chat4All.Delivery.ChannelChanges;
 using Chat4All.Delivery.Data;
 using Chat4All.Delivery.DeadLetters;
 using Chat4All.Delivery.Deliveries;
@@ -18,7 +19,8 @@ public static class DeliveryExtensions
     /// <summary>
     /// The delivery service: routes <c>message.created</c> to one delivery per recipient and channel,
     /// attempts them through the channel connectors with retries, breakers and fallback, keeps the
-    /// records in the state store with their status events, and takes providers' webhooks.
+    /// records in the state store with their status events, takes providers' webhooks, and carries
+    /// edits and deletes of messages to the channels that allow them (docs/adr/0065).
     /// </summary>
     public static IHostApplicationBuilder AddDeliveryService(this IHostApplicationBuilder builder)
     {
@@ -35,6 +37,11 @@ public static class DeliveryExtensions
         builder.Services.AddSingleton<DeliveryClaims>();
         builder.Services.AddScoped<DeliveryProcessor>();
         builder.Services.AddScoped<DemoChannelAddresses>();
+        builder.Services.AddScoped<ChannelChangeRecorder>();
+        builder.Services.AddScoped<ChannelChangeProcessor>();
+        builder.Services.AddSingleton<ChannelChangeWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ChannelChangeWorker>());
+        builder.AddRetentionRule(ChannelChangesModel.FinishedRetention);
         builder.AddEventSubscription<DeliveryRouter>(Topics.MessageCreated, Targets.Delivery);
         builder.AddWebhookSubscriptions();
         return builder;

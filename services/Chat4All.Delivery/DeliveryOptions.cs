@@ -50,6 +50,15 @@ public sealed class DeliveryOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:05:00", "7.00:00:00")]
     public TimeSpan WebhookReplayWindow { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The retry delay after <paramref name="attempts"/> attempts: 1 s, 2 s, 4 s... ±20 %, at least retry-after, at most the cap.</summary>
+    public TimeSpan RetryDelay(int attempts, TimeSpan? retryAfter)
+    {
+        var exponential = InitialRetryDelay * Math.Pow(2, Math.Max(0, attempts - 1));
+        var jittered = exponential * (0.8 + (0.4 * Random.Shared.NextDouble()));
+        var delay = retryAfter is { } asked && asked > jittered ? asked : jittered;
+        return delay > MaxRetryDelay ? MaxRetryDelay : delay;
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ClaimDuration <= AttemptTimeout)

@@ -42,6 +42,16 @@ public class DeliveryPlatform : PlatformFixture
         }
     }
 
+    /// <summary>The same platform with <paramref name="overrides"/> on top of its settings.</summary>
+    protected DeliveryPlatform(IReadOnlyDictionary<string, string?> overrides)
+        : this()
+    {
+        foreach (var (key, value) in overrides)
+        {
+            _settings[key] = value;
+        }
+    }
+
     public string EventBusPrefix => _settings["Chat4All:EventBus:KeyPrefix"]!;
 
     protected override IReadOnlyDictionary<string, string?> Settings => _settings;

@@ -10,9 +10,12 @@ namespace Chat4All.Messaging.Tests;
 
 public sealed class StatusChangedTests(MessagingPlatform platform) : IClassFixture<MessagingPlatform>
 {
-    private async Task ApplyAsync(Guid messageId, Guid conversationId, Guid recipient, string channel, string status, string? error = null)
+    private Task ApplyAsync(Guid messageId, Guid conversationId, Guid recipient, string channel, string status, string? error = null) =>
+        ApplyAsync(new MessageStatusChanged(messageId, conversationId, recipient, channel, "unknown", status, DateTimeOffset.UtcNow, error));
+
+    private async Task ApplyAsync(MessageStatusChanged change)
     {
-        var change = new MessageStatusChanged(messageId, conversationId, recipient, channel, "unknown", status, DateTimeOffset.UtcNow, error);
+        var conversationId = change.ConversationId;
         await using var scope = platform.Host.Services.CreateAsyncScope();
         var consumer = ActivatorUtilities.CreateInstance<StatusChangedConsumer>(scope.ServiceProvider);
         await consumer.HandleAsync(new IntegrationEvent(Guid.NewGuid(), Topics.MessageStatusChanged, nameof(MessageStatusChanged),
@@ -42,6 +45,26 @@ public sealed class StatusChangedTests(MessagingPlatform platform) : IClassFixtu
 
         await ApplyAsync(messageId, conversationId, bob.UserId, "whatsapp", "read");
         Assert.Equal("read", (await asAlice.GetJsonAsync($"/v1/messages/{messageId}")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AChannelChangeOutcomeLeavesTheStatusAloneAndTheLatestChangeWinsWhateverTheOrder()
+    {
+        using var pair = await platform.Host.CreatePairAsync();
+        var (bob, asAlice, conversationId) = (pair.Bob, pair.AsAlice, pair.ConversationId);
+        using var sent = await asAlice.SendTextAsync(conversationId, "change me");
+        var messageId = (await sent.ReadJsonAsync()).GetProperty("message_id").GetGuid();
+        await ApplyAsync(messageId, conversationId, bob.UserId, "telegram", "delivered");
+        MessageStatusChanged Outcome(string outcome, long seq) =>
+            new(messageId, conversationId, bob.UserId, "telegram", "delivered", "delivered", DateTimeOffset.UtcNow, ChannelChange: outcome, ChangeSeq: seq);
+
+        await ApplyAsync(Outcome(ChannelChangeOutcomes.Recalled, 12));
+        await ApplyAsync(Outcome(ChannelChangeOutcomes.Edited, 11)); // an earlier change's outcome, late
+        await ApplyAsync(Outcome(ChannelChangeOutcomes.Recalled, 12)); // duplicate
+
+        var telegram = (await asAlice.GetJsonAsync($"/v1/messages/{messageId}")).GetProperty("deliveries").EnumerateArray().Single();
+        Assert.Equal(ChannelChangeOutcomes.Recalled, telegram.GetProperty("channel_change").GetString());
+        Assert.Equal("delivered", telegram.GetProperty("status").GetString());
     }
 
     [Fact]

@@ -35,6 +35,8 @@ public sealed class RetentionOptions : IValidatableObject
         [RetentionRules.ConsumedStreamEntries] = TimeSpan.FromHours(1),
         // Succeeded webhook deliveries (the delivery log, what replay can resend); pending ones are never purged.
         [RetentionRules.WebhookDeliveries] = TimeSpan.FromDays(30),
+        // Finished channel edits and recalls (their outcome is also in messaging's receipts); pending ones stay.
+        [RetentionRules.ChannelChanges] = TimeSpan.FromDays(30),
     };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -18,6 +18,7 @@ public static class RetentionRules
     public const string ExpiredTokens = "expired-tokens";
     public const string ConsumedStreamEntries = "consumed-stream-entries";
     public const string WebhookDeliveries = "webhook-deliveries";
+    public const string ChannelChanges = "channel-changes";
 
     /// <summary>
     /// Deletes rows of <paramref name="table"/> (in the context's schema) whose

@@ -26,7 +26,13 @@ public sealed record MessageCreated(
 /// <summary>Published by messaging when a member's read position moves (partition key: conversation id).</summary>
 public sealed record ConversationRead(Guid ConversationId, Guid UserId, long ReadUpToSeq, int MessagesMarkedRead, DateTimeOffset ReadAt);
 
-/// <summary>Published by delivery for every delivery-status transition (partition key: conversation id).</summary>
+/// <summary>
+/// Published by delivery for every delivery-status transition (partition key: conversation id), and
+/// for what an edit or delete of the message did on the delivery's channel: then
+/// <see cref="ChannelChange"/> is one of <see cref="ChannelChangeOutcomes"/> and <see cref="ChangeSeq"/>
+/// the change's seq (a later change's outcome replaces an earlier one's); old and new status are then
+/// equal unless the delete cancelled an unsent delivery.
+/// </summary>
 public sealed record MessageStatusChanged(
     Guid MessageId,
     Guid ConversationId,
@@ -36,4 +42,6 @@ public sealed record MessageStatusChanged(
     string NewStatus,
     DateTimeOffset UpdatedAt,
     string? Error = null,
-    string? FallbackFrom = null);
+    string? FallbackFrom = null,
+    string? ChannelChange = null,
+    long? ChangeSeq = null);

@@ -39,7 +39,8 @@ public static class ChannelConnectorsExtensions
         services.AddOptions<ChannelSimulatorOptions>().BindConfiguration(ChannelSimulatorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         foreach (var channel in Channels.All)
         {
-            services.AddOptions<SimulatedChannelOptions>(channel).BindConfiguration(SimulatedChannelOptions.SectionName(channel)).ValidateOnStart();
+            services.AddOptions<SimulatedChannelOptions>(channel).Configure(o => SimulatedChannelOptions.ApplyProviderDefaults(channel, o))
+                .BindConfiguration(SimulatedChannelOptions.SectionName(channel)).ValidateOnStart();
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulatedChannelOptions>, SimulatedChannelOptionsValidator>());

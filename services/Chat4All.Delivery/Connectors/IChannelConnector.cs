@@ -18,7 +18,33 @@ public sealed record OutboundMessage(
     Guid SenderId,
     MessagePayload Payload);
 
-/// <summary>What a provider answered to a send.</summary>
+/// <summary>A change the sender made to a message after it was sent: its text edited, or the message deleted.</summary>
+[Flags]
+public enum ChannelChangeKinds
+{
+    None = 0,
+    Edit = 1,
+    Recall = 2,
+}
+
+/// <summary>
+/// An edit (<paramref name="Text"/> is the new text) or a recall of a message the provider accepted
+/// as <paramref name="ProviderMessageId"/>. <paramref name="ChangeId"/> is the idempotency key the
+/// connector passes to its provider: the same change sent again must not be applied twice.
+/// </summary>
+public sealed record OutboundChange(
+    Guid ChangeId,
+    int Attempt,
+    string Channel,
+    string Address,
+    string ProviderMessageId,
+    ChannelChangeKinds Kind,
+    string? Text);
+
+/// <summary>
+/// What a provider answered to a send, or to an edit or recall (<see cref="Accepted"/> then carries
+/// the changed message's provider id; <see cref="Permanent"/> e.g. <c>edit_window_expired</c>).
+/// </summary>
 public abstract record SendResult
 {
     private SendResult()
@@ -76,6 +102,19 @@ public interface IChannelConnector
     bool IsValidAddress(string address);
 
     Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The changes this provider lets a sender make to a message it already sent (an edit, a
+    /// recall, both or none). A kind not in the set is never passed to <see cref="ChangeAsync"/>.
+    /// </summary>
+    ChannelChangeKinds SupportedChanges { get; }
+
+    /// <summary>
+    /// Edits or recalls a sent message at the provider. The provider's own rules — how long after
+    /// the send a change is still allowed — answer <see cref="SendResult.Permanent"/> with the reason
+    /// (<c>edit_window_expired</c>, <c>recall_window_expired</c>, <c>message_recalled</c>).
+    /// </summary>
+    Task<SendResult> ChangeAsync(OutboundChange change, CancellationToken cancellationToken);
 
     /// <summary>Checks an inbound webhook's authenticity before anything in it is believed.</summary>
     WebhookVerification VerifyWebhook(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now);

@@ -9,6 +9,9 @@ public sealed partial class InstagramConnector(ChannelSimulator simulator) : Sim
 {
     public override string Channel => Channels.Instagram;
 
+    /// <summary>As the real provider: unsend of the business's own message; no edit.</summary>
+    public override ChannelChangeKinds SupportedChanges => ChannelChangeKinds.Recall;
+
     public override bool IsValidAddress(string address) => address is not null && Handle().IsMatch(address);
 
     [GeneratedRegex(@"^@?[A-Za-z0-9._]{1,30}\z")]

@@ -9,6 +9,9 @@ public sealed partial class MessengerConnector(ChannelSimulator simulator) : Sim
 {
     public override string Channel => Channels.Messenger;
 
+    /// <summary>As the real provider: the Send API neither edits nor deletes a sent message.</summary>
+    public override ChannelChangeKinds SupportedChanges => ChannelChangeKinds.None;
+
     public override bool IsValidAddress(string address) => address is not null && PageScopedId().IsMatch(address);
 
     [GeneratedRegex(@"^[0-9]{10,20}\z")]

@@ -27,6 +27,19 @@ public abstract class SimulatedChannelConnector(ChannelSimulator simulator) : IC
             : Task.FromResult<SendResult>(new SendResult.Permanent("invalid_recipient"));
     }
 
+    public abstract ChannelChangeKinds SupportedChanges { get; }
+
+    public Task<SendResult> ChangeAsync(OutboundChange change, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(change.Channel, Channel, StringComparison.Ordinal) || change.Kind == ChannelChangeKinds.None
+            || (SupportedChanges & change.Kind) != change.Kind)
+        {
+            throw new ArgumentException($"The {Channel} connector cannot make a {change.Kind} change on '{change.Channel}'.", nameof(change));
+        }
+
+        return simulator.ChangeAsync(change, cancellationToken);
+    }
+
     public WebhookVerification VerifyWebhook(IHeaderDictionary headers, ReadOnlySpan<byte> body, DateTimeOffset now) =>
         simulator.VerifyWebhook(Channel, headers, body, now);
 

@@ -9,6 +9,9 @@ public sealed partial class SmsConnector(ChannelSimulator simulator) : Simulated
 {
     public override string Channel => Channels.Sms;
 
+    /// <summary>As the real provider: a text message cannot be changed once sent.</summary>
+    public override ChannelChangeKinds SupportedChanges => ChannelChangeKinds.None;
+
     public override bool IsValidAddress(string address) => address is not null && E164().IsMatch(address);
 
     // [0-9] and \z rather than \d and $: \d takes any Unicode digit and $ a trailing newline.

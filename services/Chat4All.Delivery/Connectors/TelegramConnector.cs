@@ -12,6 +12,9 @@ public sealed partial class TelegramConnector(ChannelSimulator simulator) : Simu
 {
     public override string Channel => Channels.Telegram;
 
+    /// <summary>As the real provider: editMessageText and deleteMessage (the provider refuses a delete after 48 hours).</summary>
+    public override ChannelChangeKinds SupportedChanges => ChannelChangeKinds.Edit | ChannelChangeKinds.Recall;
+
     public override bool IsValidAddress(string address) => address is not null && (Username().IsMatch(address) || ChatId().IsMatch(address));
 
     [GeneratedRegex(@"^@[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9]\z")]

@@ -9,6 +9,9 @@ public sealed partial class WhatsAppConnector(ChannelSimulator simulator) : Simu
 {
     public override string Channel => Channels.WhatsApp;
 
+    /// <summary>As the real provider: an edit within about 15 minutes and "delete for everyone" within about 2 days, as the WhatsApp app allows (the provider enforces the windows).</summary>
+    public override ChannelChangeKinds SupportedChanges => ChannelChangeKinds.Edit | ChannelChangeKinds.Recall;
+
     public override bool IsValidAddress(string address) => address is not null && E164().IsMatch(address);
 
     // [0-9] and \z rather than \d and $: \d takes any Unicode digit and $ a trailing newline.

@@ -1,5 +1,6 @@
 using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.StateStore;
+using Chat4All.Delivery.ChannelChanges;
 using Chat4All.Delivery.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 
@@ -78,6 +79,7 @@ public sealed class DeliveryDbContext(DbContextOptions<DeliveryDbContext> option
         });
 
         modelBuilder.AddWebhookSubscriptions();
+        modelBuilder.AddChannelChanges();
     }
 }
 

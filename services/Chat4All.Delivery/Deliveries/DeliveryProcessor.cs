@@ -106,13 +106,7 @@ public sealed partial class DeliveryProcessor(
     }
 
     /// <summary>The retry delay after <paramref name="attempts"/> attempts: 1 s, 2 s, 4 s... ±20 %, at least retry-after, at most the cap.</summary>
-    public TimeSpan RetryDelay(int attempts, TimeSpan? retryAfter)
-    {
-        var exponential = _options.InitialRetryDelay * Math.Pow(2, Math.Max(0, attempts - 1));
-        var jittered = exponential * (0.8 + (0.4 * Random.Shared.NextDouble()));
-        var delay = retryAfter is { } asked && asked > jittered ? asked : jittered;
-        return delay > _options.MaxRetryDelay ? _options.MaxRetryDelay : delay;
-    }
+    public TimeSpan RetryDelay(int attempts, TimeSpan? retryAfter) => _options.RetryDelay(attempts, retryAfter);
 
     private async Task<SendResult> SendAsync(DeliveryRecord record, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
+using Chat4All.Delivery.ChannelChanges;
 using Chat4All.Delivery.Connectors;
 using Chat4All.Delivery.Data;
 using Microsoft.EntityFrameworkCore;
@@ -16,16 +17,20 @@ namespace Chat4All.Delivery.Deliveries;
 /// either, a recipient with none is reached only in the app); a named channel the recipient has no
 /// address on becomes a delivery that fails with <c>no_channel_address</c>, so the sender sees why.
 /// Records are created only if absent, so a redelivered or republished event makes no duplicates,
-/// then handed to the dispatcher; the event is acknowledged once the records are stored.
+/// then handed to the dispatcher; the event is acknowledged once the records are stored. Edits and
+/// deletes on the same topic go to the <see cref="ChannelChangeRecorder"/>.
 /// </summary>
-public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, ChannelConnectors connectors, DeliveryDispatcher dispatcher, TimeProvider time)
+public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, ChannelConnectors connectors, DeliveryDispatcher dispatcher,
+    ChannelChangeRecorder channelChanges, TimeProvider time)
     : IIntegrationEventConsumer
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
         if (integrationEvent.Type is nameof(MessageUpdated) or nameof(MessageDeleted))
         {
-            return; // edits and deletes share the topic; channels get no edit or recall yet (docs/adr/0045)
+            // Edits and deletes share the topic, after the message they change (docs/adr/0065).
+            await channelChanges.RecordAsync(integrationEvent, cancellationToken);
+            return;
         }
 
         var created = integrationEvent.DataAs<MessageCreated>();

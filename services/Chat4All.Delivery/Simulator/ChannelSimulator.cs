@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Chat4All.Contracts;
 using Chat4All.Delivery.Connectors;
@@ -8,6 +9,13 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Chat4All.Delivery.Simulator;
+
+/// <summary>One edit or recall a simulated provider applied to a message.</summary>
+public sealed record SimulatedChange(Guid ChangeId, string Kind, string? Text, DateTimeOffset At);
+
+/// <summary>A message as a simulated provider holds it: current text (null once recalled), when it was sent and recalled, and its changes in order.</summary>
+public sealed record SimulatedProviderMessage(
+    string Channel, string ProviderMessageId, string? Text, DateTimeOffset SentAt, DateTimeOffset? RecalledAt, IReadOnlyList<SimulatedChange> Changes);
 
 /// <summary>
 /// The simulated provider behind the five simulated connectors. Its state lives in Redis
@@ -41,8 +49,9 @@ public sealed class ChannelSimulator
         return 0
         """;
 
-    // First send of a delivery: record its provider message id, count it, queue its webhooks — all
-    // or nothing. A later send of the same delivery gets the recorded id and changes nothing.
+    // First send of a delivery: record its provider message id, count it, keep the message as the
+    // provider holds it (text, sent at: what edits and recalls act on), queue its webhooks — all or
+    // nothing. A later send of the same delivery gets the recorded id and changes nothing.
     private const string AcceptScript = """
         local existing = redis.call('GET', KEYS[1])
         if existing then
@@ -50,11 +59,46 @@ public sealed class ChannelSimulator
         end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         redis.call('INCR', KEYS[2])
-        for i = 3, #ARGV, 2 do
+        redis.call('HSET', KEYS[4], 'sent_at', ARGV[3], 'text', ARGV[4])
+        redis.call('PEXPIRE', KEYS[4], ARGV[2])
+        for i = 5, #ARGV, 2 do
           redis.call('ZADD', KEYS[3], ARGV[i], ARGV[i + 1])
         end
         return ARGV[1]
         """;
+
+    // An edit or recall of a provider message: applied once per change id (a repeat answers
+    // 'applied' and changes nothing), refused for an unknown or recalled message and outside the
+    // channel's window (ARGV[4] ms after the send; -1: no limit). Applied: the message's text is
+    // replaced (edit) or removed (recall), and the change is appended to the message's change log.
+    private const string ChangeScript = """
+        if redis.call('EXISTS', KEYS[2]) == 1 then
+          return 'applied'
+        end
+        local sent = redis.call('HGET', KEYS[1], 'sent_at')
+        if not sent then
+          return 'unknown_message'
+        end
+        if redis.call('HEXISTS', KEYS[1], 'recalled_at') == 1 then
+          return 'message_recalled'
+        end
+        local window = tonumber(ARGV[4])
+        if window >= 0 and tonumber(ARGV[3]) - tonumber(sent) > window then
+          return 'window_expired'
+        end
+        redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
+        if ARGV[1] == 'edit' then
+          redis.call('HSET', KEYS[1], 'text', ARGV[2])
+        else
+          redis.call('HSET', KEYS[1], 'recalled_at', ARGV[3])
+          redis.call('HDEL', KEYS[1], 'text')
+        end
+        redis.call('RPUSH', KEYS[3], ARGV[6])
+        redis.call('PEXPIRE', KEYS[3], ARGV[5])
+        return 'applied'
+        """;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly IConnectionMultiplexer _redis;
     private readonly IOptionsMonitor<SimulatedChannelOptions> _channels;
@@ -83,19 +127,8 @@ public sealed class ChannelSimulator
     /// limit (429), unknown recipients (permanent), an injected transient failure, the provider's
     /// latency, then acceptance — idempotent on <see cref="OutboundMessage.DeliveryId"/>.
     /// </summary>
-    public async Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await SendToProviderAsync(message, cancellationToken);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The simulated provider is unreachable. If the reply of an acceptance was what got lost,
-            // the retry is answered with the same provider message id.
-            return new SendResult.Transient("provider_unreachable");
-        }
-    }
+    public Task<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken) =>
+        ReachProviderAsync(() => SendToProviderAsync(message, cancellationToken));
 
     private async Task<SendResult> SendToProviderAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
@@ -110,9 +143,7 @@ public sealed class ChannelSimulator
         var read = random.NextDouble() < options.ReadProbability;
 
         var db = _redis.GetDatabase();
-        var gate = (long)await db.ScriptEvaluateAsync(GateScript,
-            [SimulatorKeys.Outage(_options.KeyPrefix, channel), SimulatorKeys.RateWindow(_options.KeyPrefix, channel)],
-            [options.RateLimitPerSecond ?? 0]);
+        var gate = await GateAsync(db, channel, options);
         if (gate < 0)
         {
             await DelayAsync(latency, cancellationToken);
@@ -144,8 +175,13 @@ public sealed class ChannelSimulator
 
         await DelayAsync(latency, cancellationToken);
         var providerMessageId = NewProviderMessageId(channel);
-        var delivered = _time.GetUtcNow() + options.DeliveredDelay;
-        var arguments = new List<RedisValue> { providerMessageId, (long)_options.IdempotencyWindow.TotalMilliseconds };
+        var now = _time.GetUtcNow();
+        var delivered = now + options.DeliveredDelay;
+        var arguments = new List<RedisValue>
+        {
+            providerMessageId, (long)_options.IdempotencyWindow.TotalMilliseconds, now.ToUnixTimeMilliseconds(),
+            message.Payload.Text ?? $"file:{message.Payload.FileId:N}",
+        };
         AddCallback(arguments, channel, SimulatedWebhook.Status(providerMessageId, DeliveryStatuses.Delivered, delivered), delivered);
         if (read)
         {
@@ -154,10 +190,96 @@ public sealed class ChannelSimulator
         }
 
         var accepted = (string)(await db.ScriptEvaluateAsync(AcceptScript,
-            [SimulatorKeys.Sent(_options.KeyPrefix, channel, message.DeliveryId), SimulatorKeys.Accepted(_options.KeyPrefix, channel), _callbacks.Key],
+            [SimulatorKeys.Sent(_options.KeyPrefix, channel, message.DeliveryId), SimulatorKeys.Accepted(_options.KeyPrefix, channel), _callbacks.Key,
+                SimulatorKeys.Message(_options.KeyPrefix, channel, providerMessageId)],
             [.. arguments]))!;
         _callbacks.Added.Notify();
         return new SendResult.Accepted(accepted);
+    }
+
+    /// <summary>
+    /// Edits or recalls a message this provider accepted, as the channel's rules allow: the same
+    /// outage switch, rate limit, injected transient failures and latency as a send, then the
+    /// change — idempotent on <see cref="OutboundChange.ChangeId"/>, refused after the channel's
+    /// <see cref="SimulatedChannelOptions.EditWindow"/> / <see cref="SimulatedChannelOptions.RecallWindow"/>.
+    /// </summary>
+    public Task<SendResult> ChangeAsync(OutboundChange change, CancellationToken cancellationToken) =>
+        ReachProviderAsync(() => ChangeAtProviderAsync(change, cancellationToken));
+
+    private static async Task<SendResult> ReachProviderAsync(Func<Task<SendResult>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The simulated provider is unreachable. If the reply of an acceptance was what got lost,
+            // the retry is answered the same way (sends and changes are idempotent on their ids).
+            return new SendResult.Transient("provider_unreachable");
+        }
+    }
+
+    /// <summary>The outage switch and the rate limit: -1 outage, 0 admitted, &gt; 0 rate limited (retry after that many ms).</summary>
+    private async Task<long> GateAsync(IDatabase db, string channel, SimulatedChannelOptions options) =>
+        (long)await db.ScriptEvaluateAsync(GateScript,
+            [SimulatorKeys.Outage(_options.KeyPrefix, channel), SimulatorKeys.RateWindow(_options.KeyPrefix, channel)],
+            [options.RateLimitPerSecond ?? 0]);
+
+    private async Task<SendResult> ChangeAtProviderAsync(OutboundChange change, CancellationToken cancellationToken)
+    {
+        var channel = RequireChannel(change.Channel);
+        var options = _channels.Get(channel);
+        var random = SimulationRandom.For(options.Seed, channel, change.ChangeId, change.Attempt);
+        var fails = random.NextDouble() < options.TransientFailureRate;
+        var latency = random.NextTimeSpan(options.LatencyMin, options.LatencyMax);
+
+        var db = _redis.GetDatabase();
+        var gate = await GateAsync(db, channel, options);
+        await DelayAsync(latency, cancellationToken);
+        if (gate != 0 || fails)
+        {
+            return gate > 0
+                ? new SendResult.Transient("rate_limited", TimeSpan.FromMilliseconds(gate))
+                : new SendResult.Transient(gate < 0 ? "provider_unavailable" : "provider_error", options.RetryAfter);
+        }
+
+        var edit = change.Kind == ChannelChangeKinds.Edit;
+        var now = _time.GetUtcNow();
+        var window = edit ? options.EditWindow : options.RecallWindow;
+        var entry = JsonSerializer.Serialize(new SimulatedChange(change.ChangeId, edit ? "edit" : "recall", edit ? change.Text : null, now), Json);
+        var outcome = (string)(await db.ScriptEvaluateAsync(ChangeScript,
+            [SimulatorKeys.Message(_options.KeyPrefix, channel, change.ProviderMessageId), SimulatorKeys.Change(_options.KeyPrefix, channel, change.ChangeId),
+                SimulatorKeys.Changes(_options.KeyPrefix, channel, change.ProviderMessageId)],
+            [edit ? "edit" : "recall", change.Text ?? "", now.ToUnixTimeMilliseconds(), window is { } w ? (long)w.TotalMilliseconds : -1,
+                (long)_options.IdempotencyWindow.TotalMilliseconds, entry]))!;
+        return outcome switch
+        {
+            "applied" => new SendResult.Accepted(change.ProviderMessageId),
+            "window_expired" => new SendResult.Permanent(edit ? "edit_window_expired" : "recall_window_expired"),
+            _ => new SendResult.Permanent(outcome),
+        };
+    }
+
+    /// <summary>
+    /// A message as the provider of <paramref name="channel"/> holds it now — its text (null once
+    /// recalled) and every edit or recall applied to it, in order — or null if it has none by that id.
+    /// </summary>
+    public async Task<SimulatedProviderMessage?> GetMessageAsync(string channel, string providerMessageId)
+    {
+        var db = _redis.GetDatabase();
+        var fields = (await db.HashGetAllAsync(SimulatorKeys.Message(_options.KeyPrefix, RequireChannel(channel), providerMessageId)))
+            .ToDictionary(f => (string)f.Name!, f => f.Value, StringComparer.Ordinal);
+        if (!fields.TryGetValue("sent_at", out var sentAt))
+        {
+            return null;
+        }
+
+        var changes = (await db.ListRangeAsync(SimulatorKeys.Changes(_options.KeyPrefix, channel, providerMessageId)))
+            .Select(c => JsonSerializer.Deserialize<SimulatedChange>((string)c!, Json)!).ToList();
+        return new SimulatedProviderMessage(channel, providerMessageId, fields.TryGetValue("text", out var text) ? (string?)text : null,
+            DateTimeOffset.FromUnixTimeMilliseconds((long)sentAt),
+            fields.TryGetValue("recalled_at", out var recalledAt) ? DateTimeOffset.FromUnixTimeMilliseconds((long)recalledAt) : null, changes);
     }
 
     /// <summary>

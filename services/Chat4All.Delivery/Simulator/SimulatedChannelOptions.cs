@@ -70,6 +70,16 @@ public sealed class SimulatedChannelOptions : IValidatableObject
     public TimeSpan ReadDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// How long after a send the provider still accepts an edit of the message; null: no limit.
+    /// Only asked of channels whose connector supports edits. Defaults per channel follow the real
+    /// provider (<see cref="ApplyProviderDefaults"/>).
+    /// </summary>
+    public TimeSpan? EditWindow { get; set; }
+
+    /// <summary>How long after a send the provider still accepts a recall (delete for everyone, unsend); null: no limit.</summary>
+    public TimeSpan? RecallWindow { get; set; }
+
+    /// <summary>
     /// Seeds every random decision. A send's decisions are a function of (seed, channel, delivery id,
     /// attempt) only, so the same deliveries behave the same in every run and on every instance.
     /// </summary>
@@ -84,8 +94,30 @@ public sealed class SimulatedChannelOptions : IValidatableObject
     /// </summary>
     public string? WebhookSecret { get; set; }
 
+    /// <summary>
+    /// The change windows of the real provider of <paramref name="channel"/>, before configuration:
+    /// WhatsApp an edit within 15 minutes and "delete for everyone" within 2 days, Telegram a
+    /// delete within 48 hours (edits of its own messages without a limit).
+    /// </summary>
+    public static void ApplyProviderDefaults(string channel, SimulatedChannelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (TimeSpan? Edit, TimeSpan? Recall) windows = channel switch
+        {
+            Contracts.Channels.WhatsApp => (TimeSpan.FromMinutes(15), TimeSpan.FromDays(2)),
+            Contracts.Channels.Telegram => (null, TimeSpan.FromHours(48)),
+            _ => (null, null),
+        };
+        (options.EditWindow, options.RecallWindow) = windows;
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (EditWindow < TimeSpan.Zero || RecallWindow < TimeSpan.Zero)
+        {
+            yield return new ValidationResult("EditWindow and RecallWindow must not be negative.", [nameof(EditWindow), nameof(RecallWindow)]);
+        }
+
         if (LatencyMax < LatencyMin)
         {
             yield return new ValidationResult($"LatencyMax ({LatencyMax}) must not be shorter than LatencyMin ({LatencyMin}).", [nameof(LatencyMax)]);

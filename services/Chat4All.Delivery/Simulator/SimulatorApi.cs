@@ -18,7 +18,8 @@ public sealed record SimulatedInbound(string Channel, string ProviderMessageId);
 /// <summary>
 /// Operator controls of the simulated providers (scope admin), for demos and drills: see each
 /// channel's state, take a channel down and bring it back (every instance sees it), and make a
-/// channel contact write in — as a reply to one of our provider message ids.
+/// channel contact write in — as a reply to one of our provider message ids — and see a message as
+/// the provider holds it, with the edits and recalls applied to it.
 /// </summary>
 public static class SimulatorApi
 {
@@ -34,7 +35,23 @@ public static class SimulatorApi
         group.MapPost("/{channel}/inbound", InboundAsync).WithName("SimulateInboundMessage")
             .WithSummary("Simulate an inbound message")
             .WithDescription("A contact writes to a user on a channel; the message joins their conversation. Scope `admin`.");
+        group.MapGet("/{channel}/messages/{providerMessageId}", GetMessageAsync).WithName("GetSimulatedProviderMessage")
+            .WithSummary("Inspect a message at a simulated provider")
+            .WithDescription("The message as the provider holds it now: its text (null once recalled) and every edit or recall applied to it. Scope `admin`.");
         return endpoints;
+    }
+
+    public static async Task<Results<Ok<SimulatedProviderMessage>, ProblemHttpResult>> GetMessageAsync(string channel, string providerMessageId,
+        ChannelSimulator simulator)
+    {
+        if (!Channels.All.Contains(channel))
+        {
+            return Problems.NotFound("unknown_channel", $"No channel '{channel}'.");
+        }
+
+        return await simulator.GetMessageAsync(channel, providerMessageId) is { } message
+            ? TypedResults.Ok(message)
+            : Problems.NotFound("provider_message_not_found", $"The {channel} provider has no message '{providerMessageId}'.");
     }
 
     public static async Task<Ok<IReadOnlyList<SimulatedChannelState>>> ListAsync(ChannelSimulator simulator)

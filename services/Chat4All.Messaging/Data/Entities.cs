@@ -143,6 +143,12 @@ public sealed class Receipt
     /// <summary>For a fallback delivery: the channel whose failure caused it.</summary>
     public string? FallbackFrom { get; set; }
 
+    /// <summary>What the latest edit or delete of the message did on this channel (docs/api.md §4.8); null if none was made.</summary>
+    public string? ChannelChange { get; set; }
+
+    /// <summary>The seq of the change <see cref="ChannelChange"/> reports: an earlier change's outcome never replaces a later one's.</summary>
+    public long? ChannelChangeSeq { get; set; }
+
     public DateTimeOffset UpdatedAt { get; set; }
 }
 

@@ -118,6 +118,8 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             r.Property(x => x.Status).HasColumnName("status").HasMaxLength(16);
             r.Property(x => x.Error).HasColumnName("error").HasMaxLength(1000);
             r.Property(x => x.FallbackFrom).HasColumnName("fallback_from").HasMaxLength(16);
+            r.Property(x => x.ChannelChange).HasColumnName("channel_change").HasMaxLength(32);
+            r.Property(x => x.ChannelChangeSeq).HasColumnName("channel_change_seq");
             r.Property(x => x.UpdatedAt).HasColumnName("updated_at");
         });
 

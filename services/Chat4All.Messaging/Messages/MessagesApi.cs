@@ -35,7 +35,9 @@ public sealed record MessageView(Guid MessageId, Guid ConversationId, long Seq, 
     IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, DateTimeOffset? EditedAt = null, DateTimeOffset? DeletedAt = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] UserRef? Sender = null);
 
-public sealed record DeliveryView(Guid RecipientId, string Channel, string Status, DateTimeOffset UpdatedAt, string? Error, string? FallbackFrom);
+/// <summary>One delivery of a message; <c>channel_change</c>: what the latest edit or delete did on its channel (null if none).</summary>
+public sealed record DeliveryView(Guid RecipientId, string Channel, string Status, DateTimeOffset UpdatedAt, string? Error, string? FallbackFrom,
+    string? ChannelChange);
 
 public sealed record MessageDetail(Guid MessageId, Guid ConversationId, long Seq, Guid SenderId, MessagePayload Payload,
     IReadOnlyList<string> Channels, string Priority, string Status, DateTimeOffset CreatedAt, IReadOnlyList<DeliveryView> Deliveries,
@@ -160,7 +162,7 @@ public static class MessagesApi
 
         var deliveries = await db.Receipts.AsNoTracking().Where(r => r.MessageId == messageId)
             .OrderBy(r => r.RecipientId).ThenBy(r => r.Channel)
-            .Select(r => new DeliveryView(r.RecipientId, r.Channel, r.Status, r.UpdatedAt, r.Error, r.FallbackFrom))
+            .Select(r => new DeliveryView(r.RecipientId, r.Channel, r.Status, r.UpdatedAt, r.Error, r.FallbackFrom, r.ChannelChange))
             .ToListAsync(cancellationToken);
         var view = ToView(message);
         var sender = expanded.Contains(Expansion.Sender)

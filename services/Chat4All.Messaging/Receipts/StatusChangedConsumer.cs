@@ -16,7 +16,9 @@ namespace Chat4All.Messaging.Receipts;
 /// <c>old_status: failed</c>, which only a replayed delivery ever does. An accepted delivery may be
 /// announced again as accepted with an error: a retry is scheduled, and the sender sees why.
 /// A read batch is applied in one transaction and one round trip: an upsert per event, in stream
-/// order, then one aggregate update per message touched (docs/adr/0038).
+/// order, then one aggregate update per message touched (docs/adr/0038). An event that reports what
+/// an edit or delete did on the channel (<c>channel_change</c>) sets it on the receipt, the latest
+/// change (by seq) winning (docs/adr/0065).
 /// </summary>
 public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationEventBatchConsumer
 {
@@ -33,6 +35,12 @@ public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationE
               > (CASE r.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END))
             OR (r.status = 'failed' AND $8)
             OR (r.status = 'accepted' AND EXCLUDED.status = 'accepted')
+        """;
+
+    // What an edit or delete did on the channel: the latest change's outcome wins, whatever order they come in.
+    private const string SetChannelChange = """
+        UPDATE messaging.receipts SET channel_change = $4, channel_change_seq = $5
+        WHERE message_id = $1 AND recipient_id = $2 AND channel = $3 AND (channel_change_seq IS NULL OR channel_change_seq <= $5)
         """;
 
     // A message shows the furthest state any of its deliveries reached; failed only if none got anywhere.
@@ -67,6 +75,25 @@ public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationE
                 await using var batch = new NpgsqlBatch(connection, transaction);
                 foreach (var change in changes)
                 {
+                    if (change.ChannelChange is not null)
+                    {
+                        batch.BatchCommands.Add(new NpgsqlBatchCommand(SetChannelChange)
+                        {
+                            Parameters =
+                            {
+                                new NpgsqlParameter<Guid> { TypedValue = change.MessageId },
+                                new NpgsqlParameter<Guid> { TypedValue = change.RecipientId },
+                                new NpgsqlParameter<string> { TypedValue = change.Channel },
+                                new NpgsqlParameter<string> { TypedValue = change.ChannelChange },
+                                new NpgsqlParameter<long> { TypedValue = change.ChangeSeq ?? 0 },
+                            },
+                        });
+                        if (change.OldStatus == change.NewStatus)
+                        {
+                            continue; // only the change's outcome: the status did not move
+                        }
+                    }
+
                     var replayed = change.OldStatus == DeliveryStatuses.Failed && change.NewStatus != DeliveryStatuses.Failed;
                     batch.BatchCommands.Add(new NpgsqlBatchCommand(Upsert)
                     {

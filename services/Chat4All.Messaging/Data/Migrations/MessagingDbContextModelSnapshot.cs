@@ -403,6 +403,15 @@ namespace Chat4All.Messaging.Data.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("channel");
 
+                    b.Property<string>("ChannelChange")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("channel_change");
+
+                    b.Property<long?>("ChannelChangeSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("channel_change_seq");
+
                     b.Property<string>("Error")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)")
