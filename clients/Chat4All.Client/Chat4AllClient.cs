@@ -98,11 +98,16 @@ public sealed class Chat4AllClient : IDisposable
     public async Task<Conversation> GetConversationAsync(Guid conversationId, CancellationToken cancellationToken = default) =>
         (await Connection.GetAsync($"v1/conversations/{conversationId}", ClientJson.Default.Conversation, cancellationToken)).Value;
 
-    /// <summary>Creates a private (one other member) or group conversation. Not repeated after an unknown outcome.</summary>
+    /// <summary>
+    /// Creates a private (one other member) or group conversation. A private pair is idempotent by
+    /// nature (the same pair answers the same conversation), so it is retried; a group is never repeated
+    /// after an unknown outcome.
+    /// </summary>
     public async Task<Conversation> CreateConversationAsync(string type, IEnumerable<Guid> members, ConversationMetadata? metadata = null,
         CancellationToken cancellationToken = default) =>
         (await Connection.SendJsonAsync(HttpMethod.Post, "v1/conversations", new CreateConversationRequest(type, [.. members], metadata),
-            ClientJson.Default.CreateConversationRequest, ClientJson.Default.Conversation, RetryMode.Never, cancellationToken)).Value;
+            ClientJson.Default.CreateConversationRequest, ClientJson.Default.Conversation, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
+            cancellationToken)).Value;
 
     /// <summary>Adds members to a group (the owner only).</summary>
     public async Task<Conversation> AddMembersAsync(Guid conversationId, IEnumerable<Guid> userIds, CancellationToken cancellationToken = default) =>

@@ -7,7 +7,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Chat4All.Client;
 
 /// <summary>Where an upload stands on the server: enough to continue it from another process or after a crash.</summary>
-public sealed record UploadResumePoint(Guid UploadId, long ChunkSize, int TotalChunks, string Sha256);
+public sealed record UploadResumePoint(Guid UploadId, long ChunkSize, int TotalChunks, string Sha256, DateTimeOffset ExpiresAt);
 
 /// <summary>How to upload.</summary>
 public sealed record UploadOptions
@@ -24,8 +24,11 @@ public sealed record UploadOptions
     /// <summary>The file's SHA-256 when already known (it is computed otherwise).</summary>
     public string? Sha256 { get; init; }
 
-    /// <summary>Called once the server has given the upload its id: keep the point to resume after an interruption.</summary>
-    public Action<UploadResumePoint>? Started { get; init; }
+    /// <summary>
+    /// Called once the server has given the upload its id, with the bytes it already holds (of a resumed
+    /// upload): keep the point to resume after an interruption.
+    /// </summary>
+    public Action<UploadResumePoint, long>? Started { get; init; }
 
     /// <summary>Bytes written to the socket (negative when a chunk attempt starts over).</summary>
     public Action<long>? Progress { get; init; }
@@ -109,12 +112,12 @@ public sealed class FileTransfers(ApiConnection api)
             var sha256 = options.Sha256 ?? await Sha256Async(path, null, cancellationToken);
             var initiated = await InitiateAsync(new InitiateUploadRequest(conversationId, info.Name, info.Length, mimeType, sha256, options.ChunkSize),
                 cancellationToken);
-            point = new UploadResumePoint(initiated.UploadId, initiated.ChunkSize, initiated.TotalChunks, sha256);
+            point = new UploadResumePoint(initiated.UploadId, initiated.ChunkSize, initiated.TotalChunks, sha256, initiated.ExpiresAt);
         }
 
-        options.Started?.Invoke(point);
         var missing = Missing(point, status);
         var skipped = point.TotalChunks - missing.Count;
+        options.Started?.Invoke(point, info.Length - missing.Sum(n => ChunkLength(point, info.Length, n)));
         if (resumed)
         {
             options.Notice?.Invoke($"resuming upload {point.UploadId}: {skipped} of {point.TotalChunks} chunks already stored");
@@ -309,7 +312,7 @@ public sealed class FileTransfers(ApiConnection api)
         CancellationToken cancellationToken)
     {
         var offset = (number - 1) * point.ChunkSize;
-        var length = (int)Math.Min(point.ChunkSize, size - offset);
+        var length = (int)ChunkLength(point, size, number);
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         var reported = new ChunkProgress(progress);
         try
@@ -413,6 +416,8 @@ public sealed class FileTransfers(ApiConnection api)
             return null; // purged after expiry
         }
     }
+
+    private static long ChunkLength(UploadResumePoint point, long size, int number) => Math.Min(point.ChunkSize, size - ((number - 1) * point.ChunkSize));
 
     /// <summary>The bytes of one chunk attempt, reported as they are written to the socket, and taken back when the attempt starts over.</summary>
     private sealed class ChunkProgress(Action<long>? progress)

@@ -81,7 +81,7 @@ public sealed class SdkTests(ClientsPlatform platform) : IClassFixture<ClientsPl
         using (var chat = Chat4AllClient.Create(platform.Host.BaseAddress, alice.ClientId, alice.ClientSecret))
         {
             first = await chat.Files.UploadAsync(source, conversationId, "application/octet-stream",
-                new UploadOptions { ChunkSize = 5 * MiB, Parallelism = 1, StopAfterChunks = 2, Started = p => point = p });
+                new UploadOptions { ChunkSize = 5 * MiB, Parallelism = 1, StopAfterChunks = 2, Started = (p, _) => point = p });
         }
 
         Assert.True(first.Interrupted);
