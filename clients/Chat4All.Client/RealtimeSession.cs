@@ -33,7 +33,7 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly Dictionary<Guid, long> _positions = [];
 
-    /// <summary>Last contiguous seq handed over per conversation (what a reconnect resumes from).</summary>
+    /// <summary>Last contiguous seq handed over per conversation (what a reconnect resumes from); read it between events, not while they flow.</summary>
     public IReadOnlyDictionary<Guid, long> Positions => _positions;
 
     /// <summary>Reconnects so far (after the first connection).</summary>
@@ -53,12 +53,11 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
         var pump = PumpAsync(events.Writer, stop.Token);
         try
         {
+            // Ends with the session's own failure (a 4003 refusal), which the pump completes the channel with.
             await foreach (var e in events.Reader.ReadAllAsync(cancellationToken))
             {
                 yield return e;
             }
-
-            await pump; // surfaces why the session ended (4003)
         }
         finally
         {
@@ -78,10 +77,13 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
                 return true;
             }, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            failure = ex;
-            throw;
+            // The reader stopped, or its token was cancelled.
+        }
+        catch (Exception ex)
+        {
+            failure = ex; // handed to the reader through the channel, whatever it is: the reader must not wait forever
         }
         finally
         {
