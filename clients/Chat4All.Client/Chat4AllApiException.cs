@@ -63,6 +63,11 @@ public sealed class Chat4AllApiException : Exception
             text.Append(": ").Append(detail);
         }
 
+        foreach (var (field, messages) in problem?.Errors ?? [])
+        {
+            text.Append("; ").Append(field).Append(": ").AppendJoin(' ', messages);
+        }
+
         if (problem?.TraceId is { Length: > 0 } traceId)
         {
             text.Append(" (trace_id ").Append(traceId).Append(')');

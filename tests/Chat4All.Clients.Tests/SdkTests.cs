@@ -50,6 +50,38 @@ public sealed class SdkTests(ClientsPlatform platform) : IClassFixture<ClientsPl
     }
 
     [Fact]
+    public async Task TypedCallsCreateAGroupChangeItsMembersAndEditDeleteAndReadItsMessages()
+    {
+        var alice = await platform.CreateUserAsync();
+        var bob = await platform.CreateUserAsync();
+        var carol = await platform.CreateUserAsync();
+        var dave = await platform.CreateUserAsync();
+        using var chat = Chat4AllClient.Create(platform.Host.BaseAddress, alice.ClientId, alice.ClientSecret);
+
+        var me = await chat.GetMeAsync();
+        var found = await chat.SearchUsersAsync(carol.Name);
+        var group = await chat.CreateConversationAsync("group", [bob.UserId, dave.UserId], new ConversationMetadata("plans", null));
+        var grown = await chat.AddMembersAsync(group.ConversationId, [carol.UserId]);
+        await chat.RemoveMemberAsync(group.ConversationId, carol.UserId);
+        var sent = await chat.SendTextAsync(group.ConversationId, "frist");
+        var edited = await chat.EditMessageAsync(sent.MessageId, "first");
+        var history = await chat.GetHistoryAsync(group.ConversationId);
+        var deleted = await chat.DeleteMessageAsync(sent.MessageId);
+        var afterDelete = await chat.GetMessageAsync(sent.MessageId);
+
+        Assert.Equal(alice.UserId.ToString(), me.UserId);
+        Assert.Contains(found.Items, u => u.UserId == carol.UserId);
+        Assert.Contains(carol.UserId, grown.Members);
+        Assert.DoesNotContain(carol.UserId, (await chat.GetConversationAsync(group.ConversationId)).Members);
+        Assert.Equal("first", edited.Payload.Text);
+        var message = Assert.Single(history.Messages);
+        Assert.Equal("first", message.Payload.Text);
+        Assert.NotNull(message.EditedAt);
+        Assert.NotNull(deleted.DeletedAt);
+        Assert.NotNull(afterDelete.DeletedAt);
+    }
+
+    [Fact]
     public async Task ARefusalCarriesTheProblemsCodeStatusDetailAndTraceId()
     {
         var alice = await platform.CreateUserAsync();
