@@ -43,36 +43,15 @@ internal static class Chat4AllApi
     /// </summary>
     public static async Task<string> FetchAccessTokenAsync(HttpClient client, Uri baseAddress, DemoUser user, CancellationToken cancellationToken)
     {
-        using var content = new FormUrlEncodedContent(
-        [
-            new("grant_type", "client_credentials"),
-            new("client_id", user.ClientId),
-            new("client_secret", user.ClientSecret),
-        ]);
-        using var response = await client.PostAsync(new Uri(baseAddress, TokenPath), content, cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException(
-                $"POST {TokenPath} for demo user '{user.Name}' ({user.ClientId}) returned {(int)response.StatusCode}: {Excerpt(body)}");
-        }
-
         try
         {
-            using var json = JsonDocument.Parse(body);
-            if (json.RootElement.ValueKind == JsonValueKind.Object &&
-                json.RootElement.TryGetProperty("access_token", out var token) && token.ValueKind == JsonValueKind.String &&
-                token.GetString() is { Length: > 0 } accessToken)
-            {
-                return accessToken;
-            }
+            return (await Client.TokenEndpoint.ClientCredentialsAsync(client, baseAddress, user.ClientId, user.ClientSecret, cancellationToken)).AccessToken;
         }
-        catch (JsonException)
+        catch (Client.Chat4AllApiException ex)
         {
-            // Reported below together with the non-JSON body.
+            throw new InvalidOperationException(
+                $"POST {TokenPath} for demo user '{user.Name}' ({user.ClientId}) returned {(int)ex.Status}: {Excerpt(ex.Body ?? ex.Message)}", ex);
         }
-
-        throw new InvalidOperationException($"POST {TokenPath} for demo user '{user.Name}' returned 200 without an access_token: {Excerpt(body)}");
     }
 
     /// <summary>One <c>GET v1/me</c>, so a token the API rejects fails loudly instead of as a column of errors.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Chat4All.Cli.Api;
+using Chat4All.Client;
 using Chat4All.Cli.Auth;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Conversations;
@@ -57,10 +58,10 @@ public static class CliApp
         {
             return await parsed.InvokeAsync(configuration, cancellationToken);
         }
-        catch (CliException ex)
+        catch (Exception ex) when (CliException.Explain(ex) is { } failure)
         {
-            globals.PrinterFor(parsed).Failure(ex);
-            return ex.ExitCode;
+            globals.PrinterFor(parsed).Failure(failure);
+            return failure.ExitCode;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -136,8 +137,11 @@ public sealed class CliGlobals(CliContext context)
         var http = CreateHttpClient(new Uri(profile.Url));
         var tokens = new TokenProvider(store, http, TimeProvider.System);
         var notices = Context.ErrorIsTerminal ? new NoticeWriter(Context.Error) : Context.Error;
-        return new ApiSession(PrinterFor(parsed), new ApiClient(http, tokens, notices), profile, http);
+        return new ApiSession(PrinterFor(parsed), new ApiConnection(http, tokens, Notice(notices)), tokens, profile, http, notices);
     }
+
+    /// <summary>The SDK's notices (retries, reconnects) as the CLI's "chat4all: ..." lines.</summary>
+    public static Action<string> Notice(TextWriter notices) => text => notices.WriteLine("chat4all: " + text);
 
     public static HttpClient CreateHttpClient(Uri? baseAddress)
     {
@@ -152,15 +156,22 @@ public sealed class CliGlobals(CliContext context)
 }
 
 /// <summary>A command's connection to the API as the signed-in profile.</summary>
-public sealed class ApiSession(Printer printer, ApiClient api, Profile profile, HttpClient http) : IDisposable
+public sealed class ApiSession(Printer printer, ApiConnection api, TokenProvider tokens, Profile profile, HttpClient http, TextWriter notices) : IDisposable
 {
     public Printer Printer { get; } = printer;
 
-    public ApiClient Api { get; } = api;
+    /// <summary>The SDK's HTTP policy (tokens, safe retries, errors), for the server's own JSON.</summary>
+    public ApiConnection Api { get; } = api;
+
+    /// <summary>The SDK's typed calls over the same connection.</summary>
+    public Chat4AllClient Client { get; } = new(api);
+
+    /// <summary>Where connection notices go (stderr, or the terminal's notice line).</summary>
+    public TextWriter Notices { get; } = notices;
 
     public Profile Profile { get; } = profile;
 
-    public Guid? UserId => Api.Tokens.Profile.UserId ?? Profile.UserId;
+    public Guid? UserId => tokens.Profile.UserId ?? Profile.UserId;
 
     public void Dispose() => http.Dispose();
 }

@@ -20,4 +20,17 @@ public static class ExitCodes
 public class CliException(string message, int exitCode = ExitCodes.Failed, Exception? inner = null) : Exception(message, inner)
 {
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>A failure the CLI can explain (its own, and the SDK's refusals, unreachable host and checksum mismatch), or null.</summary>
+    public static CliException? Explain(Exception error) => error switch
+    {
+        CliException cli => cli,
+        Client.Chat4AllApiException refusal => new Api.ApiException(refusal),
+        HttpRequestException unreachable => Unreachable(unreachable),
+        Client.Chat4AllChecksumException mismatch => new CliException(mismatch.Message, ExitCodes.Failed, mismatch),
+        _ => null,
+    };
+
+    public static CliException Unreachable(HttpRequestException error) =>
+        new($"Could not reach the Chat4All host: {error.Message}", ExitCodes.Unavailable, error);
 }

@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
+using Chat4All.Client;
 
 namespace Chat4All.Clients.Tests;
 
@@ -29,22 +28,18 @@ public class ClientsPlatform : PlatformFixture
 
     protected override IReadOnlyDictionary<string, string?> Settings => _settings;
 
-    /// <summary>Creates a conversation directly over the API (setup, not what is under test).</summary>
+    /// <summary>Creates a conversation through the SDK (setup, not what is under test).</summary>
     public async Task<Guid> CreateConversationAsync(TestUser owner, params TestUser[] others)
     {
-        using var client = await CreateAuthenticatedClientAsync(owner);
-        using var response = await client.PostAsJsonAsync("/v1/conversations",
-            new { type = others.Length == 1 ? "private" : "group", members = others.Select(o => o.UserId) });
-        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        return (await response.ReadJsonAsync()).GetProperty("conversation_id").GetGuid();
+        using var chat = Chat4AllClient.Create(Host.BaseAddress, owner.ClientId, owner.ClientSecret);
+        var conversation = await chat.CreateConversationAsync(others.Length == 1 ? "private" : "group", others.Select(o => o.UserId));
+        return conversation.ConversationId;
     }
 
     public async Task SendTextAsync(TestUser sender, Guid conversationId, string text)
     {
-        using var client = await CreateAuthenticatedClientAsync(sender);
-        using var response = await client.PostAsJsonAsync("/v1/messages",
-            new { conversation_id = conversationId, payload = new { type = "text", text } });
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        using var chat = Chat4AllClient.Create(Host.BaseAddress, sender.ClientId, sender.ClientSecret);
+        await chat.SendTextAsync(conversationId, text);
     }
 }
 

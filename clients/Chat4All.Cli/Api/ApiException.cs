@@ -1,47 +1,31 @@
 using System.Net;
 using System.Text;
+using Chat4All.Client;
 
 namespace Chat4All.Cli.Api;
 
 /// <summary>
-/// A refusal by the API: an RFC 9457 problem (everything under <c>/v1</c>), an RFC 6749 error
-/// (<c>/auth/*</c>), or a bare status. <see cref="Describe"/> turns it into the message people read.
+/// A refusal by the API (the SDK's <see cref="Chat4AllApiException"/>: an RFC 9457 problem, an RFC 6749
+/// error, or a bare status) as the CLI shows it: <see cref="Describe"/> turns it into the message people
+/// read, with a hint per known code, and an exit code for scripts.
 /// </summary>
-public sealed class ApiException : CliException
+public sealed class ApiException(Chat4AllApiException refusal)
+    : CliException(Describe(refusal.Method, refusal.Path, refusal.Status, refusal.Problem, refusal.OAuth, refusal.Body, refusal.RetryAfter),
+        ExitCodeFor(refusal.Path, refusal.Status, refusal.OAuth), refusal)
 {
-    public ApiException(HttpMethod method, string path, HttpStatusCode status, Problem? problem, OAuthError? oauth, string? body, TimeSpan? retryAfter = null)
-        : base(Describe(method, path, status, problem, oauth, body, retryAfter), ExitCodeFor(status, oauth))
-    {
-        Method = method;
-        Path = path;
-        Status = status;
-        Problem = problem;
-        OAuth = oauth;
-        RetryAfter = retryAfter;
-    }
+    public HttpStatusCode Status => refusal.Status;
 
-    /// <summary>The response's <c>Retry-After</c>, when it had one.</summary>
-    public TimeSpan? RetryAfter { get; }
-
-    public HttpMethod Method { get; }
-
-    public string Path { get; }
-
-    public HttpStatusCode Status { get; }
-
-    public Problem? Problem { get; }
-
-    public OAuthError? OAuth { get; }
+    public ApiProblem? Problem => refusal.Problem;
 
     /// <summary>The machine code: the problem's <c>code</c>, the OAuth <c>error</c>, or the status name.</summary>
-    public string Code => Problem?.Code ?? OAuth?.Error ?? Status.ToString();
+    public string Code => refusal.Code;
 
-    private static int ExitCodeFor(HttpStatusCode status, OAuthError? oauth) =>
-        status == HttpStatusCode.Unauthorized || oauth is { Error: "invalid_client" or "invalid_grant" or "unauthorized_client" } ? ExitCodes.Auth
+    private static int ExitCodeFor(string path, HttpStatusCode status, OAuthError? oauth) =>
+        status == HttpStatusCode.Unauthorized || (status == HttpStatusCode.Forbidden && path == "/ws") || oauth is { Error: "invalid_client" or "invalid_grant" or "unauthorized_client" } ? ExitCodes.Auth
         : status is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout ? ExitCodes.Unavailable
         : ExitCodes.Failed;
 
-    private static string Describe(HttpMethod method, string path, HttpStatusCode status, Problem? problem, OAuthError? oauth, string? body, TimeSpan? retryAfter)
+    private static string Describe(HttpMethod method, string path, HttpStatusCode status, ApiProblem? problem, OAuthError? oauth, string? body, TimeSpan? retryAfter)
     {
         var text = new StringBuilder();
         var statusText = $"{(int)status} {status}";

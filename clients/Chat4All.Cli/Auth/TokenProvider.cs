@@ -1,7 +1,5 @@
-using System.Net;
-using System.Text;
 using System.Text.Json;
-using Chat4All.Cli.Api;
+using Chat4All.Client;
 
 namespace Chat4All.Cli.Auth;
 
@@ -12,7 +10,7 @@ namespace Chat4All.Cli.Auth;
 /// token that is refused (expired, revoked, or spent by someone else) falls back to signing in again
 /// with the stored client credentials.
 /// </summary>
-public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvider time)
+public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvider time) : IAccessTokenSource
 {
     private Profile? _profile;
 
@@ -22,7 +20,7 @@ public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvi
 
     public async Task<Profile> LoginAsync(Uri url, string clientId, string clientSecret, CancellationToken cancellationToken)
     {
-        var token = await RequestAsync(url, "auth/token", [new("grant_type", "client_credentials")], clientId, clientSecret, cancellationToken);
+        var token = await TokenEndpoint.ClientCredentialsAsync(http, url, clientId, clientSecret, cancellationToken);
         var profile = ToProfile(url, clientId, clientSecret, token);
         using (await Store.LockAsync(cancellationToken))
         {
@@ -33,7 +31,7 @@ public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvi
         return profile;
     }
 
-    public async Task<string> GetAccessTokenAsync(bool forceRefresh, CancellationToken cancellationToken)
+    public async ValueTask<string> GetAccessTokenAsync(bool forceRefresh, CancellationToken cancellationToken)
     {
         var current = Profile;
         if (!forceRefresh && IsFresh(current))
@@ -67,19 +65,8 @@ public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvi
 
         if (profile.RefreshToken is { } refreshToken)
         {
-            try
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(profile.Url), "auth/revoke"))
-                {
-                    Content = new FormUrlEncodedContent([new("token", refreshToken), new("token_type_hint", "refresh_token")]),
-                };
-                request.Headers.Authorization = Basic(profile.ClientId, profile.ClientSecret);
-                using var _ = await http.SendAsync(request, cancellationToken);
-            }
-            catch (HttpRequestException)
-            {
-                // Unreachable: the local copy is deleted all the same; the token expires on its own.
-            }
+            // Unreachable: the local copy is deleted all the same; the token expires on its own.
+            await TokenEndpoint.RevokeAsync(http, new Uri(profile.Url), profile.ClientId, profile.ClientSecret, refreshToken, cancellationToken);
         }
 
         return Store.Delete();
@@ -92,57 +79,17 @@ public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvi
         {
             try
             {
-                var refreshed = await RequestAsync(url, "auth/refresh",
-                    [new("grant_type", "refresh_token"), new("refresh_token", refreshToken)], profile.ClientId, profile.ClientSecret, cancellationToken);
+                var refreshed = await TokenEndpoint.RefreshAsync(http, url, profile.ClientId, profile.ClientSecret, refreshToken, cancellationToken);
                 return ToProfile(url, profile.ClientId, profile.ClientSecret, refreshed);
             }
-            catch (ApiException ex) when (ex.OAuth?.Error == "invalid_grant")
+            catch (Chat4AllApiException ex) when (ex.OAuth?.Error == "invalid_grant")
             {
                 // The refresh token is gone (expired, revoked, reused elsewhere): sign in again below.
             }
         }
 
-        var token = await RequestAsync(url, "auth/token", [new("grant_type", "client_credentials")], profile.ClientId, profile.ClientSecret, cancellationToken);
+        var token = await TokenEndpoint.ClientCredentialsAsync(http, url, profile.ClientId, profile.ClientSecret, cancellationToken);
         return ToProfile(url, profile.ClientId, profile.ClientSecret, token);
-    }
-
-    private async Task<TokenResponse> RequestAsync(Uri url, string path, KeyValuePair<string, string>[] form, string clientId, string clientSecret,
-        CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(url, path))
-        {
-            Content = new FormUrlEncodedContent(form),
-        };
-        request.Headers.Authorization = Basic(clientId, clientSecret);
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, cancellationToken);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw ApiClient.Unreachable(ex);
-        }
-
-        using (response)
-        {
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                throw await ApiClient.ErrorAsync(HttpMethod.Post, "/" + path, response, cancellationToken);
-            }
-
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            try
-            {
-                return JsonSerializer.Deserialize(body, CliJson.Default.TokenResponse) is { AccessToken.Length: > 0 } token
-                    ? token
-                    : throw new CliException($"POST /{path} answered 200 without an access_token.", ExitCodes.Auth);
-            }
-            catch (JsonException ex)
-            {
-                throw new CliException($"POST /{path} answered 200 with a body that is not a token response.", ExitCodes.Auth, ex);
-            }
-        }
     }
 
     private Profile ToProfile(Uri url, string clientId, string clientSecret, TokenResponse token)
@@ -152,12 +99,7 @@ public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvi
             now.AddSeconds(token.ExpiresIn), token.RefreshToken, now);
     }
 
-    private bool IsFresh(Profile profile)
-    {
-        var lifetime = profile.AccessTokenExpiresAt - profile.SavedAt;
-        var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, Math.Max(0, lifetime.Ticks / 4)));
-        return profile.AccessTokenExpiresAt - time.GetUtcNow() > margin;
-    }
+    private bool IsFresh(Profile profile) => TokenEndpoint.IsFresh(profile.SavedAt, profile.AccessTokenExpiresAt, time.GetUtcNow());
 
     /// <summary>The <c>sub</c> claim (the user id) of a JWT; read, not validated — the server validates.</summary>
     public static Guid? SubjectOf(string jwt)
@@ -180,9 +122,6 @@ public sealed class TokenProvider(ProfileStore store, HttpClient http, TimeProvi
             return null;
         }
     }
-
-    private static System.Net.Http.Headers.AuthenticationHeaderValue Basic(string clientId, string clientSecret) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(clientSecret)}")));
 
     private static CliException NotSignedIn(ProfileStore store) =>
         new($"Not signed in (profile '{store.Name}'). Run: chat4all login --url URL --client-id ID --client-secret-stdin", ExitCodes.Auth);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
+using Chat4All.Client;
 using Chat4All.Cli.Auth;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
@@ -79,14 +80,15 @@ public static class ConversationCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var others = (await MemberIdsAsync(session.Api, parsed.GetValue(members)!, globals.Context.ConfigDirectory, cancellationToken)).Distinct().ToList();
+            var others = (await MemberIdsAsync(session.Client, parsed.GetValue(members)!, globals.Context.ConfigDirectory, cancellationToken)).Distinct().ToList();
             var type = others.Count == 1 && !parsed.GetValue(group) ? "private" : "group";
             var metadata = parsed.GetValue(name) is null && parsed.GetValue(description) is null
                 ? null
                 : new ConversationMetadata(parsed.GetValue(name), parsed.GetValue(description));
             // A private pair is idempotent by nature (same pair → same conversation), a group is not.
-            var response = await session.Api.PostJsonAsync("v1/conversations", new CreateConversationRequest(type, others, metadata),
-                CliJson.Default.CreateConversationRequest, CliJson.Default.Conversation, idempotent: type == "private", cancellationToken);
+            var response = await session.Api.SendJsonAsync(HttpMethod.Post, "v1/conversations", new CreateConversationRequest(type, others, metadata),
+                CliJson.Default.CreateConversationRequest, CliJson.Default.Conversation, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
+                cancellationToken);
             if (session.Printer.Json)
             {
                 session.Printer.Raw(response.Raw);
@@ -141,7 +143,7 @@ public static class ConversationCommands
     /// of a private conversation cannot be undone, so nothing is guessed. A local profile's name is
     /// only what this machine calls a sign-in; it is shown as a hint, never used.
     /// </summary>
-    internal static async Task<List<Guid>> MemberIdsAsync(ApiClient api, IEnumerable<string> members, string configDirectory,
+    internal static async Task<List<Guid>> MemberIdsAsync(Chat4AllClient api, IEnumerable<string> members, string configDirectory,
         CancellationToken cancellationToken)
     {
         var ids = new List<Guid>();
@@ -153,9 +155,9 @@ public static class ConversationCommands
                 continue;
             }
 
-            var page = await api.GetAsync($"v1/users?limit=100&query={Uri.EscapeDataString(member)}", CliJson.Default.DirectoryPage, cancellationToken);
-            var exact = page.Value.Items.Where(u => u.Name == member).ToList();
-            var matches = exact.Count > 0 ? exact : [.. page.Value.Items.Where(u => string.Equals(u.Name, member, StringComparison.OrdinalIgnoreCase))];
+            var page = await api.SearchUsersAsync(member, 100, null, cancellationToken);
+            var exact = page.Items.Where(u => u.Name == member).ToList();
+            var matches = exact.Count > 0 ? exact : [.. page.Items.Where(u => string.Equals(u.Name, member, StringComparison.OrdinalIgnoreCase))];
             switch (matches)
             {
                 case [var user]:

@@ -1,10 +1,6 @@
-using System.Buffers;
 using System.CommandLine;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Chat4All.Cli.Api;
+using Chat4All.Client;
 using Chat4All.Cli.Output;
 
 namespace Chat4All.Cli.Files;
@@ -30,24 +26,22 @@ public static class DownloadCommand
             using var session = globals.Open(parsed);
             var printer = session.Printer;
             var id = parsed.GetValue(fileId);
-            var metadata = (await session.Api.GetAsync($"v1/files/{id}", CliJson.Default.FileMetadata, cancellationToken)).Value;
+            var metadata = await session.Client.Files.GetMetadataAsync(id, cancellationToken);
             var destination = Destination(parsed.GetValue(to), metadata.Filename);
             if (File.Exists(destination) && !parsed.GetValue(force))
             {
                 throw new CliException($"{destination} exists; use --force to overwrite it, or --to another path.", ExitCodes.Usage);
             }
 
-            var partial = destination + ".part";
             var started = DateTimeOffset.UtcNow;
-            var (sha256, received) = await DownloadAsync(session.Api, metadata, partial, new ProgressBarFactory(printer.Error, globals.Context.ErrorIsTerminal),
-                cancellationToken);
-            if (!string.Equals(sha256, metadata.ChecksumSha256, StringComparison.OrdinalIgnoreCase))
+            ProgressBar? progress = null;
+            var download = await session.Client.Files.DownloadToFileAsync(metadata, destination, new DownloadOptions
             {
-                File.Delete(partial);
-                throw new CliException($"The downloaded bytes do not match the file's SHA-256 ({sha256} instead of {metadata.ChecksumSha256}); nothing was written.");
-            }
-
-            File.Move(partial, destination, overwrite: true);
+                Started = held => progress = new ProgressBar(printer.Error, globals.Context.ErrorIsTerminal, "download", metadata.Size, held),
+                Progress = bytes => progress?.Add(bytes),
+            }, cancellationToken);
+            progress?.Finish();
+            var (sha256, received) = (download.Sha256, download.BytesReceived);
             var elapsed = DateTimeOffset.UtcNow - started;
             if (printer.Json)
             {
@@ -115,64 +109,5 @@ public static class DownloadCommand
         }
 
         return Path.Combine(path, safeName);
-    }
-
-    private static async Task<(string Sha256, long Received)> DownloadAsync(ApiClient api, FileMetadata metadata, string partial, ProgressBarFactory bars,
-        CancellationToken cancellationToken)
-    {
-        var existing = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-        if (existing > metadata.Size)
-        {
-            existing = 0;
-        }
-
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var response = await api.SendRawAsync(HttpMethod.Get, $"v1/files/{metadata.FileId}/content", null, idempotent: true,
-            HttpCompletionOption.ResponseHeadersRead,
-            request =>
-            {
-                if (existing > 0 && existing < metadata.Size)
-                {
-                    request.Headers.Range = new RangeHeaderValue(existing, null);
-                }
-            },
-            cancellationToken);
-        var resuming = response.StatusCode == HttpStatusCode.PartialContent && existing > 0;
-        await using var output = new FileStream(partial, resuming ? FileMode.Open : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
-        try
-        {
-            if (resuming)
-            {
-                // Hash what the earlier attempt stored, then append after it.
-                int read;
-                while ((read = await output.ReadAsync(buffer.AsMemory(0, 1 << 16), cancellationToken)) > 0)
-                {
-                    hash.AppendData(buffer, 0, read);
-                }
-            }
-
-            var progress = bars.Create("download", metadata.Size, resuming ? existing : 0);
-            await using var content = await response.Content.ReadAsStreamAsync(cancellationToken);
-            int n;
-            while ((n = await content.ReadAsync(buffer.AsMemory(0, 1 << 16), cancellationToken)) > 0)
-            {
-                await output.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-                hash.AppendData(buffer, 0, n);
-                progress.Add(n);
-            }
-
-            progress.Finish();
-            return (Convert.ToHexStringLower(hash.GetHashAndReset()), progress.Transferred);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private sealed record ProgressBarFactory(TextWriter Output, bool Terminal)
-    {
-        public ProgressBar Create(string label, long total, long done) => new(Output, Terminal, label, total, done);
     }
 }

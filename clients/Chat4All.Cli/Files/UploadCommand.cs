@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
+using Chat4All.Client;
+using Chat4All.Contracts.Events;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Messages;
 using Chat4All.Cli.Output;
@@ -39,9 +41,8 @@ public static class UploadCommand
             using var session = globals.Open(parsed);
             var printer = session.Printer;
             var conversationId = parsed.GetValue(conversation);
-            var uploader = new Uploader(session.Api, new UploadStateStore(globals.Context.ConfigDirectory, globals.StoreFor(parsed).Name),
-                globals.Context.ErrorIsTerminal ? new NoticeWriter(printer.Error) : printer.Error,
-                globals.Context.ErrorIsTerminal);
+            var uploader = new Uploader(session.Client.Files, session.Api.Http.BaseAddress!,
+                new UploadStateStore(globals.Context.ConfigDirectory, globals.StoreFor(parsed).Name), session.Notices, globals.Context.ErrorIsTerminal);
             var request = new UploadRequest(parsed.GetValue(file)!.FullName, conversationId, parsed.GetValue(mimeType),
                 ParseSize(parsed.GetValue(chunkSize) ?? "8MiB")!.Value, parsed.GetValue(parallel), parsed.GetValue(stopAfter));
             var outcome = await uploader.UploadAsync(request, cancellationToken);
@@ -96,10 +97,10 @@ public static class UploadCommand
         {
             try
             {
-                return (await MessageCommands.SendAsync(session, conversationId, new MessagePayload("file", FileId: fileId), null, null, messageId,
+                return (await MessageCommands.SendAsync(session, conversationId, new MessagePayload("file", null, fileId), null, null, messageId,
                     cancellationToken)).Value;
             }
-            catch (ApiException ex) when (ex.Status == HttpStatusCode.UnprocessableEntity && ex.Code == "file_not_available" && DateTimeOffset.UtcNow < deadline)
+            catch (Chat4AllApiException ex) when (ex.Status == HttpStatusCode.UnprocessableEntity && ex.Code == "file_not_available" && DateTimeOffset.UtcNow < deadline)
             {
                 await Task.Delay(200, cancellationToken);
             }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
+using Chat4All.Client;
+using Chat4All.Contracts.Events;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
 
@@ -38,7 +40,7 @@ public static class MessageCommands
                     throw new CliException("Give either text or --file, not both.", ExitCodes.Usage);
                 }
 
-                payload = new MessagePayload("file", FileId: fileId);
+                payload = new MessagePayload("file", null, fileId);
             }
             else
             {
@@ -48,7 +50,7 @@ public static class MessageCommands
                     throw new CliException("Nothing to send: give the text as arguments, '-' for standard input, or --file FILE_ID.", ExitCodes.Usage);
                 }
 
-                payload = new MessagePayload("text", body.TrimEnd('\n', '\r'));
+                payload = new MessagePayload("text", body.TrimEnd('\n', '\r'), null);
             }
 
             var accepted = await SendAsync(session, parsed.GetValue(conversation), payload, parsed.GetValue(channels), parsed.GetValue(priority),
@@ -67,12 +69,12 @@ public static class MessageCommands
         return command;
     }
 
-    /// <summary>One send; the message id makes retries safe, so transient failures are retried.</summary>
+    /// <summary>One send; its Idempotency-Key (and message id) make retries safe, so transient failures are retried.</summary>
     public static Task<ApiResponse<AcceptedMessage>> SendAsync(ApiSession session, Guid conversationId, MessagePayload payload, string[]? channels,
         string? priority, Guid messageId, CancellationToken cancellationToken) =>
-        session.Api.PostJsonAsync("v1/messages",
+        session.Api.SendJsonAsync(HttpMethod.Post, "v1/messages",
             new SendMessageRequest(messageId, conversationId, payload, channels is { Length: > 0 } ? [.. channels] : null, priority),
-            CliJson.Default.SendMessageRequest, CliJson.Default.AcceptedMessage, idempotent: true, cancellationToken);
+            CliJson.Default.SendMessageRequest, CliJson.Default.AcceptedMessage, RetryMode.WithIdempotencyKey, cancellationToken);
 
     public static Command History(CliGlobals globals)
     {
@@ -140,8 +142,8 @@ public static class MessageCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var response = await session.Api.PostJsonAsync($"v1/conversations/{parsed.GetValue(conversation)}/read", new MarkReadRequest(parsed.GetValue(upTo)),
-                CliJson.Default.MarkReadRequest, CliJson.Default.MarkReadResponse, idempotent: true, cancellationToken);
+            var response = await session.Api.SendJsonAsync(HttpMethod.Post, $"v1/conversations/{parsed.GetValue(conversation)}/read", new MarkReadRequest(parsed.GetValue(upTo)),
+                CliJson.Default.MarkReadRequest, CliJson.Default.MarkReadResponse, RetryMode.SafeToRepeat, cancellationToken);
             if (session.Printer.Json)
             {
                 session.Printer.Raw(response.Raw);
@@ -156,9 +158,11 @@ public static class MessageCommands
         return command;
     }
 
-    public static string Format(Message message, Guid? me)
+    public static string Format(Message message, Guid? me) => Format(message.Seq, message.CreatedAt, message.SenderId, message.Payload, me);
+
+    public static string Format(long seq, DateTimeOffset createdAt, Guid senderId, MessagePayload payload, Guid? me)
     {
-        var sender = message.SenderId == me ? "you" : "…" + message.SenderId.ToString()[^8..];
-        return $"#{message.Seq,-5} {Printer.Time(message.CreatedAt)}  {sender}: {Printer.Describe(message.Payload)}";
+        var sender = senderId == me ? "you" : "…" + senderId.ToString()[^8..];
+        return $"#{seq,-5} {Printer.Time(createdAt)}  {sender}: {Printer.Describe(payload)}";
     }
 }

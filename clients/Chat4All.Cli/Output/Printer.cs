@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
+using Chat4All.Contracts.Events;
 
 namespace Chat4All.Cli.Output;
 
@@ -77,7 +78,7 @@ public sealed class Printer(CliContext context, OutputFormat format)
             body["code"] = api.Code;
             if (api.Problem is { } problem)
             {
-                body["problem"] = JsonSerializer.SerializeToNode(problem, CliJson.Default.Problem);
+                body["problem"] = JsonSerializer.SerializeToNode(problem, CliJson.Default.ApiProblem);
             }
         }
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Chat4All.Cli.Api;
+using Chat4All.Client;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Conversations;
 using Chat4All.Cli.Messages;
@@ -39,10 +39,10 @@ public static class TailCommand
                 throw new CliException("--from-seq needs exactly one --conversation.", ExitCodes.Usage);
             }
 
-            var realtime = new RealtimeSession(session.Api, globals.Context.ErrorIsTerminal ? new NoticeWriter(printer.Error) : printer.Error);
+            var realtime = session.Client.OpenRealtime(CliGlobals.Notice(session.Notices));
             // Start every conversation at its latest seq: anything after it — sent while connecting,
             // or while disconnected later — is replayed, nothing before it is.
-            await foreach (var conversation in ListAllAsync(session, cancellationToken))
+            await foreach (var conversation in session.Client.ListAllConversationsAsync(cancellationToken))
             {
                 if (only is null || only.Contains(conversation.ConversationId))
                 {
@@ -86,28 +86,6 @@ public static class TailCommand
         return command;
     }
 
-    private static async IAsyncEnumerable<ConversationSummary> ListAllAsync(ApiSession session,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        string? cursor = null;
-        while (true)
-        {
-            var page = await session.Api.GetAsync("v1/conversations?limit=100" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)),
-                CliJson.Default.ConversationPage, cancellationToken);
-            foreach (var item in page.Value.Items)
-            {
-                yield return item;
-            }
-
-            if (!page.Value.HasMore || page.Value.NextCursor is null)
-            {
-                yield break;
-            }
-
-            cursor = page.Value.NextCursor;
-        }
-    }
-
     private static string Format(RealtimeEvent e, Guid? me)
     {
         var data = e.Frame.GetProperty("data");
@@ -120,7 +98,8 @@ public static class TailCommand
 
         return e.Type switch
         {
-            "message.created" => conversation + MessageCommands.Format(e.Message!, me) + (e.FromHistory ? "  (caught up)" : ""),
+            "message.created" => conversation + MessageCommands.Format(e.Message!.Seq, e.Message.CreatedAt, e.Message.SenderId, e.Message.Payload, me)
+                + (e.FromHistory ? "  (caught up)" : ""),
             "message.status_updated" =>
                 $"{conversation}message …{Text("message_id")[Math.Max(0, Text("message_id").Length - 8)..]} to {User("recipient_id")} via {Text("channel")}: {Text("new_status")}",
             "conversation.read" => $"{conversation}{User("user_id")} read up to #{Text("read_up_to_seq")}",

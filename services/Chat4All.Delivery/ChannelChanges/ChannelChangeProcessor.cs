@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
@@ -212,7 +211,7 @@ public sealed partial class ChannelChangeProcessor(
             // Announce first: a crash before the row is finished repeats the change (a no-op at the
             // provider) and the announcement, which readers apply idempotently by change seq.
             await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(now), Topics.MessageStatusChanged, nameof(MessageStatusChanged),
-                announcement.ConversationId.ToString(), JsonSerializer.Serialize(announcement, OutboxWriter.Json),
+                announcement.ConversationId.ToString(), JsonSerializer.Serialize(announcement, ContractJson.Options),
                 now, Activity.Current?.Id), cancellationToken);
         }
 

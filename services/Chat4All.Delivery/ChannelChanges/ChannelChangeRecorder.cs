@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Chat4All.BuildingBlocks.EventBus;
-using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts.Events;
 using Chat4All.Delivery.Data;
@@ -24,8 +22,8 @@ public sealed class ChannelChangeRecorder(IStateStore store, DeliveryDbContext d
     {
         var (messageId, seq, kind, text) = integrationEvent.Type switch
         {
-            nameof(MessageUpdated) => Read<MessageUpdated>(integrationEvent) is var u ? (u.MessageId, u.Seq, ChannelChange.Edit, u.Payload.Text) : default,
-            nameof(MessageDeleted) => Read<MessageDeleted>(integrationEvent) is var d ? (d.MessageId, d.Seq, ChannelChange.Recall, (string?)null) : default,
+            nameof(MessageUpdated) => integrationEvent.DataAs<MessageUpdated>() is var u ? (u.MessageId, u.Seq, ChannelChange.Edit, u.Payload.Text) : default,
+            nameof(MessageDeleted) => integrationEvent.DataAs<MessageDeleted>() is var d ? (d.MessageId, d.Seq, ChannelChange.Recall, (string?)null) : default,
             _ => throw new ArgumentException($"'{integrationEvent.Type}' is not a message change.", nameof(integrationEvent)),
         };
         var deliveries = await store.QueryAsync<DeliveryRecord>("message_id", messageId.ToString(), MaxDeliveriesPerMessage, cancellationToken);
@@ -50,7 +48,4 @@ public sealed class ChannelChangeRecorder(IStateStore store, DeliveryDbContext d
         await transaction.CommitAsync(cancellationToken);
         worker.Notify();
     }
-
-    private static T Read<T>(IntegrationEvent integrationEvent) =>
-        JsonSerializer.Deserialize<T>(integrationEvent.Data, OutboxWriter.Json) ?? throw new JsonException($"Empty {typeof(T).Name} event.");
 }

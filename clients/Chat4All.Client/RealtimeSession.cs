@@ -1,35 +1,97 @@
 using System.Buffers;
+using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
-using Chat4All.Cli.Api;
+using System.Threading.Channels;
+using Chat4All.Contracts.Realtime;
 
-namespace Chat4All.Cli.Realtime;
-
-/// <summary>A frame for the caller: as received, or rebuilt from history to fill a gap (<see cref="FromHistory"/>).</summary>
-public sealed record RealtimeEvent(string Type, JsonElement Frame, Guid? ConversationId, Message? Message, bool FromHistory);
+namespace Chat4All.Client;
 
 /// <summary>
-/// One live view of the user's events that survives disconnects: it reconnects with jittered
-/// exponential backoff (0.5 s doubling to 30 s, reset once connected), refreshes the token when the
-/// server closes with 4001, sends <c>resume</c> with the last contiguous seq of every conversation as
+/// One event for the caller: the frame's type, its data as the contract's record
+/// (<see cref="MessageCreatedData"/>, <see cref="MessageStatusUpdatedData"/>, <see cref="ConversationReadData"/>,
+/// <see cref="PresenceChangedData"/>; null for types this client has no record of), the frame as sent,
+/// and whether it was rebuilt from history to fill a gap.
+/// </summary>
+public sealed record RealtimeEvent(string Type, DateTimeOffset? Timestamp, object? Data, JsonElement Frame, Guid? ConversationId, bool FromHistory)
+{
+    /// <summary>The message of a <c>message.created</c> event.</summary>
+    public MessageCreatedData? Message => Data as MessageCreatedData;
+}
+
+/// <summary>
+/// One live view of the user's events (<c>/ws</c>) that survives disconnects: it reconnects with
+/// jittered exponential backoff (0.5 s doubling to 30 s, reset once connected), refreshes the token when
+/// the server closes with 4001, sends <c>resume</c> with the last contiguous seq of every conversation as
 /// its first frame, and hands over each conversation's messages exactly once and in seq order. A seq
 /// that jumps (a replay the server capped, a conversation first seen mid-stream) is filled from
-/// <c>GET /v1/conversations/{id}/messages?after_seq=</c> before the message that revealed it.
+/// <c>GET /v1/conversations/{id}/messages?after_seq=</c> before the message that revealed it. A close
+/// with 4003 ends the session with a <see cref="Chat4AllApiException"/> (403).
 /// </summary>
-public sealed class RealtimeSession(ApiClient api, TextWriter notices)
+public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = null)
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly Dictionary<Guid, long> _positions = [];
 
-    /// <summary>Last contiguous seq per conversation (what a reconnect resumes from).</summary>
+    /// <summary>Last contiguous seq handed over per conversation (what a reconnect resumes from); read it between events, not while they flow.</summary>
     public IReadOnlyDictionary<Guid, long> Positions => _positions;
 
     /// <summary>Reconnects so far (after the first connection).</summary>
     public int Reconnects { get; private set; }
 
-    /// <summary>Starts conversations at known positions; conversations not listed start at 0 when first seen.</summary>
+    /// <summary>The first backoff after a failed connection; each failure doubles it (up to 30 s).</summary>
+    public TimeSpan FirstBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Starts a conversation at a known position; conversations not tracked start at 0 when first seen.</summary>
     public void Track(Guid conversationId, long lastSeq) => _positions[conversationId] = lastSeq;
 
+    /// <summary>The events as an async stream, until cancelled or the caller stops reading (at most one event waits in between).</summary>
+    public async IAsyncEnumerable<RealtimeEvent> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var events = Channel.CreateBounded<RealtimeEvent>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var pump = PumpAsync(events.Writer, stop.Token);
+        try
+        {
+            // Ends with the session's own failure (a 4003 refusal), which the pump completes the channel with.
+            await foreach (var e in events.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return e;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAny(pump);
+        }
+    }
+
+    private async Task PumpAsync(ChannelWriter<RealtimeEvent> writer, CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            await RunAsync(async e =>
+            {
+                await writer.WriteAsync(e, cancellationToken);
+                return true;
+            }, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The reader stopped, or its token was cancelled.
+        }
+        catch (Exception ex)
+        {
+            failure = ex; // handed to the reader through the channel, whatever it is: the reader must not wait forever
+        }
+        finally
+        {
+            writer.TryComplete(failure);
+        }
+    }
+
+    /// <summary>Hands every event to <paramref name="onEvent"/> until it answers false or the token is cancelled.</summary>
     public async Task RunAsync(Func<RealtimeEvent, ValueTask<bool>> onEvent, CancellationToken cancellationToken)
     {
         var failures = 0;
@@ -42,9 +104,9 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
             {
                 token = await api.Tokens.GetAccessTokenAsync(refreshToken, cancellationToken);
             }
-            catch (CliException ex) when (ex.ExitCode == ExitCodes.Unavailable)
+            catch (HttpRequestException) when (!cancellationToken.IsCancellationRequested)
             {
-                // The host is down: keep trying, as for the socket itself. Refused credentials end the tail.
+                // The host is down: keep trying, as for the socket itself. Refused credentials end the session.
                 await BackoffAsync(failures++, "cannot refresh the token (host unreachable)", cancellationToken);
                 continue;
             }
@@ -71,8 +133,8 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
             if (_positions.Count > 0)
             {
                 await SendAsync(socket, JsonSerializer.SerializeToUtf8Bytes(
-                    new ClientFrame<ResumeData>("resume", new ResumeData(new Dictionary<Guid, long>(_positions))), CliJson.Default.ClientFrameResumeData),
-                    cancellationToken);
+                    new OutgoingFrame<ResumeData>(FrameTypes.Resume, new ResumeData(new Dictionary<Guid, long>(_positions))),
+                    ClientJson.Default.OutgoingFrameResumeData), cancellationToken);
             }
 
             var (stop, connected) = await ReceiveAsync(socket, onEvent, cancellationToken);
@@ -91,12 +153,14 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
             var reason = socket.CloseStatusDescription;
             switch (code)
             {
-                case 4001:
-                    await notices.WriteLineAsync($"chat4all: disconnected ({code} {reason}); refreshing the token and reconnecting");
+                case CloseCodes.Unauthorized:
+                    notice?.Invoke($"disconnected ({code} {reason}); refreshing the token and reconnecting");
                     refreshToken = true;
                     break;
-                case 4003:
-                    throw new CliException($"The server refused the WebSocket ({code} {reason}): this client may not receive these events.", ExitCodes.Auth);
+                case CloseCodes.Forbidden:
+                    throw new Chat4AllApiException(HttpMethod.Get, "/ws", HttpStatusCode.Forbidden,
+                        new ApiProblem(null, "Forbidden", 403, $"The server refused the WebSocket ({code} {reason}): this client may not receive these events.",
+                            null, reason ?? "forbidden", null, null), null, null);
                 default:
                     await BackoffAsync(failures++, code is null ? "connection lost" : $"disconnected ({code} {reason})", cancellationToken);
                     break;
@@ -134,7 +198,7 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 socket.Abort();
-                await notices.WriteLineAsync("chat4all: no frame (not even a ping) for " + silence.TotalSeconds + " s; reconnecting");
+                notice?.Invoke($"no frame (not even a ping) for {silence.TotalSeconds} s; reconnecting");
                 return (false, connected);
             }
             catch (WebSocketException)
@@ -142,12 +206,12 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
                 return (false, connected);
             }
 
-            Frame frame;
+            WireFrame frame;
             JsonElement whole;
             try
             {
-                whole = JsonSerializer.Deserialize(buffer.WrittenSpan, CliJson.Default.JsonElement);
-                frame = whole.Deserialize(CliJson.Default.Frame)!;
+                whole = JsonSerializer.Deserialize(buffer.WrittenSpan, ClientJson.Default.JsonElement);
+                frame = whole.Deserialize(ClientJson.Default.WireFrame)!;
             }
             catch (JsonException)
             {
@@ -156,41 +220,43 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
 
             switch (frame.Type)
             {
-                case "ping":
+                case FrameTypes.Ping:
                     await SendAsync(socket, """{"type":"pong"}"""u8.ToArray(), cancellationToken);
                     break;
-                case "connection.established":
+                case FrameTypes.ConnectionEstablished:
                     connected = true;
-                    var established = frame.Data.Deserialize(CliJson.Default.ConnectionEstablished);
+                    var established = frame.Data.Deserialize(ClientJson.Default.ConnectionEstablishedData);
                     if (established is { HeartbeatIntervalS: > 0 })
                     {
                         silence = TimeSpan.FromSeconds((established.HeartbeatIntervalS * 2) + 10);
                     }
 
-                    await notices.WriteLineAsync($"chat4all: connected (instance {established?.ServerInstance}, resuming {_positions.Count} conversations)");
+                    notice?.Invoke($"connected (instance {established?.ServerInstance}, resuming {_positions.Count} conversations)");
                     break;
-                case "message.created":
-                    var message = frame.Data.Deserialize(CliJson.Default.Message)!;
-                    if (!await HandleMessageAsync(message, whole, onEvent, cancellationToken))
+                case FrameTypes.MessageCreated:
+                    var message = frame.Data.Deserialize(ClientJson.Default.MessageCreatedData)!;
+                    if (!await HandleMessageAsync(new RealtimeEvent(frame.Type, frame.Timestamp, message, whole, message.ConversationId, false), onEvent,
+                        cancellationToken))
                     {
                         return (true, connected);
                     }
 
                     break;
-                case "resumed":
-                    var resumed = frame.Data.Deserialize(CliJson.Default.ResumedData)!;
+                case FrameTypes.Resumed:
+                    var resumed = frame.Data.Deserialize(ClientJson.Default.ResumedData)!;
                     if (!resumed.Recovered && !await FillAsync(resumed.ConversationId, long.MaxValue, onEvent, cancellationToken))
                     {
                         return (true, connected);
                     }
 
                     break;
-                case "error":
-                    var error = frame.Data.Deserialize(CliJson.Default.CloseCodeError);
-                    await notices.WriteLineAsync($"chat4all: server error frame: {error?.Code} {error?.Message}");
+                case FrameTypes.Error:
+                    var error = frame.Data.Deserialize(ClientJson.Default.ErrorData);
+                    notice?.Invoke($"server error frame: {error?.Code} {error?.Message}");
                     break;
                 default:
-                    if (!await onEvent(new RealtimeEvent(frame.Type, whole, ConversationOf(frame.Data), null, false)))
+                    var data = Typed(frame);
+                    if (!await onEvent(new RealtimeEvent(frame.Type, frame.Timestamp, data, whole, ConversationOf(frame.Data), false)))
                     {
                         return (true, connected);
                     }
@@ -202,8 +268,27 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
         return (false, connected);
     }
 
-    private async Task<bool> HandleMessageAsync(Message message, JsonElement frame, Func<RealtimeEvent, ValueTask<bool>> onEvent, CancellationToken cancellationToken)
+    private static object? Typed(WireFrame frame)
     {
+        try
+        {
+            return frame.Type switch
+            {
+                FrameTypes.MessageStatusUpdated => frame.Data.Deserialize(ClientJson.Default.MessageStatusUpdatedData),
+                FrameTypes.ConversationRead => frame.Data.Deserialize(ClientJson.Default.ConversationReadData),
+                FrameTypes.PresenceChanged => frame.Data.Deserialize(ClientJson.Default.PresenceChangedData),
+                _ => null,
+            };
+        }
+        catch (JsonException)
+        {
+            return null; // a newer shape than this client knows: the raw frame is still there
+        }
+    }
+
+    private async Task<bool> HandleMessageAsync(RealtimeEvent e, Func<RealtimeEvent, ValueTask<bool>> onEvent, CancellationToken cancellationToken)
+    {
+        var message = e.Message!;
         var last = _positions.GetValueOrDefault(message.ConversationId);
         if (message.Seq <= last)
         {
@@ -221,7 +306,7 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
         }
 
         _positions[message.ConversationId] = message.Seq;
-        return await onEvent(new RealtimeEvent("message.created", frame, message.ConversationId, message, false));
+        return await onEvent(e);
     }
 
     /// <summary>Hands over history after the conversation's position up to <paramref name="upToSeq"/> (inclusive).</summary>
@@ -235,7 +320,8 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
                 return true;
             }
 
-            var page = await api.GetAsync($"v1/conversations/{conversationId}/messages?after_seq={after}&limit=100", CliJson.Default.MessagePage, cancellationToken);
+            var page = await api.GetAsync($"v1/conversations/{conversationId}/messages?after_seq={after}&limit=100", ClientJson.Default.MessagePage,
+                cancellationToken);
             using var raw = JsonDocument.Parse(page.Raw);
             var items = raw.RootElement.GetProperty("messages").EnumerateArray().ToList();
             var progressed = false;
@@ -249,8 +335,11 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
 
                 _positions[conversationId] = message.Seq;
                 progressed = true;
-                var frame = JsonSerializer.SerializeToElement(new Frame("message.created", DateTimeOffset.UtcNow, items[i].Clone()), CliJson.Default.Frame);
-                if (!await onEvent(new RealtimeEvent("message.created", frame, conversationId, message, true)))
+                var now = DateTimeOffset.UtcNow;
+                var frame = JsonSerializer.SerializeToElement(new WireFrame(FrameTypes.MessageCreated, now, items[i].Clone()), ClientJson.Default.WireFrame);
+                var data = new MessageCreatedData(message.MessageId, message.ConversationId, message.Seq, message.SenderId, message.Payload,
+                    message.Channels ?? [], message.Status ?? "", message.CreatedAt);
+                if (!await onEvent(new RealtimeEvent(FrameTypes.MessageCreated, now, data, frame, conversationId, true)))
                 {
                     return false;
                 }
@@ -265,9 +354,9 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
 
     private async Task BackoffAsync(int failures, string why, CancellationToken cancellationToken)
     {
-        var ceiling = Math.Min(MaxBackoff.TotalMilliseconds, 500 * Math.Pow(2, failures));
+        var ceiling = Math.Min(MaxBackoff.TotalMilliseconds, FirstBackoff.TotalMilliseconds * Math.Pow(2, failures));
         var delay = TimeSpan.FromMilliseconds(ceiling * (0.5 + (Random.Shared.NextDouble() / 2)));
-        await notices.WriteLineAsync($"chat4all: {why}; reconnecting in {delay.TotalSeconds:0.0} s");
+        notice?.Invoke($"{why}; reconnecting in {delay.TotalSeconds:0.0} s");
         await Task.Delay(delay, cancellationToken);
     }
 
@@ -305,6 +394,7 @@ public sealed class RealtimeSession(ApiClient api, TextWriter notices)
         data.ValueKind == JsonValueKind.Object && data.TryGetProperty("conversation_id", out var id) && id.ValueKind == JsonValueKind.String
         && Guid.TryParse(id.GetString(), out var conversationId) ? conversationId : null;
 
+    /// <summary>The <c>/ws</c> address of a host (<c>ws:</c> or <c>wss:</c> as the host's scheme says).</summary>
     public static Uri WebSocketUri(Uri baseAddress) =>
         new UriBuilder(new Uri(baseAddress, "ws")) { Scheme = baseAddress.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" }.Uri;
 }

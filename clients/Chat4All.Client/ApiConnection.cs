@@ -4,34 +4,61 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
-using Chat4All.Cli.Auth;
 
-namespace Chat4All.Cli.Api;
+namespace Chat4All.Client;
 
-/// <summary>The body of a successful call, typed and as sent (for <c>--output json</c>).</summary>
+/// <summary>The body of a successful call, typed and as sent (for callers that show the server's own JSON).</summary>
 public sealed record ApiResponse<T>(T Value, string Raw, HttpStatusCode Status);
 
 /// <summary>What a cursor-paginated listing collected: the items, typed and as sent, and where it stopped.</summary>
 public sealed record ApiPages<T>(List<T> Items, JsonArray Raw, string? NextCursor, bool HasMore);
 
-/// <summary>
-/// Calls <c>/v1</c> with the profile's bearer token. A 401 refreshes the token once and retries; a
-/// 429 waits for <c>Retry-After</c>; unreachable hosts and 502/503/504 are retried with backoff only
-/// for requests that are safe to repeat (reads, and writes carrying their own idempotency key).
-/// Every other refusal becomes an <see cref="ApiException"/> carrying the problem.
-/// </summary>
-public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter notices)
+/// <summary>When a request may be sent again after a failure that leaves its outcome unknown.</summary>
+public enum RetryMode
 {
+    /// <summary>
+    /// Not repeated after a dropped connection or a 502/503/504: the server may have acted on it, and
+    /// nothing would tell the repeat apart. (A 401 or 429 is still retried: those were not acted on.)
+    /// </summary>
+    Never,
+
+    /// <summary>Repeating it changes nothing (reads, a chunk's same bytes, completing an upload).</summary>
+    SafeToRepeat,
+
+    /// <summary>
+    /// A creation the server deduplicates by <c>Idempotency-Key</c>: one key is generated for the
+    /// logical call and sent with every attempt, so a repeat is answered with the first result.
+    /// </summary>
+    WithIdempotencyKey,
+}
+
+/// <summary>
+/// The HTTP policy of every call: the bearer token from an <see cref="IAccessTokenSource"/>; a 401
+/// refreshes the token once and retries; a 429 waits for <c>Retry-After</c> (bounded); a dropped
+/// connection and 502/503/504 are retried with exponential backoff (bounded) only when
+/// <see cref="RetryMode"/> says a repeat is safe. Every other refusal is a <see cref="Chat4AllApiException"/>.
+/// </summary>
+public sealed class ApiConnection(HttpClient http, IAccessTokenSource tokens, Action<string>? notice = null)
+{
+    /// <summary>The header the server deduplicates creations by.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
     private const int MaxRateLimitWaits = 5;
     private const int MaxTransientRetries = 4;
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(60);
 
+    /// <summary>The client the requests go through; its <c>BaseAddress</c> is the Chat4All host.</summary>
     public HttpClient Http { get; } = http;
 
-    public TokenProvider Tokens { get; } = tokens;
+    /// <summary>Where the bearer tokens come from.</summary>
+    public IAccessTokenSource Tokens { get; } = tokens;
 
+    /// <summary>The first backoff after a transient failure; each retry doubles it.</summary>
+    public TimeSpan FirstBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A GET, typed.</summary>
     public Task<ApiResponse<T>> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, path, null, type, idempotent: true, cancellationToken);
+        SendAsync(HttpMethod.Get, path, null, type, RetryMode.SafeToRepeat, cancellationToken);
 
     /// <summary>
     /// A cursor-paginated listing: <paramref name="firstPath"/>, then, when <paramref name="all"/>, each
@@ -62,17 +89,19 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
         return new ApiPages<TItem>(items, raw, cursor, hasMore);
     }
 
-    public Task<ApiResponse<TResponse>> PostJsonAsync<TRequest, TResponse>(string path, TRequest body, JsonTypeInfo<TRequest> requestType,
-        JsonTypeInfo<TResponse> responseType, bool idempotent, CancellationToken cancellationToken)
+    /// <summary>A request with a JSON body, typed both ways.</summary>
+    public Task<ApiResponse<TResponse>> SendJsonAsync<TRequest, TResponse>(HttpMethod method, string path, TRequest body, JsonTypeInfo<TRequest> requestType,
+        JsonTypeInfo<TResponse> responseType, RetryMode retry, CancellationToken cancellationToken)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(body, requestType);
-        return SendAsync(HttpMethod.Post, path, () => Json(bytes), responseType, idempotent, cancellationToken);
+        return SendAsync(method, path, () => Json(bytes), responseType, retry, cancellationToken);
     }
 
+    /// <summary>A request whose answer is read whole and deserialized.</summary>
     public async Task<ApiResponse<T>> SendAsync<T>(HttpMethod method, string path, Func<HttpContent>? content, JsonTypeInfo<T> type,
-        bool idempotent, CancellationToken cancellationToken)
+        RetryMode retry, CancellationToken cancellationToken)
     {
-        using var response = await SendRawAsync(method, path, content, idempotent, HttpCompletionOption.ResponseContentRead, null, cancellationToken);
+        using var response = await SendRawAsync(method, path, content, retry, HttpCompletionOption.ResponseContentRead, null, cancellationToken);
         var raw = await response.Content.ReadAsStringAsync(cancellationToken);
         try
         {
@@ -81,14 +110,21 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
         }
         catch (JsonException ex)
         {
-            throw new CliException($"{method} {path} answered {(int)response.StatusCode} with a body this client does not understand: {ex.Message}", ExitCodes.Failed, ex);
+            throw new InvalidDataException($"{method} {path} answered {(int)response.StatusCode} with a body this client does not understand: {ex.Message}", ex);
         }
     }
 
-    /// <summary>Sends and returns a successful response (the caller disposes it); refusals throw <see cref="ApiException"/>.</summary>
-    public async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, Func<HttpContent>? content, bool idempotent,
+    /// <summary>
+    /// Sends and returns a successful response (the caller disposes it); refusals throw
+    /// <see cref="Chat4AllApiException"/>, an unreachable host (after the retries <paramref name="retry"/>
+    /// allows) <see cref="HttpRequestException"/>. <paramref name="content"/> is called once per attempt.
+    /// </summary>
+    public async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, Func<HttpContent>? content, RetryMode retry,
         HttpCompletionOption completion, Action<HttpRequestMessage>? configure, CancellationToken cancellationToken)
     {
+        // One key for the logical call, the same on every attempt: that is what makes the repeat safe.
+        var idempotencyKey = retry == RetryMode.WithIdempotencyKey ? Guid.NewGuid().ToString() : null;
+        var repeatable = retry != RetryMode.Never;
         var refreshed = false;
         var rateLimitWaits = 0;
         var transientRetries = 0;
@@ -97,21 +133,21 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
             var token = await Tokens.GetAccessTokenAsync(forceRefresh: false, cancellationToken);
             using var request = new HttpRequestMessage(method, path) { Content = content?.Invoke() };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (idempotencyKey is not null)
+            {
+                request.Headers.Add(IdempotencyKeyHeader, idempotencyKey);
+            }
+
             configure?.Invoke(request);
             HttpResponseMessage response;
             try
             {
                 response = await Http.SendAsync(request, completion, cancellationToken);
             }
-            catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
+            catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested && repeatable && transientRetries < MaxTransientRetries)
             {
-                if (idempotent && transientRetries < MaxTransientRetries)
-                {
-                    await WaitAsync(Backoff(transientRetries++), $"{Http.BaseAddress} unreachable ({ex.Message})", cancellationToken);
-                    continue;
-                }
-
-                throw Unreachable(ex);
+                await WaitAsync(Backoff(transientRetries++), $"{Http.BaseAddress} unreachable ({ex.Message})", cancellationToken);
+                continue;
             }
 
             if (response.IsSuccessStatusCode)
@@ -132,7 +168,7 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
                         await WaitAsync(RetryAfter(response) ?? TimeSpan.FromSeconds(1), "rate limited (429)", cancellationToken);
                         continue;
                     case HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout
-                        when idempotent && transientRetries < MaxTransientRetries:
+                        when repeatable && transientRetries < MaxTransientRetries:
                         await WaitAsync(RetryAfter(response) ?? Backoff(transientRetries++), $"{(int)response.StatusCode} from the host", cancellationToken);
                         continue;
                 }
@@ -142,10 +178,11 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
         }
     }
 
-    public static async Task<ApiException> ErrorAsync(HttpMethod method, string path, HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>The refusal a non-success response describes.</summary>
+    public static async Task<Chat4AllApiException> ErrorAsync(HttpMethod method, string path, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        Problem? problem = null;
+        ApiProblem? problem = null;
         OAuthError? oauth = null;
         try
         {
@@ -154,11 +191,11 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
                 using var json = JsonDocument.Parse(body);
                 if (json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String)
                 {
-                    oauth = json.RootElement.Deserialize(CliJson.Default.OAuthError);
+                    oauth = json.RootElement.Deserialize(ClientJson.Default.OAuthError);
                 }
                 else
                 {
-                    problem = json.RootElement.Deserialize(CliJson.Default.Problem);
+                    problem = json.RootElement.Deserialize(ClientJson.Default.ApiProblem);
                 }
             }
         }
@@ -170,15 +207,13 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
         if (problem is null && oauth is null && response.StatusCode == HttpStatusCode.Unauthorized
             && response.Headers.WwwAuthenticate.FirstOrDefault() is { } challenge)
         {
-            problem = new Problem(null, "Unauthorized", 401, challenge.ToString(), null, "unauthorized", null, null);
+            problem = new ApiProblem(null, "Unauthorized", 401, challenge.ToString(), null, "unauthorized", null, null);
         }
 
-        return new ApiException(method, path, response.StatusCode, problem, oauth, body, RetryAfter(response));
+        return new Chat4AllApiException(method, path.StartsWith('/') ? path : "/" + path, response.StatusCode, problem, oauth, body, RetryAfter(response));
     }
 
-    public static CliException Unreachable(HttpRequestException ex) =>
-        new($"Could not reach the Chat4All host: {ex.Message}", ExitCodes.Unavailable, ex);
-
+    /// <summary>JSON content from serialized bytes.</summary>
     public static ByteArrayContent Json(byte[] bytes)
     {
         var content = new ByteArrayContent(bytes);
@@ -188,11 +223,11 @@ public sealed class ApiClient(HttpClient http, TokenProvider tokens, TextWriter 
 
     private async Task WaitAsync(TimeSpan delay, string why, CancellationToken cancellationToken)
     {
-        await notices.WriteLineAsync($"chat4all: {why}; retrying in {delay.TotalSeconds:0.#} s");
+        notice?.Invoke($"{why}; retrying in {delay.TotalSeconds:0.#} s");
         await Task.Delay(delay, cancellationToken);
     }
 
-    private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(500 * Math.Pow(2, attempt));
+    private TimeSpan Backoff(int attempt) => FirstBackoff * Math.Pow(2, attempt);
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response)
     {
