@@ -155,6 +155,9 @@ public sealed partial class DeliveryProcessor(
                 case SendResult.Permanent permanent:
                     await FailAloneAsync(attempted.Item, permanent.Reason, now, cancellationToken);
                     break;
+                case null:
+                    dispatcher.Schedule(attempted.Item.Key, now + _options.InitialRetryDelay);
+                    break;
                 default:
                     throw new UnreachableException();
             }
@@ -251,8 +254,20 @@ public sealed partial class DeliveryProcessor(
         await Task.Yield(); // the calls of a batch start together, not one after another
         var attempt = item.Value with { Attempts = item.Value.Attempts + 1 };
         using var span = DeliveryTracing.StartAttempt(attempt);
-        var outcome = await CallProviderAsync(attempt, cancellationToken);
-        span?.SetTag("chat4all.delivery.outcome", outcome.GetType().Name.ToLowerInvariant());
+        SendResult? outcome;
+        try
+        {
+            outcome = await CallProviderAsync(attempt, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A record this code cannot attempt (a poisoned value, a connector bug) is its own
+            // problem: it is tried again later, alone, and the rest of its batch is recorded.
+            LogNotAttempted(logger, ex, item.Key);
+            outcome = null;
+        }
+
+        span?.SetTag("chat4all.delivery.outcome", outcome?.GetType().Name.ToLowerInvariant() ?? "error");
         return new Attempted(new StateItem<DeliveryRecord>(item.Key, attempt, item.ETag), outcome);
     }
 
@@ -455,6 +470,9 @@ public sealed partial class DeliveryProcessor(
                 error, record.FallbackFrom),
             now);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivery {Key} could not be attempted; its batch goes on without it, and it is tried again later")]
+    private static partial void LogNotAttempted(ILogger logger, Exception exception, string key);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} on {Channel} failed attempt {Attempt} ({Reason}); retrying at {DueAt:o}")]
     private static partial void LogRetrying(ILogger logger, Guid deliveryId, string channel, int attempt, string reason, DateTimeOffset dueAt);
 
@@ -462,7 +480,7 @@ public sealed partial class DeliveryProcessor(
     private static partial void LogFailed(ILogger logger, Guid deliveryId, string channel, int attempts, string reason, string? fallbackChannel);
 
     /// <summary>An attempt made: the record with its attempt counted (and the ETag it was read with), and what the provider said.</summary>
-    private sealed record Attempted(StateItem<DeliveryRecord> Item, SendResult Outcome);
+    private sealed record Attempted(StateItem<DeliveryRecord> Item, SendResult? Outcome);
 
     /// <summary>A record's next state with its status event, and what to do once both are written.</summary>
     private sealed record Transition(StateUpsert Upsert, StateEvent Event, Action Written);
