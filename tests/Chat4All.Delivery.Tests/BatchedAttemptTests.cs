@@ -2,6 +2,7 @@ using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Delivery.Deliveries;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Chat4All.Delivery.Tests;
@@ -59,6 +60,49 @@ public sealed class BatchedAttemptTests(DeliveryPlatform platform) : IClassFixtu
         {
             await using var scope = platform.Host.Services.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<IStateStore>().ExecuteAsync([new StateDelete(poisonKey)], [], CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task ABatchWhoseReadFailsOnAnUnreadableRecordIsAttemptedAgainOneKeyAtATime()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var due = now.AddSeconds(2);
+        var (messageId, conversationId, senderId) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var good = Enumerable.Range(0, 5)
+            .Select(_ => DeliveryRouter.NewRecord(messageId, conversationId, senderId, Guid.NewGuid(), Channels.Sms,
+                DeliveryPlatform.UniqueAddress(Channels.Sms), new MessagePayload("text", "unreadable neighbour", null), fallbackChannel: null, now) with
+            { NextAttemptAt = due })
+            .ToList();
+        var unreadableKey = DeliveryRecord.KeyOf(messageId, Guid.NewGuid(), Channels.Sms);
+        await using (var scope = platform.Host.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<IStateStore>().ExecuteAsync([.. good.Select(r => new StateUpsert(r.Key, r))],
+                [.. good.Select(r => DeliveryProcessor.CreatedEvent(r, now))], CancellationToken.None);
+            // A value no DeliveryRecord can be read from: reading the batch it is in fails as a whole.
+            await scope.ServiceProvider.GetRequiredService<Data.DeliveryDbContext>().Database.ExecuteSqlAsync(
+                $"INSERT INTO delivery.state (key, value, etag, updated_at) VALUES ({unreadableKey}, '{{\"status\":\"pending\",\"attempts\":\"many\"}}'::jsonb, 1, now())");
+        }
+
+        var dispatcher = platform.Host.Services.GetRequiredService<DeliveryDispatcher>();
+        foreach (var key in good.Select(r => r.Key).Prepend(unreadableKey))
+        {
+            dispatcher.Schedule(key, due);
+        }
+
+        try
+        {
+            foreach (var record in good)
+            {
+                var sent = await WaitForRecordAsync(record.Key, r => DeliveryRecord.Rank(r.Status) >= DeliveryRecord.Rank(DeliveryStatuses.Sent));
+                Assert.Equal(1, sent.Attempts);
+            }
+        }
+        finally
+        {
+            await using var scope = platform.Host.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<Data.DeliveryDbContext>().Database.ExecuteSqlAsync(
+                $"DELETE FROM delivery.state WHERE key = {unreadableKey}");
         }
     }
 
