@@ -34,6 +34,21 @@ public sealed class DeliveryOptions : IValidatableObject
     [Range(1, 10_000)]
     public int MaxConcurrency { get; set; } = 64;
 
+    /// <summary>
+    /// Most deliveries attempted as one batch: claimed in one Redis call, read in one query and
+    /// written in one state transaction (ADR 0070). Never more than the free slots of <see cref="MaxConcurrency"/>.
+    /// </summary>
+    [Range(1, 1000)]
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>
+    /// Once the first provider call of a batch has answered, how long the batch waits for the others
+    /// before it writes what it has; the later ones are written when they answer, so a slow channel
+    /// holds back only its own deliveries.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan BatchStragglerWait { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How often each instance looks for pending deliveries nobody is working on (after a crash, say).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);

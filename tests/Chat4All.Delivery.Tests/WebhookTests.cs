@@ -81,6 +81,44 @@ public sealed class WebhookTests(DeliveryPlatform platform) : IClassFixture<Deli
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
+    [Fact]
+    public async Task ABatchOfReportsMovesEveryDeliveryItNamesForwardAndNeverBack()
+    {
+        var (first, _, _) = await DeliveredWhatsAppMessageAsync();
+        var (second, _, _) = await DeliveredWhatsAppMessageAsync();
+        var now = DateTimeOffset.UtcNow;
+        var batch = SimulatedWebhook.Batch([SimulatedWebhook.Status(first, "read", now), SimulatedWebhook.Status(second, "read", now),
+            SimulatedWebhook.Status(first, "delivered", now)]);
+
+        using var response = await PostAsync(Signer, "msg_" + Guid.NewGuid().ToString("N"), now, Encoding.UTF8.GetBytes(batch.ToJson()));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(DeliveryStatuses.Read, (await RecordOfAsync(first)).Status);
+        Assert.Equal(DeliveryStatuses.Read, (await RecordOfAsync(second)).Status);
+    }
+
+    [Fact]
+    public async Task ABatchNamingAnUnknownProviderMessageIsNotFoundButTheKnownReportsAreApplied()
+    {
+        var (known, _, _) = await DeliveredWhatsAppMessageAsync();
+        var now = DateTimeOffset.UtcNow;
+        var batch = SimulatedWebhook.Batch([SimulatedWebhook.Status("pm-unknown-" + Guid.NewGuid(), "read", now), SimulatedWebhook.Status(known, "read", now)]);
+
+        using var response = await PostAsync(Signer, "msg_" + Guid.NewGuid().ToString("N"), now, Encoding.UTF8.GetBytes(batch.ToJson()));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(DeliveryStatuses.Read, (await RecordOfAsync(known)).Status);
+    }
+
+    private async Task<DeliveryRecord> RecordOfAsync(string providerMessageId)
+    {
+        await using var scope = platform.Host.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Data.DeliveryDbContext>();
+        var key = db.ProviderMessages.Where(p => p.ProviderMessageId == providerMessageId).Select(p => p.DeliveryKey).Single();
+        var store = scope.ServiceProvider.GetRequiredService<BuildingBlocks.StateStore.IStateStore>();
+        return (await store.GetAsync<DeliveryRecord>(key, CancellationToken.None))!.Value;
+    }
+
     [Theory]
     [InlineData("status")]
     [InlineData("inbound")]

@@ -77,33 +77,44 @@ internal sealed class PostgresStateStore<TContext>(TContext db, OutboxSignal sig
 
         var sql = _statements ??= Statements.For(db);
         var now = time.GetUtcNow();
+        var traceParent = EventBusTracing.CurrentTraceParent();
+        // Every write of the transaction goes in one batch (one round trip, however many operations);
+        // the conditions are checked on each statement's row count before the commit.
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)transaction.GetDbTransaction());
+        var conditional = new List<(NpgsqlBatchCommand Command, StateOperation Operation)>();
         foreach (var operation in operations)
         {
-            var applied = operation switch
+            var (command, hasCondition) = operation switch
             {
-                StateUpsert upsert => await UpsertAsync(sql, upsert, now, cancellationToken),
-                StateDelete delete => await DeleteAsync(sql, delete, cancellationToken),
+                StateUpsert upsert => UpsertCommand(sql, upsert, now),
+                StateDelete delete => DeleteCommand(sql, delete),
                 _ => throw new UnreachableException(),
             };
-            if (!applied)
+            if (command is null)
             {
-                // Leaving without a commit rolls back the writes before this one.
-                throw new StateConcurrencyException(operation is StateUpsert { OnlyIfAbsent: true }
-                    ? $"State '{operation.Key}' already exists; nothing of the transaction was written."
-                    : $"The ETag of state '{operation.Key}' is not current; nothing of the transaction was written.");
+                throw Conflict(operation); // an ETag this store never issued: nothing was sent yet
+            }
+
+            batch.BatchCommands.Add(command);
+            if (hasCondition)
+            {
+                conditional.Add((command, operation));
             }
         }
 
-        var traceParent = EventBusTracing.CurrentTraceParent();
         foreach (var stateEvent in events)
         {
-            await db.Database.ExecuteSqlRawAsync(sql.InsertOutbox,
-                [
-                    stateEvent.EventId, stateEvent.Topic, stateEvent.Type, stateEvent.PartitionKey, OutboxWriter.BucketOf(stateEvent.PartitionKey),
-                    stateEvent.Data, new NpgsqlParameter("traceparent", NpgsqlDbType.Text) { Value = (object?)traceParent ?? DBNull.Value }, now,
-                ],
-                cancellationToken);
+            batch.BatchCommands.Add(Command(sql.InsertOutbox,
+                stateEvent.EventId, stateEvent.Topic, stateEvent.Type, stateEvent.PartitionKey, OutboxWriter.BucketOf(stateEvent.PartitionKey),
+                stateEvent.Data, new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)traceParent ?? DBNull.Value }, now));
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        if (conditional.FirstOrDefault(c => c.Command.RecordsAffected != 1) is { Operation: { } failed })
+        {
+            // Leaving without a commit rolls back every write of the batch.
+            throw Conflict(failed);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -113,34 +124,48 @@ internal sealed class PostgresStateStore<TContext>(TContext db, OutboxSignal sig
         }
     }
 
-    private async Task<bool> UpsertAsync(Statements sql, StateUpsert upsert, DateTimeOffset now, CancellationToken cancellationToken)
+    private static StateConcurrencyException Conflict(StateOperation operation) =>
+        new(operation is StateUpsert { OnlyIfAbsent: true }
+            ? $"State '{operation.Key}' already exists; nothing of the transaction was written."
+            : $"The ETag of state '{operation.Key}' is not current; nothing of the transaction was written.");
+
+    /// <summary>The statement for <paramref name="upsert"/> and whether its row count is a condition; no statement for an ETag this store never issued.</summary>
+    private static (NpgsqlBatchCommand? Command, bool HasCondition) UpsertCommand(Statements sql, StateUpsert upsert, DateTimeOffset now)
     {
         var json = JsonSerializer.Serialize(upsert.Value, ContractJson.Options);
         if (upsert.OnlyIfAbsent)
         {
-            return await db.Database.ExecuteSqlRawAsync(sql.InsertIfAbsent, [upsert.Key, json, NewETag(), now], cancellationToken) == 1;
+            return (Command(sql.InsertIfAbsent, upsert.Key, json, NewETag(), now), true);
         }
 
         if (upsert.ETag is null)
         {
-            await db.Database.ExecuteSqlRawAsync(sql.Upsert, [upsert.Key, json, NewETag(), now], cancellationToken);
-            return true;
+            return (Command(sql.Upsert, upsert.Key, json, NewETag(), now), false);
         }
 
-        return TryParseETag(upsert.ETag, out var etag)
-            && await db.Database.ExecuteSqlRawAsync(sql.UpdateIfETag, [upsert.Key, json, NewETag(), now, etag], cancellationToken) == 1;
+        return TryParseETag(upsert.ETag, out var etag) ? (Command(sql.UpdateIfETag, upsert.Key, json, NewETag(), now, etag), true) : (null, true);
     }
 
-    private async Task<bool> DeleteAsync(Statements sql, StateDelete delete, CancellationToken cancellationToken)
+    private static (NpgsqlBatchCommand? Command, bool HasCondition) DeleteCommand(Statements sql, StateDelete delete)
     {
         if (delete.ETag is null)
         {
-            await db.Database.ExecuteSqlRawAsync(sql.Delete, [delete.Key], cancellationToken);
-            return true;
+            return (Command(sql.Delete, delete.Key), false);
         }
 
-        return TryParseETag(delete.ETag, out var etag)
-            && await db.Database.ExecuteSqlRawAsync(sql.DeleteIfETag, [delete.Key, etag], cancellationToken) == 1;
+        return TryParseETag(delete.ETag, out var etag) ? (Command(sql.DeleteIfETag, delete.Key, etag), true) : (null, true);
+    }
+
+    /// <summary>A statement with positional parameters ($1, $2, …) in the order given.</summary>
+    private static NpgsqlBatchCommand Command(string text, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(text);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        }
+
+        return command;
     }
 
     // An ETag this store never issued cannot be current: a conflict, like a stale one.
@@ -161,15 +186,15 @@ internal sealed class PostgresStateStore<TContext>(TContext db, OutboxSignal sig
             var sql = db.GetService<ISqlGenerationHelper>();
             var state = TableOf<StateEntry>(db, sql, "AddStateStore()");
             var outbox = TableOf<OutboxMessage>(db, sql, "AddOutbox()");
-            const string Insert = "(key, value, etag, updated_at) VALUES ({0}, {1}::jsonb, {2}, {3})";
+            const string Insert = "(key, value, etag, updated_at) VALUES ($1, $2::jsonb, $3, $4)";
             return new Statements(
                 Upsert: $"INSERT INTO {state} {Insert} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, etag = EXCLUDED.etag, updated_at = EXCLUDED.updated_at",
                 InsertIfAbsent: $"INSERT INTO {state} {Insert} ON CONFLICT (key) DO NOTHING",
-                UpdateIfETag: $"UPDATE {state} SET value = {{1}}::jsonb, etag = {{2}}, updated_at = {{3}} WHERE key = {{0}} AND etag = {{4}}",
-                Delete: $"DELETE FROM {state} WHERE key = {{0}}",
-                DeleteIfETag: $"DELETE FROM {state} WHERE key = {{0}} AND etag = {{1}}",
+                UpdateIfETag: $"UPDATE {state} SET value = $2::jsonb, etag = $3, updated_at = $4 WHERE key = $1 AND etag = $5",
+                Delete: $"DELETE FROM {state} WHERE key = $1",
+                DeleteIfETag: $"DELETE FROM {state} WHERE key = $1 AND etag = $2",
                 InsertOutbox: $"INSERT INTO {outbox} (event_id, topic, type, partition_key, bucket, payload, traceparent, created_at, attempts, next_attempt_at) " +
-                    "VALUES ({0}, {1}, {2}, {3}, {4}, {5}::jsonb, {6}, {7}, 0, {7})");
+                    "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 0, $8)");
         }
 
         private static string TableOf<TEntity>(DbContext db, ISqlGenerationHelper sql, string mapping)

@@ -96,7 +96,7 @@ public sealed partial class ChannelChangeProcessor(
         if (item is { Value.Status: DeliveryRecord.Pending })
         {
             var owner = dispatcher.InstanceId + "/changes";
-            if (!await claims.TryAcquireAsync(change.DeliveryKey, owner, _options.ClaimDuration))
+            if (!(await claims.TryAcquireAsync([change.DeliveryKey], owner, _options.ClaimDuration))[0])
             {
                 return new Step.Wait(time.GetUtcNow() + AttemptInFlightWait);
             }
@@ -112,7 +112,7 @@ public sealed partial class ChannelChangeProcessor(
             }
             finally
             {
-                await claims.ReleaseAsync(change.DeliveryKey, owner);
+                await claims.ReleaseAsync([change.DeliveryKey], owner);
             }
         }
 

@@ -9,7 +9,9 @@ namespace Chat4All.Delivery.Deliveries;
 /// <summary>
 /// Runs delivery attempts when they are due, up to <see cref="DeliveryOptions.MaxConcurrency"/> at
 /// once, so a slow or failing channel delays only its own deliveries — nothing waits in line
-/// behind a retry. The schedule is in memory for speed, but the records are the truth: every
+/// behind a retry. Every key due at once goes into one batch (up to <see cref="DeliveryOptions.BatchSize"/>),
+/// which <see cref="DeliveryProcessor.AttemptAsync"/> claims, reads and writes as a whole; a batch
+/// that fails is attempted again one key at a time, so one poisoned record cannot hold back the rest. The schedule is in memory for speed, but the records are the truth: every
 /// <see cref="DeliveryOptions.SweepInterval"/> (and at start) the dispatcher asks the state store for
 /// pending deliveries and schedules any it does not know, which is how work left by a crashed or
 /// stopped instance is finished by the survivors.
@@ -57,16 +59,28 @@ public sealed partial class DeliveryDispatcher(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var (key, wait) = NextDue();
-                if (key is null)
+                // Every due key up to the batch size and the free slots goes into one batch.
+                await slots.WaitAsync(stoppingToken);
+                var free = 1;
+                while (free < _options.BatchSize && slots.Wait(0, CancellationToken.None))
+                {
+                    free++;
+                }
+
+                var (keys, wait) = TakeDue(free);
+                if (keys.Count < free)
+                {
+                    slots.Release(free - keys.Count);
+                }
+
+                if (keys.Count == 0)
                 {
                     await WaitAsync(wait, stoppingToken);
                     continue;
                 }
 
-                await slots.WaitAsync(stoppingToken);
                 inFlight.RemoveAll(t => t.IsCompleted);
-                inFlight.Add(RunAsync(key, slots, stoppingToken));
+                inFlight.Add(RunAsync(keys, slots, stoppingToken));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -92,41 +106,64 @@ public sealed partial class DeliveryDispatcher(
         return pending.Count;
     }
 
-    private async Task RunAsync(string key, SemaphoreSlim slots, CancellationToken stoppingToken)
+    private async Task RunAsync(List<string> keys, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<DeliveryProcessor>().AttemptAsync(key, stoppingToken);
+            await Task.Yield();
+            if (keys.Count == 1 || !await TryAttemptAsync(keys, stoppingToken))
+            {
+                // Alone, or after the batch failed: one key at a time, so a poisoned record fails
+                // alone and the others of its batch are attempted all the same.
+                foreach (var key in keys)
+                {
+                    if (!await TryAttemptAsync([key], stoppingToken))
+                    {
+                        Schedule(key, time.GetUtcNow() + _options.InitialRetryDelay);
+                    }
+                }
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // the record stays pending (or claimed until its claim expires); the next sweep finds it
-        }
-        catch (Exception ex)
-        {
-            // The state store or the bus is unavailable: try again later rather than lose the work.
-            var retryAt = time.GetUtcNow() + _options.InitialRetryDelay;
-            LogAttemptFailed(logger, ex, key, retryAt);
-            Schedule(key, retryAt);
+            // the records stay pending (or claimed until their claims expire); the next sweep finds them
         }
         finally
         {
             lock (_lock)
             {
-                _running.Remove(key);
+                _running.ExceptWith(keys);
             }
 
-            slots.Release();
+            slots.Release(keys.Count);
         }
     }
 
-    private (string? Key, TimeSpan Wait) NextDue()
+    /// <summary>False (logged) when the attempt failed for another reason than a provider's answer, e.g. the state store or the bus is unavailable.</summary>
+    private async Task<bool> TryAttemptAsync(List<string> keys, CancellationToken stoppingToken)
     {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<DeliveryProcessor>().AttemptAsync(keys, stoppingToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            // Try again later rather than lose the work.
+            LogAttemptFailed(logger, ex, keys.Count, keys[0], time.GetUtcNow() + _options.InitialRetryDelay);
+            return false;
+        }
+    }
+
+    /// <summary>Up to <paramref name="max"/> due keys, marked running; with none, how long until the earliest is due.</summary>
+    private (List<string> Keys, TimeSpan Wait) TakeDue(int max)
+    {
+        var keys = new List<string>();
         lock (_lock)
         {
             var now = time.GetUtcNow();
-            while (_due.TryPeek(out var key, out var dueAt))
+            while (keys.Count < max && _due.TryPeek(out var key, out var dueAt))
             {
                 if (!_scheduled.TryGetValue(key, out var current) || current != dueAt)
                 {
@@ -136,26 +173,25 @@ public sealed partial class DeliveryDispatcher(
 
                 if (dueAt > now)
                 {
-                    return (null, dueAt - now);
-                }
-
-                if (_running.Contains(key))
-                {
-                    // An attempt of this key is in flight; look again once it has finished.
-                    _due.Dequeue();
-                    _scheduled.Remove(key);
-                    _due.Enqueue(key, now + TimeSpan.FromMilliseconds(50));
-                    _scheduled[key] = now + TimeSpan.FromMilliseconds(50);
-                    return (null, TimeSpan.FromMilliseconds(50));
+                    return (keys, keys.Count > 0 ? TimeSpan.Zero : dueAt - now);
                 }
 
                 _due.Dequeue();
+                if (_running.Contains(key))
+                {
+                    // An attempt of this key is in flight; look again once it has finished.
+                    var later = now + TimeSpan.FromMilliseconds(50);
+                    _scheduled[key] = later;
+                    _due.Enqueue(key, later);
+                    continue;
+                }
+
                 _scheduled.Remove(key);
                 _running.Add(key);
-                return (key, TimeSpan.Zero);
+                keys.Add(key);
             }
 
-            return (null, Timeout.InfiniteTimeSpan);
+            return (keys, keys.Count > 0 ? TimeSpan.Zero : Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -211,8 +247,8 @@ public sealed partial class DeliveryDispatcher(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {Key} could not be attempted; trying again at {RetryAt:o}")]
-    private static partial void LogAttemptFailed(ILogger logger, Exception exception, string key, DateTimeOffset retryAt);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} deliveries (the first {Key}) could not be attempted; one by one now, or again at {RetryAt:o}")]
+    private static partial void LogAttemptFailed(ILogger logger, Exception exception, int count, string key, DateTimeOffset retryAt);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Sweep found {Count} pending deliveries")]
     private static partial void LogSwept(ILogger logger, int count);

@@ -40,75 +40,231 @@ public sealed partial class DeliveryProcessor(
 
     private readonly DeliveryOptions _options = options.Value;
 
-    public async Task AttemptAsync(string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Attempts every due delivery of <paramref name="keys"/> as one batch: one script call claims them
+    /// all, one query reads them under their claims, the provider calls run concurrently, and the
+    /// outcomes are written together in one state transaction (see <see cref="RecordAsync"/>). A
+    /// provider slower than <see cref="DeliveryOptions.BatchStragglerWait"/> after the others holds
+    /// back only itself: what has finished by then is written, and the stragglers are written when
+    /// they finish. Anything else that throws fails the whole call, and the dispatcher then attempts
+    /// the keys one at a time, so a poisoned record fails alone.
+    /// </summary>
+    public async Task AttemptAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var item = await store.GetAsync<DeliveryRecord>(key, cancellationToken);
-        if (item is null || item.Value.Status != DeliveryRecord.Pending)
-        {
-            return; // done already
-        }
-
-        var now = time.GetUtcNow();
-        if (item.Value.NextAttemptAt > now)
-        {
-            dispatcher.Schedule(key, item.Value.NextAttemptAt);
-            return;
-        }
-
         // Only one instance attempts a delivery at a time; losing the race means someone else has it
         // (and if they die, their claim expires and the sweep brings the delivery back).
-        if (!await claims.TryAcquireAsync(key, dispatcher.InstanceId, _options.ClaimDuration))
+        var held = await claims.TryAcquireAsync(keys, dispatcher.InstanceId, _options.ClaimDuration);
+        var now = time.GetUtcNow();
+        var claimed = new List<string>(keys.Count);
+        for (var i = 0; i < keys.Count; i++)
         {
-            dispatcher.Schedule(key, now + _options.ClaimDuration);
-            return;
+            if (held[i])
+            {
+                claimed.Add(keys[i]);
+            }
+            else
+            {
+                dispatcher.Schedule(keys[i], now + _options.ClaimDuration);
+            }
         }
 
         try
         {
-            // Read again under the claim: the record may have moved on since the first read.
-            item = await store.GetAsync<DeliveryRecord>(key, cancellationToken);
-            if (item is null || item.Value.Status != DeliveryRecord.Pending)
+            // Read under the claims: a record may have moved on since it was scheduled.
+            var due = new List<StateItem<DeliveryRecord>>(claimed.Count);
+            foreach (var item in claimed.Count == 0 ? [] : await store.GetManyAsync<DeliveryRecord>(claimed, cancellationToken))
+            {
+                if (item.Value.Status != DeliveryRecord.Pending)
+                {
+                    continue; // done already
+                }
+
+                if (item.Value.NextAttemptAt > now)
+                {
+                    dispatcher.Schedule(item.Key, item.Value.NextAttemptAt);
+                }
+                else
+                {
+                    due.Add(item);
+                }
+            }
+
+            if (due.Count == 0)
             {
                 return;
             }
 
-            var attempt = item.Value with { Attempts = item.Value.Attempts + 1 };
-            using var span = DeliveryTracing.StartAttempt(attempt);
-            var outcome = await SendAsync(attempt, cancellationToken);
-            span?.SetTag("chat4all.delivery.outcome", outcome.GetType().Name.ToLowerInvariant());
-            var attempted = new StateItem<DeliveryRecord>(key, attempt, item.ETag);
-            now = time.GetUtcNow();
-            try
+            var sends = due.ConvertAll(item => SendAsync(item, cancellationToken));
+            var all = Task.WhenAll(sends);
+            await Task.WhenAny(sends);
+            using (var stragglers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                await (outcome switch
-                {
-                    SendResult.Accepted accepted => MarkSentAsync(attempted, accepted.ProviderMessageId, now, cancellationToken),
-                    // Default routing: a provider that does not answer in time is not retried while the
-                    // recipient has another channel to try; the next one on their list takes over.
-                    SendResult.Transient { Reason: Timeout } when attempt.FallbackChain is { Count: > 0 } => FailAsync(attempted, Timeout, now, cancellationToken),
-                    SendResult.Transient transient when attempt.Attempts < _options.MaxAttempts => ScheduleRetryAsync(attempted, transient, now, cancellationToken),
-                    SendResult.Transient transient => FailAsync(attempted, $"{transient.Reason} (after {attempt.Attempts} attempts)", now, cancellationToken),
-                    SendResult.Permanent permanent => FailAsync(attempted, permanent.Reason, now, cancellationToken),
-                    _ => throw new UnreachableException(),
-                });
+                await Task.WhenAny(all, Task.Delay(_options.BatchStragglerWait, time, stragglers.Token));
+                await stragglers.CancelAsync();
             }
-            catch (StateConcurrencyException)
+
+            var finished = sends.FindAll(send => send.IsCompleted);
+            await Task.WhenAll(finished); // a call that threw (we are stopping) ends the batch; its records stay pending
+            await RecordAsync([.. finished.Select(send => send.Result)], claimed, cancellationToken);
+            if (finished.Count < sends.Count)
             {
-                // The record moved while we were at the provider — typically a fast provider's delivered
-                // report arrived first. Look again: a record that is no longer pending is left as it is.
-                dispatcher.Schedule(key, now);
+                await all;
+                await RecordAsync([.. sends.Except(finished).Select(send => send.Result)], claimed, cancellationToken);
             }
         }
         finally
         {
-            await claims.ReleaseAsync(key, dispatcher.InstanceId);
+            await claims.ReleaseAsync(claimed, dispatcher.InstanceId);
+        }
+    }
+
+    /// <summary>
+    /// Writes the outcomes of finished attempts and releases their claims (taking them out of
+    /// <paramref name="claimed"/>). Sent and retry transitions go in one state transaction, after one
+    /// statement that indexes every provider message id; if one record moved meanwhile (typically a
+    /// fast provider's delivered report arrived first), that transaction writes nothing and each
+    /// transition is written on its own instead, so the conflict costs only its own record. Failures
+    /// are rare and need their fallback or dead letter, so each is written on its own.
+    /// </summary>
+    private async Task RecordAsync(IReadOnlyList<Attempted> outcomes, List<string> claimed, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var transitions = new List<Transition>(outcomes.Count);
+        var sent = new List<(Attempted Attempt, string ProviderMessageId)>();
+        foreach (var attempted in outcomes)
+        {
+            var attempt = attempted.Item.Value;
+            switch (attempted.Outcome)
+            {
+                case SendResult.Accepted accepted:
+                    sent.Add((attempted, accepted.ProviderMessageId));
+                    transitions.Add(Sent(attempted.Item, accepted.ProviderMessageId, now));
+                    break;
+                // Default routing: a provider that does not answer in time is not retried while the
+                // recipient has another channel to try; the next one on their list takes over.
+                case SendResult.Transient { Reason: Timeout } when attempt.FallbackChain is { Count: > 0 }:
+                    await FailAloneAsync(attempted.Item, Timeout, now, cancellationToken);
+                    break;
+                case SendResult.Transient transient when attempt.Attempts < _options.MaxAttempts:
+                    transitions.Add(Retry(attempted.Item, transient, now));
+                    break;
+                case SendResult.Transient transient:
+                    await FailAloneAsync(attempted.Item, $"{transient.Reason} (after {attempt.Attempts} attempts)", now, cancellationToken);
+                    break;
+                case SendResult.Permanent permanent:
+                    await FailAloneAsync(attempted.Item, permanent.Reason, now, cancellationToken);
+                    break;
+                case null:
+                    dispatcher.Schedule(attempted.Item.Key, now + _options.InitialRetryDelay);
+                    break;
+                default:
+                    throw new UnreachableException();
+            }
+        }
+
+        // The index first: a crash before the records are written repeats the sends (the provider
+        // answers with the same ids) and this idempotent insert, rather than leaving a sent record
+        // whose webhooks cannot be matched.
+        if (sent.Count > 0)
+        {
+            await IndexProviderMessagesAsync(sent, now, cancellationToken);
+        }
+
+        try
+        {
+            await WriteAsync(transitions, cancellationToken);
+        }
+        catch (StateConcurrencyException) when (transitions.Count > 1)
+        {
+            foreach (var transition in transitions)
+            {
+                try
+                {
+                    await WriteAsync([transition], cancellationToken);
+                }
+                catch (StateConcurrencyException)
+                {
+                    // Look again: a record that is no longer pending is left as it is.
+                    dispatcher.Schedule(transition.Upsert.Key, now);
+                }
+            }
+        }
+        catch (StateConcurrencyException)
+        {
+            dispatcher.Schedule(transitions[0].Upsert.Key, now);
+        }
+
+        var settled = outcomes.Select(o => o.Item.Key).ToList();
+        await claims.ReleaseAsync(settled, dispatcher.InstanceId);
+        claimed.RemoveAll(settled.Contains);
+    }
+
+    /// <summary>Writes the transitions in one transaction, then does what each one announces once written.</summary>
+    private async Task WriteAsync(IReadOnlyList<Transition> transitions, CancellationToken cancellationToken)
+    {
+        if (transitions.Count == 0)
+        {
+            return;
+        }
+
+        await store.ExecuteAsync([.. transitions.Select(t => t.Upsert)], [.. transitions.Select(t => t.Event)], cancellationToken);
+        foreach (var transition in transitions)
+        {
+            transition.Written();
+        }
+    }
+
+    private async Task IndexProviderMessagesAsync(List<(Attempted Attempt, string ProviderMessageId)> sent, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var channels = sent.ConvertAll(s => s.Attempt.Item.Value.Channel).ToArray();
+        var providerIds = sent.ConvertAll(s => s.ProviderMessageId).ToArray();
+        var keys = sent.ConvertAll(s => s.Attempt.Item.Key).ToArray();
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO delivery.provider_messages (channel, provider_message_id, delivery_key, created_at)
+            SELECT channel, provider_message_id, delivery_key, {now} FROM unnest({channels}, {providerIds}, {keys}) AS s(channel, provider_message_id, delivery_key)
+            ON CONFLICT DO NOTHING
+            """, cancellationToken);
+    }
+
+    private async Task FailAloneAsync(StateItem<DeliveryRecord> item, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FailAsync(item, reason, now, cancellationToken);
+        }
+        catch (StateConcurrencyException)
+        {
+            dispatcher.Schedule(item.Key, now); // the record moved; look again
         }
     }
 
     /// <summary>The retry delay after <paramref name="attempts"/> attempts: 1 s, 2 s, 4 s... ±20 %, at least retry-after, at most the cap.</summary>
     public TimeSpan RetryDelay(int attempts, TimeSpan? retryAfter) => _options.RetryDelay(attempts, retryAfter);
 
-    private async Task<SendResult> SendAsync(DeliveryRecord record, CancellationToken cancellationToken)
+    /// <summary>One provider call for <paramref name="item"/>, counted as its next attempt.</summary>
+    private async Task<Attempted> SendAsync(StateItem<DeliveryRecord> item, CancellationToken cancellationToken)
+    {
+        await Task.Yield(); // the calls of a batch start together, not one after another
+        var attempt = item.Value with { Attempts = item.Value.Attempts + 1 };
+        using var span = DeliveryTracing.StartAttempt(attempt);
+        SendResult? outcome;
+        try
+        {
+            outcome = await CallProviderAsync(attempt, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A record this code cannot attempt (a poisoned value, a connector bug) is its own
+            // problem: it is tried again later, alone, and the rest of its batch is recorded.
+            LogNotAttempted(logger, ex, item.Key);
+            outcome = null;
+        }
+
+        span?.SetTag("chat4all.delivery.outcome", outcome?.GetType().Name.ToLowerInvariant() ?? "error");
+        return new Attempted(new StateItem<DeliveryRecord>(item.Key, attempt, item.ETag), outcome);
+    }
+
+    private async Task<SendResult> CallProviderAsync(DeliveryRecord record, CancellationToken cancellationToken)
     {
         if (record.Address is null || !connectors.TryGet(record.Channel, out var connector))
         {
@@ -173,17 +329,9 @@ public sealed partial class DeliveryProcessor(
         return result;
     }
 
-    private async Task MarkSentAsync(StateItem<DeliveryRecord> item, string providerMessageId, DateTimeOffset now, CancellationToken cancellationToken)
+    private Transition Sent(StateItem<DeliveryRecord> item, string providerMessageId, DateTimeOffset now)
     {
         var record = item.Value;
-        // The index first: a crash before the record is written repeats the send (the provider
-        // answers with the same id) and this idempotent insert, rather than leaving a sent record
-        // whose webhooks cannot be matched.
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO delivery.provider_messages (channel, provider_message_id, delivery_key, created_at)
-            VALUES ({record.Channel}, {providerMessageId}, {record.Key}, {now})
-            ON CONFLICT DO NOTHING
-            """, cancellationToken);
         var sent = record with
         {
             Status = DeliveryStatuses.Sent,
@@ -193,12 +341,11 @@ public sealed partial class DeliveryProcessor(
             SentAt = now,
             UpdatedAt = now,
         };
-        await store.ExecuteAsync([new StateUpsert(record.Key, sent, item.ETag)], [StatusEvent(record, DeliveryStatuses.Sent, null, now)],
-            cancellationToken);
-        metrics.StatusChanged(record.Channel, DeliveryStatuses.Sent);
+        return new Transition(new StateUpsert(record.Key, sent, item.ETag), StatusEvent(record, DeliveryStatuses.Sent, null, now),
+            () => metrics.StatusChanged(record.Channel, DeliveryStatuses.Sent));
     }
 
-    private async Task ScheduleRetryAsync(StateItem<DeliveryRecord> item, SendResult.Transient transient, DateTimeOffset now, CancellationToken cancellationToken)
+    private Transition Retry(StateItem<DeliveryRecord> item, SendResult.Transient transient, DateTimeOffset now)
     {
         var record = item.Value;
         var due = now + RetryDelay(record.Attempts, transient.RetryAfter);
@@ -206,10 +353,11 @@ public sealed partial class DeliveryProcessor(
             $"{transient.Reason} (attempt {record.Attempts} of {_options.MaxAttempts}; retrying at {due:O})");
         var retry = record with { NextAttemptAt = due, LastError = error, UpdatedAt = now };
         // Still accepted, but the sender can see why it is taking a while.
-        await store.ExecuteAsync([new StateUpsert(record.Key, retry, item.ETag)], [StatusEvent(record, DeliveryStatuses.Accepted, error, now)],
-            cancellationToken);
-        LogRetrying(logger, record.DeliveryId, record.Channel, record.Attempts, transient.Reason, due);
-        dispatcher.Schedule(record.Key, due);
+        return new Transition(new StateUpsert(record.Key, retry, item.ETag), StatusEvent(record, DeliveryStatuses.Accepted, error, now), () =>
+        {
+            LogRetrying(logger, record.DeliveryId, record.Channel, record.Attempts, transient.Reason, due);
+            dispatcher.Schedule(record.Key, due);
+        });
     }
 
     private async Task FailAsync(StateItem<DeliveryRecord> item, string reason, DateTimeOffset now, CancellationToken cancellationToken)
@@ -315,9 +463,18 @@ public sealed partial class DeliveryProcessor(
                 error, record.FallbackFrom),
             now);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivery {Key} could not be attempted; its batch goes on without it, and it is tried again later")]
+    private static partial void LogNotAttempted(ILogger logger, Exception exception, string key);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} on {Channel} failed attempt {Attempt} ({Reason}); retrying at {DueAt:o}")]
     private static partial void LogRetrying(ILogger logger, Guid deliveryId, string channel, int attempt, string reason, DateTimeOffset dueAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} on {Channel} failed after {Attempts} attempts: {Reason}; fallback: {FallbackChannel}")]
     private static partial void LogFailed(ILogger logger, Guid deliveryId, string channel, int attempts, string reason, string? fallbackChannel);
+
+    /// <summary>An attempt made: the record with its attempt counted (and the ETag it was read with), and what the provider said.</summary>
+    private sealed record Attempted(StateItem<DeliveryRecord> Item, SendResult? Outcome);
+
+    /// <summary>A record's next state with its status event, and what to do once both are written.</summary>
+    private sealed record Transition(StateUpsert Upsert, StateEvent Event, Action Written);
 }

@@ -9,11 +9,14 @@ namespace Chat4All.Delivery.Simulator;
 /// The simulated provider's webhook body (snake_case JSON):
 /// <c>{"type":"message.status","data":{"provider_message_id","status","timestamp","error"?}}</c> with
 /// status delivered / read / failed, or
-/// <c>{"type":"message.inbound","data":{"provider_message_id","from","text","in_reply_to"?,"timestamp"}}</c>.
+/// <c>{"type":"message.inbound","data":{"provider_message_id","from","text","in_reply_to"?,"timestamp"}}</c>,
+/// or several status reports of one channel in one body, as real providers batch them (WhatsApp's
+/// <c>statuses[]</c>): <c>{"type":"message.statuses","statuses":[{"provider_message_id","status","timestamp","error"?}, …]}</c>.
 /// </summary>
-public sealed record SimulatedWebhook(string Type, SimulatedWebhookData Data)
+public sealed record SimulatedWebhook(string Type, SimulatedWebhookData? Data, IReadOnlyList<SimulatedWebhookData>? Statuses = null)
 {
     public const string StatusType = "message.status";
+    public const string StatusesType = "message.statuses";
     public const string InboundType = "message.inbound";
 
     public static SimulatedWebhook Status(string providerMessageId, string status, DateTimeOffset timestamp, string? error = null) =>
@@ -21,6 +24,14 @@ public sealed record SimulatedWebhook(string Type, SimulatedWebhookData Data)
 
     public static SimulatedWebhook Inbound(string providerMessageId, string from, string text, string? inReplyTo, DateTimeOffset timestamp) =>
         new(InboundType, new SimulatedWebhookData(providerMessageId, null, from, text, inReplyTo, timestamp, null));
+
+    /// <summary>Status webhooks (<see cref="StatusType"/>) combined into one <see cref="StatusesType"/> body, in the order given.</summary>
+    public static SimulatedWebhook Batch(IEnumerable<SimulatedWebhook> reports) =>
+        new(StatusesType, null, [.. reports.Select(r => r is { Type: StatusType, Data: { } data } ? data
+            : throw new ArgumentException("Only status webhooks can be batched.", nameof(reports)))]);
+
+    public static SimulatedWebhook FromJson(string json) =>
+        JsonSerializer.Deserialize(json, SimulatorJsonContext.Default.SimulatedWebhook) ?? throw new FormatException("A webhook body is empty.");
 
     public string ToJson() => JsonSerializer.Serialize(this, SimulatorJsonContext.Wire.SimulatedWebhook);
 
@@ -39,14 +50,21 @@ public sealed record SimulatedWebhook(string Type, SimulatedWebhookData Data)
 
         return webhook switch
         {
-            { Type: StatusType, Data: { ProviderMessageId: { Length: > 0 } id, Status: "delivered" or "read" or "failed", Timestamp: { } at } data } =>
-                [new ChannelCallback.StatusReport(id, data.Status, at, data.Error)],
+            { Type: StatusType, Data: { } data } => [Report(data)],
+            { Type: StatusesType, Statuses: { Count: > 0 } statuses } => [.. statuses.Select(Report)],
             { Type: InboundType, Data: { ProviderMessageId: { Length: > 0 } id, From: { Length: > 0 } from, Text: { } text, Timestamp: { } at } data } =>
                 [new ChannelCallback.InboundMessage(id, from, text, data.InReplyTo, at)],
             _ => throw new FormatException(
-                $"The webhook body is not a simulated provider webhook: expected type '{StatusType}' or '{InboundType}' with their fields."),
+                $"The webhook body is not a simulated provider webhook: expected type '{StatusType}', '{StatusesType}' or '{InboundType}' with their fields."),
         };
     }
+
+    private static ChannelCallback Report(SimulatedWebhookData? data) => data switch
+    {
+        { ProviderMessageId: { Length: > 0 } id, Status: "delivered" or "read" or "failed", Timestamp: { } at } =>
+            new ChannelCallback.StatusReport(id, data.Status, at, data.Error),
+        _ => throw new FormatException("A status report needs provider_message_id, a status of delivered, read or failed, and timestamp."),
+    };
 }
 
 /// <summary>The <c>data</c> of a <see cref="SimulatedWebhook"/>; which fields are set depends on its type.</summary>

@@ -12,7 +12,10 @@ namespace Chat4All.Delivery.Simulator;
 /// webhook by one instance), and POSTs it over HTTP to <c>{base}/v1/webhooks/{channel}</c>, signed
 /// per Standard Webhooks with the channel's secret. A non-2xx answer or a connection error is
 /// retried with exponential backoff up to <c>CallbackMaxAttempts</c>, then the webhook is dropped
-/// with an error log — as real providers do.
+/// with an error log — as real providers do. Status reports of one channel claimed together go in one
+/// webhook (up to <see cref="MaxReportsPerWebhook"/>), as real providers batch them: one POST, one
+/// signature and one transaction at the receiver for many deliveries. A batch's id is new for each
+/// POST, so a re-sent batch is not refused as a replay; applying a report twice changes nothing.
 /// </summary>
 internal sealed class SimulatorCallbackDispatcher(
     SimulatorCallbackQueue queue,
@@ -24,6 +27,9 @@ internal sealed class SimulatorCallbackDispatcher(
     ILogger<SimulatorCallbackDispatcher> logger) : BackgroundService
 {
     public const string HttpClientName = "Chat4All.Delivery.Simulator";
+
+    /// <summary>Most status reports in one webhook body (about 150 bytes each; the receiver takes 64 KiB).</summary>
+    public const int MaxReportsPerWebhook = 100;
 
     private readonly ChannelSimulatorOptions _options = options.Value;
 
@@ -92,9 +98,9 @@ internal sealed class SimulatorCallbackDispatcher(
                     continue;
                 }
 
-                foreach (var webhook in claimed)
+                foreach (var webhooks in Batches(claimed))
                 {
-                    _ = SendAndReleaseAsync(baseUrl, webhook, slots, stoppingToken);
+                    _ = SendAndReleaseAsync(baseUrl, webhooks, slots, stoppingToken);
                 }
 
                 if (claimed.Count == 0)
@@ -136,7 +142,50 @@ internal sealed class SimulatorCallbackDispatcher(
         }
     }
 
-    private async Task SendAndReleaseAsync(Uri baseUrl, ClaimedWebhook claimed, SemaphoreSlim slots, CancellationToken stoppingToken)
+    /// <summary>Status reports grouped per channel (in claim order, at most <see cref="MaxReportsPerWebhook"/> each); anything else alone.</summary>
+    private static IEnumerable<List<ClaimedWebhook>> Batches(IReadOnlyList<ClaimedWebhook> claimed)
+    {
+        var reports = new Dictionary<string, List<ClaimedWebhook>>(StringComparer.Ordinal);
+        foreach (var webhook in claimed)
+        {
+            if (!IsStatusReport(webhook.Webhook))
+            {
+                yield return [webhook];
+                continue;
+            }
+
+            if (!reports.TryGetValue(webhook.Webhook.Channel, out var batch))
+            {
+                reports[webhook.Webhook.Channel] = batch = [];
+            }
+
+            batch.Add(webhook);
+            if (batch.Count == MaxReportsPerWebhook)
+            {
+                yield return batch;
+                reports[webhook.Webhook.Channel] = [];
+            }
+        }
+
+        foreach (var batch in reports.Values.Where(b => b.Count > 0))
+        {
+            yield return batch;
+        }
+    }
+
+    private static bool IsStatusReport(PendingWebhook webhook)
+    {
+        try
+        {
+            return SimulatedWebhook.FromJson(webhook.Body).Type == SimulatedWebhook.StatusType;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
+        {
+            return false; // sent as it is, alone
+        }
+    }
+
+    private async Task SendAndReleaseAsync(Uri baseUrl, List<ClaimedWebhook> claimed, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
         try
         {
@@ -145,29 +194,34 @@ internal sealed class SimulatorCallbackDispatcher(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            await ReleaseQuietlyAsync(claimed);
+            foreach (var webhook in claimed)
+            {
+                await ReleaseQuietlyAsync(webhook);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // E.g. Redis failed while settling, or the channel has no secret. The claim expires and the webhook is tried again.
-            SimulatorLog.WebhookError(logger, ex, claimed.Webhook.Id, claimed.Webhook.Channel);
+            // E.g. Redis failed while settling, or the channel has no secret. The claims expire and the webhooks are tried again.
+            SimulatorLog.WebhookError(logger, ex, claimed[0].Webhook.Id, claimed[0].Webhook.Channel);
         }
         finally
         {
-            slots.Release();
+            slots.Release(claimed.Count);
         }
     }
 
-    private async Task SendAsync(Uri baseUrl, ClaimedWebhook claimed, CancellationToken stoppingToken)
+    private async Task SendAsync(Uri baseUrl, List<ClaimedWebhook> claimed, CancellationToken stoppingToken)
     {
-        var webhook = claimed.Webhook;
-        var body = Encoding.UTF8.GetBytes(webhook.Body);
-        using var request = new HttpRequestMessage(HttpMethod.Post, WebhookTarget.Webhook(baseUrl, webhook.Channel))
+        var first = claimed[0].Webhook;
+        var (id, body) = claimed.Count == 1
+            ? (first.Id, Encoding.UTF8.GetBytes(first.Body))
+            : ($"msg_{Guid.CreateVersion7():N}", Encoding.UTF8.GetBytes(SimulatedWebhook.Batch(claimed.Select(c => SimulatedWebhook.FromJson(c.Webhook.Body))).ToJson()));
+        using var request = new HttpRequestMessage(HttpMethod.Post, WebhookTarget.Webhook(baseUrl, first.Channel))
         {
             Content = new ByteArrayContent(body),
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        foreach (var (name, value) in secrets.For(webhook.Channel).CreateHeaders(webhook.Id, time.GetUtcNow(), body))
+        foreach (var (name, value) in secrets.For(first.Channel).CreateHeaders(id, time.GetUtcNow(), body))
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
@@ -194,9 +248,19 @@ internal sealed class SimulatorCallbackDispatcher(
             error = $"no answer within {_options.CallbackTimeout}";
         }
 
+        // Each webhook of a failed batch keeps its own attempts and backoff.
+        foreach (var webhook in claimed)
+        {
+            await RetryOrDropAsync(webhook, error);
+        }
+    }
+
+    private async Task RetryOrDropAsync(ClaimedWebhook claimed, string error)
+    {
+        var webhook = claimed.Webhook;
         if (webhook.Attempt >= _options.CallbackMaxAttempts)
         {
-            await queue.CompleteAsync(claimed);
+            await queue.CompleteAsync([claimed]);
             SimulatorLog.WebhookDropped(logger, webhook.Id, webhook.Channel, webhook.Attempt, error);
             return;
         }

@@ -75,8 +75,9 @@ internal sealed class SimulatorCallbackQueue(IConnectionMultiplexer redis, IOpti
         return (claimed, nextDueAt);
     }
 
-    /// <summary>The webhook was delivered (or dropped): it leaves the queue.</summary>
-    public Task CompleteAsync(ClaimedWebhook claimed) => redis.GetDatabase().SortedSetRemoveAsync(_key, claimed.Member);
+    /// <summary>The webhooks were delivered (or dropped): they leave the queue, in one call.</summary>
+    public Task CompleteAsync(IReadOnlyList<ClaimedWebhook> claimed) =>
+        redis.GetDatabase().SortedSetRemoveAsync(_key, [.. claimed.Select(c => (RedisValue)c.Member)]);
 
     /// <summary>Puts the webhook back as its next attempt, due at <paramref name="due"/>.</summary>
     public Task RescheduleAsync(ClaimedWebhook claimed, DateTimeOffset due) =>

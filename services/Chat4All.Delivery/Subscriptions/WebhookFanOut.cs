@@ -20,18 +20,43 @@ namespace Chat4All.Delivery.Subscriptions;
 /// (<c>user_id</c>, …) are the audience and their tenant is the event's. An event whose tenant is
 /// unknown still reaches the per-user subscriptions of the users it names, but no tenant-wide one;
 /// it is counted, not retried (retrying cannot teach the tenant, and would hold up the router).
+/// It takes each read batch at once and looks at the subscriptions once for it: only the events
+/// whose topic an active subscription wants, and those that carry a member list, are parsed at all.
+/// Every step is idempotent, so a batch that fails is safely handled again event by event.
 /// </summary>
 public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender sender, WebhookMetrics metrics, ActiveSubscriptions active, TimeProvider time,
     ILogger<WebhookFanOut> logger)
-    : IIntegrationEventConsumer
+    : IIntegrationEventBatchConsumer
 {
+    /// <summary>How an event that carries the whole member list starts that field, as our serializer writes it (no space before the colon).</summary>
+    private const string MembersField = "\"members\":";
     /// <summary>Fields that name a user, in any event.</summary>
     private static readonly string[] UserFields = ["user_id", "sender_id", "recipient_id", "owner_id", "created_by"];
 
     /// <summary>Fields that list users, in any event.</summary>
     private static readonly string[] UserListFields = ["members", "recipients", "user_ids"];
 
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
+        HandleBatchAsync([integrationEvent], cancellationToken);
+
+    public async Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    {
+        var subscribed = await active.TopicsAsync(db, cancellationToken);
+        foreach (var integrationEvent in integrationEvents)
+        {
+            // With no subscriber for its topic there is nothing to enqueue; only the view of members must stay current.
+            var wanted = subscribed.Wants(integrationEvent.Topic);
+            if (wanted || CarriesMembers(integrationEvent))
+            {
+                await HandleOneAsync(integrationEvent, wanted, cancellationToken);
+            }
+        }
+    }
+
+    private static bool CarriesMembers(IntegrationEvent integrationEvent) =>
+        integrationEvent.Data.Contains(MembersField, StringComparison.Ordinal);
+
+    private async Task HandleOneAsync(IntegrationEvent integrationEvent, bool wanted, CancellationToken cancellationToken)
     {
         using var document = JsonDocument.Parse(integrationEvent.Data);
         var data = document.RootElement;
@@ -42,8 +67,7 @@ public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender se
             ? GuidList(m)
             : null;
 
-        // With no subscriber there is nothing to enqueue; only the view of members must stay current.
-        if (members is null && !await active.AnyAsync(db, cancellationToken))
+        if (members is null && !wanted)
         {
             return;
         }
@@ -99,6 +123,11 @@ public sealed partial class WebhookFanOut(DeliveryDbContext db, WebhookSender se
                 INSERT INTO delivery.webhook_users (user_id, tenant_id) SELECT u, {learnt} FROM unnest({tenantUsers}) AS u
                 ON CONFLICT (user_id) DO NOTHING
                 """, cancellationToken);
+        }
+
+        if (!wanted)
+        {
+            return; // the view of members is current; no subscription wants this topic
         }
 
         var body = Body(integrationEvent);

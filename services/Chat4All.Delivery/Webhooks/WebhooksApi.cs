@@ -90,6 +90,19 @@ public static partial class WebhooksApi
             return Problems.Problem(StatusCodes.Status400BadRequest, "invalid_webhook", "Webhook fields must not contain the NUL character (U+0000).");
         }
 
+        // Several status reports in one body (a provider's batch) are applied together: one lookup of
+        // their deliveries, one read, one state transaction. Anything else, one callback at a time.
+        if (callbacks.Count > 1 && callbacks.All(c => c is ChannelCallback.StatusReport))
+        {
+            var reports = callbacks.Cast<ChannelCallback.StatusReport>().ToList();
+            if (!await ApplyReportsAsync(channel, reports, store, db, metrics, time, cancellationToken))
+            {
+                return Problems.NotFound("unknown_provider_message", "No delivery has one of those provider message ids (yet); retry later.");
+            }
+
+            callbacks = [];
+        }
+
         foreach (var callback in callbacks)
         {
             var handled = callback switch
@@ -111,6 +124,90 @@ public static partial class WebhooksApi
 
         return TypedResults.NoContent();
     }
+
+    /// <summary>
+    /// Applies a batch of reports in one state transaction, each moving its delivery forward (never
+    /// back); false if any provider id is unknown — the others are applied all the same, and applying
+    /// them again when the provider retries changes nothing. A delivery reported twice in the batch,
+    /// or a batch whose transaction meets a record that moved meanwhile, falls back to one report at
+    /// a time, in the batch's order.
+    /// </summary>
+    private static async Task<bool> ApplyReportsAsync(string channel, List<ChannelCallback.StatusReport> reports, IStateStore store, DeliveryDbContext db,
+        DeliveryMetrics metrics, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (reports.FirstOrDefault(r => DeliveryRecord.Rank(r.Status) is < 1) is { } invalid)
+        {
+            throw new FormatException($"'{invalid.Status}' is not a status a provider can report.");
+        }
+
+        var ids = reports.Select(r => r.ProviderMessageId).Distinct(StringComparer.Ordinal).ToList();
+        var keys = await db.ProviderMessages.AsNoTracking().Where(p => p.Channel == channel && ids.Contains(p.ProviderMessageId))
+            .ToDictionaryAsync(p => p.ProviderMessageId, p => p.DeliveryKey, StringComparer.Ordinal, cancellationToken);
+        var items = (await store.GetManyAsync<DeliveryRecord>([.. keys.Values.Distinct(StringComparer.Ordinal)], cancellationToken))
+            .ToDictionary(i => i.Key, StringComparer.Ordinal);
+        var now = time.GetUtcNow();
+        var operations = new List<StateOperation>();
+        var events = new List<StateEvent>();
+        var applied = new List<ChannelCallback.StatusReport>();
+        var later = new List<ChannelCallback.StatusReport>();
+        var allKnown = true;
+        foreach (var report in reports)
+        {
+            if (!keys.TryGetValue(report.ProviderMessageId, out var key) || !items.TryGetValue(key, out var item))
+            {
+                allKnown = false;
+                continue;
+            }
+
+            if (operations.Any(o => o.Key == key))
+            {
+                later.Add(report); // a state write carries one event: the second report of a delivery goes on its own
+                continue;
+            }
+
+            if (DeliveryRecord.Rank(report.Status) <= DeliveryRecord.Rank(item.Value.Status))
+            {
+                continue; // a duplicate, or older news than what we know
+            }
+
+            using var span = DeliveryTracing.StartReport(item.Value, report.Status);
+            operations.Add(new StateUpsert(key, Reported(item.Value, report, now), item.ETag));
+            events.Add(DeliveryProcessor.StatusEvent(item.Value, report.Status, report.Error, report.OccurredAt));
+            applied.Add(report);
+        }
+
+        try
+        {
+            await store.ExecuteAsync(operations, events, cancellationToken);
+            foreach (var report in applied)
+            {
+                metrics.StatusChanged(channel, report.Status);
+            }
+        }
+        catch (StateConcurrencyException)
+        {
+            later.InsertRange(0, applied); // a record moved meanwhile: each report again, alone, on a fresh read
+        }
+
+        foreach (var report in later)
+        {
+            allKnown &= await ApplyReportAsync(channel, report, store, db, metrics, time, cancellationToken);
+        }
+
+        return allKnown;
+    }
+
+    /// <summary>The record as <paramref name="report"/> leaves it.</summary>
+    private static DeliveryRecord Reported(DeliveryRecord record, ChannelCallback.StatusReport report, DateTimeOffset now) => record with
+    {
+        Status = report.Status,
+        PublishedStatus = report.Status,
+        // A fast provider can report before our own sent write lands; the report completes it.
+        ProviderMessageId = record.ProviderMessageId ?? report.ProviderMessageId,
+        SentAt = record.SentAt ?? now,
+        LastError = report.Error ?? record.LastError,
+        UpdatedAt = now,
+    };
 
     /// <summary>Moves the delivery forward (never back) and announces it; false if the provider id is unknown.</summary>
     private static async Task<bool> ApplyReportAsync(string channel, ChannelCallback.StatusReport report, IStateStore store, DeliveryDbContext db,
@@ -143,19 +240,9 @@ public static partial class WebhooksApi
 
             using var span = DeliveryTracing.StartReport(record, report.Status);
             var now = time.GetUtcNow();
-            var updated = record with
-            {
-                Status = report.Status,
-                PublishedStatus = report.Status,
-                // A fast provider can report before our own sent write lands; the report completes it.
-                ProviderMessageId = record.ProviderMessageId ?? report.ProviderMessageId,
-                SentAt = record.SentAt ?? now,
-                LastError = report.Error ?? record.LastError,
-                UpdatedAt = now,
-            };
             try
             {
-                await store.ExecuteAsync([new StateUpsert(record.Key, updated, item.ETag)],
+                await store.ExecuteAsync([new StateUpsert(record.Key, Reported(record, report, now), item.ETag)],
                     [DeliveryProcessor.StatusEvent(record, report.Status, report.Error, report.OccurredAt)], cancellationToken);
                 metrics.StatusChanged(channel, report.Status);
                 return true;

@@ -83,6 +83,37 @@ public sealed class PostgresStateStoreTests(StateDatabase database) : IClassFixt
     }
 
     [Fact]
+    public async Task ABatchOfManyConditionalWritesCommitsEveryWriteAndEventOrNoneWhenOneETagIsStale()
+    {
+        var keys = Enumerable.Range(0, 64).Select(i => Key("batch-" + i)).ToList();
+        await ExecuteAsync([.. keys.Select(k => new StateUpsert(k, Record("pending")))]);
+        var current = new List<StateItem<DeliveryRecord>>();
+        foreach (var key in keys)
+        {
+            current.Add((await GetAsync<DeliveryRecord>(key))!);
+        }
+
+        var outboxBefore = (await OutboxAsync()).Count;
+        // One record moves on first: the batch that still carries its old ETag writes nothing at all.
+        await ExecuteAsync([new StateUpsert(keys[40], Record("delivered"), current[40].ETag)]);
+        await Assert.ThrowsAsync<StateConcurrencyException>(() => ExecuteAsync(
+            [.. current.Select(i => new StateUpsert(i.Key, Record("sent"), i.ETag))], [.. keys.Select(k => Event(k, "sent"))]));
+        Assert.Equal("pending", (await GetAsync<DeliveryRecord>(keys[0]))!.Value.Status);
+        Assert.Equal(outboxBefore + 1, (await OutboxAsync()).Count);
+
+        // Without the moved record, the other 63 writes and their events land together.
+        var rest = current.Where(i => i.Key != keys[40]).ToList();
+        await ExecuteAsync([.. rest.Select(i => new StateUpsert(i.Key, Record("sent"), i.ETag))], [.. rest.Select(i => Event(i.Key, "sent"))]);
+        foreach (var item in rest)
+        {
+            Assert.Equal("sent", (await GetAsync<DeliveryRecord>(item.Key))!.Value.Status);
+        }
+
+        Assert.Equal("delivered", (await GetAsync<DeliveryRecord>(keys[40]))!.Value.Status);
+        Assert.Equal(outboxBefore + 1 + rest.Count, (await OutboxAsync()).Count);
+    }
+
+    [Fact]
     public async Task AnETagThisStoreNeverIssuedIsAConflict()
     {
         var key = Key("k");

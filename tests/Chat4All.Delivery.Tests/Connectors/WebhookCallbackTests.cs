@@ -153,6 +153,30 @@ public sealed class WebhookCallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StatusReportsOfOneChannelDueTogetherArriveInOneBatchedWebhook()
+    {
+        // Queued while the provider has nowhere to send them, so the next one finds all five due at once.
+        var ids = new List<string>();
+        await using (var unreachable = await SimulatorHost.StartAsync(_redis.Settings()))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                var accepted = Assert.IsType<SendResult.Accepted>(await unreachable.Connectors[Channels.Sms].SendAsync(
+                    SimulatedProviderTests.Message(Channels.Sms, "+5511999990000", Guid.NewGuid()), CancellationToken.None));
+                ids.Add(accepted.ProviderMessageId);
+            }
+        }
+
+        await using var restarted = await SimulatorHost.StartAsync(Settings());
+
+        await Eventually.HoldsAsync(async () => _receiver.Received.Count >= 1 && await restarted.Callbacks.CountAsync() == 0, "the queued reports are sent");
+        var webhook = Assert.Single(_receiver.Received);
+        var reports = SimulatedWebhook.Parse(webhook.Body).Cast<ChannelCallback.StatusReport>().ToList();
+        Assert.Equal(ids.Order(), reports.Select(r => r.ProviderMessageId).Order());
+        Assert.All(reports, r => Assert.Equal(DeliveryStatuses.Delivered, r.Status));
+    }
+
+    [Fact]
     public async Task WithoutABaseUrlWebhooksGoToTheHostsOwnListeningAddress()
     {
         var settings = _redis.Settings();
