@@ -7,6 +7,15 @@ public static class Topics
 
     /// <summary>Published by identity when a user's display name changes; read models holding names follow it.</summary>
     public const string UserRenamed = "user.renamed";
+
+    /// <summary>Published by identity when an admin disables a user (their tokens are refused through the revoked-users set).</summary>
+    public const string UserDisabled = "user.disabled";
+
+    /// <summary>Published by identity when an admin re-enables a disabled user.</summary>
+    public const string UserEnabled = "user.enabled";
+
+    /// <summary>Published by identity when an admin deletes a user; messaging's directory and member checks forget them.</summary>
+    public const string UserDeleted = "user.deleted";
     public const string ConversationCreated = "conversation.created";
 
     /// <summary>Published by messaging when a group gains members; realtime and files follow its membership.</summary>

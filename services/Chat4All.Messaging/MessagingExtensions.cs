@@ -33,6 +33,7 @@ public static class MessagingExtensions
         builder.AddEventSubscription<FileUploadedConsumer>(Topics.FileUploaded, Targets.Messaging);
         builder.AddEventSubscription<UserCreatedConsumer>(Topics.UserCreated, Targets.Messaging);
         builder.AddEventSubscription<UserRenamedConsumer>(Topics.UserRenamed, Targets.Messaging);
+        builder.AddEventSubscription<UserDeletedConsumer>(Topics.UserDeleted, Targets.Messaging);
         return builder;
     }
 

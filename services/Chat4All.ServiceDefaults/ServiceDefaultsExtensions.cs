@@ -45,6 +45,7 @@ public static class ServiceDefaultsExtensions
 
         // No "Server: Kestrel": nothing tells a scanner which server and version to aim at.
         builder.Services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
+        builder.Services.AddKestrelRejectionProblems();
         builder.Services.AddSingleton(TimeProvider.System);
 
         const string serviceName = "chat4all";
@@ -126,6 +127,7 @@ public static class ServiceDefaultsExtensions
     /// <summary>The shared middleware pipeline, in the order the concerns depend on each other.</summary>
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        app.Use(KestrelRejections.MarkReachedAsync);
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseSerilogRequestLogging(o =>

@@ -32,11 +32,12 @@ public sealed class GroupMembershipFilesTests(FilesPlatform platform) : IClassFi
             await Task.Delay(50);
         }
 
-        Assert.Equal(HttpStatusCode.Forbidden, status);
+        // The file is as unknown to a former member as to any non-member; the conversation is not.
+        Assert.Equal(HttpStatusCode.NotFound, status);
         using (var metadata = await bob.Http.GetAsync($"/v1/files/{fileId}"))
         using (var upload = await bob.InitiateAsync(new { conversation_id = conversationId, filename = "x.bin", file_size = 10, mime_type = "application/octet-stream" }))
         {
-            Assert.Equal([HttpStatusCode.Forbidden, HttpStatusCode.Forbidden], [metadata.StatusCode, upload.StatusCode]);
+            Assert.Equal([HttpStatusCode.NotFound, HttpStatusCode.Forbidden], [metadata.StatusCode, upload.StatusCode]);
         }
 
         Assert.Equal(content, await carol.Http.GetByteArrayAsync($"/v1/files/{fileId}/content"));

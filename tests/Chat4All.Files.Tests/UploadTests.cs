@@ -158,7 +158,7 @@ public sealed class UploadTests(FilesPlatform platform) : IClassFixture<FilesPla
 
         using (var notMine = await mallory.Http.GetAsync($"/v1/files/{uploadId}/status"))
         {
-            Assert.Equal(HttpStatusCode.Forbidden, notMine.StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, notMine.StatusCode);
         }
 
         using (var bobWrites = await bob.PutChunkAsync(uploadId, 1, Chunk(content, 1)))

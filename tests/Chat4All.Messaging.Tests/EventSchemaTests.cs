@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chat4All.BuildingBlocks.Outbox;
+using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 
 namespace Chat4All.Messaging.Tests;
@@ -8,6 +9,14 @@ namespace Chat4All.Messaging.Tests;
 public sealed class EventSchemaTests
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    [Fact]
+    public void EveryEventRecordIsSerializedByTheGeneratedContractContext()
+    {
+        var missing = EventCatalog.Events.Select(e => e.EventType).Where(t => ContractJsonContext.Default.GetTypeInfo(t) is null).ToList();
+
+        Assert.True(missing.Count == 0, $"Add to ContractJsonContext: {string.Join(", ", missing.Select(t => t.Name))}");
+    }
 
     /// <summary>
     /// docs/events holds one JSON Schema per event: named for its topic, or, for a further event type on

@@ -29,7 +29,7 @@ public static class DaprApps
     [
         new(Targets.Identity, Subscriptions: [], UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         new(Targets.Messaging,
-            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated, Topics.UserRenamed],
+            Subscriptions: [Topics.MessageStatusChanged, Topics.MessageInbound, Topics.FileUploaded, Topics.UserCreated, Topics.UserRenamed, Topics.UserDeleted],
             UsesPubSub: true, UsesStateStore: false, ActorTypes: [], Workflows: []),
         // Delivery routes message.created to channels and fans every catalog topic out to webhook subscribers (ADR 0050).
         new(Targets.Delivery,

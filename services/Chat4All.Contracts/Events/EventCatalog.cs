@@ -10,6 +10,9 @@ public static class EventCatalog
     [
         (Topics.UserCreated, typeof(UserCreated)),
         (Topics.UserRenamed, typeof(UserRenamed)),
+        (Topics.UserDisabled, typeof(UserDisabled)),
+        (Topics.UserEnabled, typeof(UserEnabled)),
+        (Topics.UserDeleted, typeof(UserDeleted)),
         (Topics.ConversationCreated, typeof(ConversationCreated)),
         (Topics.ConversationMemberAdded, typeof(ConversationMemberAdded)),
         (Topics.ConversationMemberRemoved, typeof(ConversationMemberRemoved)),

@@ -130,6 +130,9 @@ public sealed class Membership
 
     public Guid UserId { get; set; }
 
+    /// <summary>The conversation's tenant (from its events): a caller of another tenant is told the conversation does not exist.</summary>
+    public Guid TenantId { get; set; }
+
     /// <summary>Set when the user left or was removed: they may no longer upload into the conversation or download its files. Kept, so a late event cannot make them a member again.</summary>
     public long? LeftAtSeq { get; set; }
 }

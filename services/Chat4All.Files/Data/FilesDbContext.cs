@@ -89,6 +89,7 @@ public sealed class FilesDbContext(DbContextOptions<FilesDbContext> options) : D
             m.HasKey(x => new { x.ConversationId, x.UserId });
             m.Property(x => x.ConversationId).HasColumnName("conversation_id");
             m.Property(x => x.UserId).HasColumnName("user_id");
+            m.Property(x => x.TenantId).HasColumnName("tenant_id");
             m.Property(x => x.LeftAtSeq).HasColumnName("left_at_seq");
         });
 

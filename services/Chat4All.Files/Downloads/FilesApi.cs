@@ -35,11 +35,11 @@ public static class FilesApi
         files.MapGet("/{fileId:guid}", GetMetadata).WithName("GetFile")
             .WithSummary("Get file metadata")
             .WithDescription("Name, size, type, checksum and conversation of a completed file.")
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status404NotFound);
         files.MapGet("/{fileId:guid}/content", GetContent).WithName("GetFileContent")
             .WithSummary("Download a file")
             .WithDescription("The file's bytes, with a single `Range` (206, 416 outside the file) or a redirect to a presigned URL (302) when the blob store is S3.")
-            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream").Produces<Stream>(StatusCodes.Status206PartialContent, "application/octet-stream")
             .Produces(StatusCodes.Status302Found); // an IResult: the generator cannot see these
         return endpoints;
@@ -107,15 +107,11 @@ public static class FilesApi
         return new StreamedContent(content);
     }
 
-    private static async Task<ProblemHttpResult?> CheckAsync(FilesDbContext db, StoredFile? file, Guid caller, CancellationToken cancellationToken)
-    {
-        if (file is null)
-        {
-            return Problems.NotFound("file_not_found", "No such file.");
-        }
-
-        return await db.CheckMemberOfKnownAsync(file.ConversationId, caller, cancellationToken);
-    }
+    /// <summary>404 for an unknown file and for a caller outside its conversation, so its id reveals nothing to them.</summary>
+    private static async Task<ProblemHttpResult?> CheckAsync(FilesDbContext db, StoredFile? file, Guid caller, CancellationToken cancellationToken) =>
+        file is not null && await db.IsMemberAsync(file.ConversationId, caller, cancellationToken)
+            ? null
+            : Problems.NotFound("file_not_found", "No such file.");
 
     private sealed record ByteRange(long Offset, long Length, bool Unsatisfiable);
 

@@ -1,9 +1,13 @@
 using Chat4All.BuildingBlocks.EventBus;
+using Chat4All.BuildingBlocks.Hosting;
 using Chat4All.Contracts.Events;
 using Chat4All.Files.Data;
+using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Chat4All.Files.Memberships;
 
@@ -12,15 +16,17 @@ namespace Chat4All.Files.Memberships;
 /// of groups (<see cref="MemberAddedConsumer"/>, <see cref="MemberRemovedConsumer"/>), so it answers
 /// membership questions from its own schema, never by calling messaging.
 /// </summary>
-public sealed class ConversationCreatedConsumer(FilesDbContext db) : IIntegrationEventConsumer
+public sealed class ConversationCreatedConsumer(FilesDbContext db, IOptions<Chat4AllOptions> options) : IIntegrationEventConsumer
 {
     public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
         var created = integrationEvent.DataAs<ConversationCreated>();
         var users = created.Members.Distinct().ToArray();
+        // Events from before tenants carry none: those conversations are the default tenant's (as in messaging).
+        var tenantId = created.TenantId ?? options.Value.DefaultTenantId;
         await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO files.memberships (conversation_id, user_id)
-            SELECT {created.ConversationId}, u FROM unnest({users}) AS u
+            INSERT INTO files.memberships (conversation_id, user_id, tenant_id)
+            SELECT {created.ConversationId}, u, {tenantId} FROM unnest({users}) AS u
             ON CONFLICT DO NOTHING
             """, cancellationToken);
     }
@@ -29,24 +35,25 @@ public sealed class ConversationCreatedConsumer(FilesDbContext db) : IIntegratio
 internal static class ConversationMembers
 {
     /// <summary>
-    /// 404 <c>conversation_not_found</c> for a conversation files has not heard of, 403
-    /// <c>not_a_member</c> for one the caller is not in, null when the caller is a member.
+    /// The rule messaging applies to a conversation id (docs/adr/0028): 404 <c>conversation_not_found</c>
+    /// for a conversation files has not heard of or that belongs to another tenant, 403
+    /// <c>not_a_member</c> for one of the caller's tenant they are not in, null when the caller is a member.
     /// </summary>
-    public static async Task<ProblemHttpResult?> CheckMemberAsync(this FilesDbContext db, Guid conversationId, Guid userId, CancellationToken cancellationToken)
+    public static async Task<ProblemHttpResult?> CheckMemberAsync(this FilesDbContext db, Guid conversationId, HttpContext caller, CancellationToken cancellationToken)
     {
+        var userId = caller.CallerId();
         var members = await db.Memberships.AsNoTracking().Where(m => m.ConversationId == conversationId)
-            .Select(m => new { m.UserId, m.LeftAtSeq }).ToListAsync(cancellationToken);
-        return members.Count == 0 ? Problems.NotFound("conversation_not_found", "No such conversation.")
+            .Select(m => new { m.UserId, m.TenantId, m.LeftAtSeq }).ToListAsync(cancellationToken);
+        return members.Count == 0 || members[0].TenantId != caller.CallerTenantId() ? Problems.NotFound("conversation_not_found", "No such conversation.")
             : members.Any(m => m.UserId == userId && m.LeftAtSeq == null) ? null
             : Problems.NotAMember();
     }
 
     /// <summary>
-    /// For an upload or file that exists (so its conversation does): 403 <c>not_a_member</c> unless the
-    /// caller is in the conversation — its existence is no secret once the id is known, its content is.
+    /// Whether the caller is a current member of the conversation an upload or file belongs to. Anyone
+    /// else is told the upload or file does not exist (as <c>GET /v1/messages/{id}</c> does), so its id
+    /// reveals nothing to another tenant or to a non-member.
     /// </summary>
-    public static async Task<ProblemHttpResult?> CheckMemberOfKnownAsync(this FilesDbContext db, Guid conversationId, Guid userId, CancellationToken cancellationToken) =>
-        await db.Memberships.AsNoTracking().AnyAsync(m => m.ConversationId == conversationId && m.UserId == userId && m.LeftAtSeq == null, cancellationToken)
-            ? null
-            : Problems.NotAMember();
+    public static Task<bool> IsMemberAsync(this FilesDbContext db, Guid conversationId, Guid userId, CancellationToken cancellationToken) =>
+        db.Memberships.AsNoTracking().AnyAsync(m => m.ConversationId == conversationId && m.UserId == userId && m.LeftAtSeq == null, cancellationToken);
 }

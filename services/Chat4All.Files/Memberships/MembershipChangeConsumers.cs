@@ -13,8 +13,8 @@ public sealed class MemberAddedConsumer(FilesDbContext db) : IIntegrationEventCo
         var added = integrationEvent.DataAs<ConversationMemberAdded>();
         var users = added.UserIds.Distinct().ToArray();
         await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO files.memberships (conversation_id, user_id)
-            SELECT {added.ConversationId}, u FROM unnest({users}) AS u
+            INSERT INTO files.memberships (conversation_id, user_id, tenant_id)
+            SELECT {added.ConversationId}, u, {added.TenantId} FROM unnest({users}) AS u
             ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at_seq = NULL
             """, cancellationToken);
     }
@@ -30,8 +30,8 @@ public sealed class MemberRemovedConsumer(FilesDbContext db) : IIntegrationEvent
     {
         var removed = integrationEvent.DataAs<ConversationMemberRemoved>();
         await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO files.memberships (conversation_id, user_id, left_at_seq)
-            VALUES ({removed.ConversationId}, {removed.UserId}, {removed.LeftAtSeq})
+            INSERT INTO files.memberships (conversation_id, user_id, tenant_id, left_at_seq)
+            VALUES ({removed.ConversationId}, {removed.UserId}, {removed.TenantId}, {removed.LeftAtSeq})
             ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at_seq = excluded.left_at_seq
             """, cancellationToken);
     }

@@ -61,16 +61,16 @@ public static class UploadsApi
         files.MapPost("/{uploadId:guid}/chunks", ChunkReceiver.ReceiveAsync).WithName("UploadChunk")
             .WithSummary("Upload a chunk")
             .WithDescription("The raw bytes of chunk `chunk_number` (`application/octet-stream`), in any order and in parallel; re-sending the same bytes is idempotent, different bytes are 409 `duplicate_chunk`. An optional SHA-256 (`checksum_sha256` or a `Digest`/`Repr-Digest` header) is checked.")
-            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithRawRequestBody("application/octet-stream", "The chunk's bytes: exactly chunk_size, the last chunk the rest of the file.");
         files.MapGet("/{uploadId:guid}/status", GetStatus).WithName("GetUploadStatus")
             .WithSummary("Get upload status")
             .WithDescription("Progress, the missing chunks, and once assembled the `file_id`.")
-            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status410Gone);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status410Gone);
         files.MapPost("/{uploadId:guid}/complete", Complete).WithName("CompleteUpload")
             .WithSummary("Complete an upload")
             .WithDescription("Starts assembly (202 `merging`): compose, whole-file SHA-256, type check, then `file.uploaded`. 400 `incomplete_upload` lists the missing chunks.")
-            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone);
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone);
         return endpoints;
     }
 
@@ -127,7 +127,7 @@ public static class UploadsApi
 
         var caller = http.CallerId();
         var conversationId = request.ConversationId!.Value;
-        if (await db.CheckMemberAsync(conversationId, caller, cancellationToken) is { } problem)
+        if (await db.CheckMemberAsync(conversationId, http, cancellationToken) is { } problem)
         {
             return problem;
         }
@@ -279,24 +279,19 @@ internal static class UploadProgress
 internal static class UploadAccess
 {
     /// <summary>
-    /// 404 for an unknown upload; 403 for a caller outside its conversation (reads) or other than its
-    /// owner (writes); null when allowed.
+    /// 404 for an unknown upload and for a caller outside its conversation (another tenant's user or a
+    /// non-member learns nothing from its id); 403 for a member other than its owner who writes; null when allowed.
     /// </summary>
     public static async Task<ProblemHttpResult?> CheckAsync(FilesDbContext db, Upload? upload, Guid caller, bool write, CancellationToken cancellationToken)
     {
-        if (upload is null)
-        {
-            return Problems.NotFound("upload_not_found", "No such upload.");
-        }
-
-        if (upload.OwnerId == caller)
+        if (upload?.OwnerId == caller)
         {
             return null;
         }
 
-        if (await db.CheckMemberOfKnownAsync(upload.ConversationId, caller, cancellationToken) is { } problem)
+        if (upload is null || !await db.IsMemberAsync(upload.ConversationId, caller, cancellationToken))
         {
-            return problem;
+            return Problems.NotFound("upload_not_found", "No such upload.");
         }
 
         return write ? Problems.Problem(StatusCodes.Status403Forbidden, "not_upload_owner", "Only the member who initiated the upload may write to it.") : null;

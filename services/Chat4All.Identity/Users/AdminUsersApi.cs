@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Chat4All.BuildingBlocks.Outbox;
 using Chat4All.Contracts;
+using Chat4All.Contracts.Events;
 using Chat4All.Identity.Data;
 using Chat4All.ServiceDefaults.Audit;
 using Chat4All.ServiceDefaults.Auth;
@@ -126,15 +128,23 @@ public static class AdminUsersApi
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> DisableUser(
         Guid userId, IdentityDbContext db, RevokedUsers revoked, IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations,
-        TimeProvider time, AuditLog audit, HttpContext http, CancellationToken cancellationToken)
+        OutboxSignal outbox, TimeProvider time, AuditLog audit, HttpContext http, CancellationToken cancellationToken)
     {
         if (await FindOtherUserAsync(db, userId, http, cancellationToken) is not { } user)
         {
             return NotFoundOrSelf(userId, http);
         }
 
-        user.DisabledAt ??= time.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
+        // Disabling again changes nothing and announces nothing; the first time, the event commits with the change.
+        if (user.DisabledAt is null)
+        {
+            var now = time.GetUtcNow();
+            user.DisabledAt = now;
+            db.Enqueue(Topics.UserDisabled, user.Id.ToString(), new UserDisabled(user.Id, user.TenantId, user.Name, now), now);
+            await db.SaveChangesAsync(cancellationToken);
+            outbox.Notify();
+        }
+
         await RevokeEverythingAsync(user, revoked, tokens, authorizations, cancellationToken);
         var actor = Actor(http);
         audit.UserChanged(user.Id, "disabled", actor);
@@ -142,7 +152,8 @@ public static class AdminUsersApi
     }
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> EnableUser(
-        Guid userId, IdentityDbContext db, RevokedUsers revoked, TimeProvider time, AuditLog audit, HttpContext http, CancellationToken cancellationToken)
+        Guid userId, IdentityDbContext db, RevokedUsers revoked, OutboxSignal outbox, TimeProvider time, AuditLog audit, HttpContext http,
+        CancellationToken cancellationToken)
     {
         if (await FindOtherUserAsync(db, userId, http, cancellationToken) is not { } user)
         {
@@ -151,8 +162,11 @@ public static class AdminUsersApi
 
         if (user.DisabledAt is not null)
         {
+            var now = time.GetUtcNow();
             user.DisabledAt = null;
+            db.Enqueue(Topics.UserEnabled, user.Id.ToString(), new UserEnabled(user.Id, user.TenantId, user.Name, now), now);
             await db.SaveChangesAsync(cancellationToken);
+            outbox.Notify();
 
             // Tokens carry whole seconds and those of the revoked second stay refused: answer once a
             // token issued now falls after the cut-off, so the user can sign in as soon as we return.
@@ -169,7 +183,8 @@ public static class AdminUsersApi
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteUser(
         Guid userId, IdentityDbContext db, RevokedUsers revoked, IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations,
-        IOpenIddictApplicationManager applications, AuditLog audit, HttpContext http, CancellationToken cancellationToken)
+        IOpenIddictApplicationManager applications, OutboxSignal outbox, TimeProvider time, AuditLog audit, HttpContext http,
+        CancellationToken cancellationToken)
     {
         if (await FindOtherUserAsync(db, userId, http, cancellationToken) is not { } user)
         {
@@ -184,9 +199,12 @@ public static class AdminUsersApi
             await applications.DeleteAsync(application, cancellationToken); // its tokens and authorizations go with it
         }
 
+        var now = time.GetUtcNow();
         db.Users.Remove(user);
+        db.Enqueue(Topics.UserDeleted, user.Id.ToString(), new UserDeleted(user.Id, user.TenantId, user.Name, now), now);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        outbox.Notify();
         var actor = Actor(http);
         audit.UserChanged(user.Id, "deleted", actor);
         return TypedResults.NoContent();

@@ -101,7 +101,7 @@ public static class ConversationsApi
 
         // Members are users identity announced in the caller's own tenant; anyone else is named, not guessed at.
         var others = members.Where(m => m != caller).ToList();
-        var known = await db.Users.Where(u => others.Contains(u.UserId) && u.TenantId == tenant).Select(u => u.UserId).ToListAsync(cancellationToken);
+        var known = await db.Users.Present(tenant).Where(u => others.Contains(u.UserId)).Select(u => u.UserId).ToListAsync(cancellationToken);
         if (others.Except(known).ToList() is { Count: > 0 } unknown)
         {
             return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "unknown_members",

@@ -192,4 +192,10 @@ public sealed class TenantUser
 
     /// <summary>When <see cref="Name"/> was set (creation or the rename it came from): an older event never overwrites it.</summary>
     public DateTimeOffset NameUpdatedAt { get; init; }
+
+    /// <summary>
+    /// Set by <c>user.deleted</c>: the user is gone from the directory and may not become a member; the
+    /// row stays so their old messages keep a name.
+    /// </summary>
+    public DateTimeOffset? DeletedAt { get; init; }
 }

@@ -148,6 +148,7 @@ public sealed class MessagingDbContext(DbContextOptions<MessagingDbContext> opti
             u.Property(x => x.Name).HasColumnName("name");
             u.Property(x => x.CreatedAt).HasColumnName("created_at");
             u.Property(x => x.NameUpdatedAt).HasColumnName("name_updated_at");
+            u.Property(x => x.DeletedAt).HasColumnName("deleted_at");
             u.HasIndex(x => new { x.TenantId, x.Name });
         });
 

@@ -4,6 +4,7 @@ using Chat4All.Contracts;
 using Chat4All.Contracts.Events;
 using Chat4All.Messaging.Conversations;
 using Chat4All.Messaging.Data;
+using Chat4All.Messaging.Users;
 using Chat4All.ServiceDefaults.Auth;
 using Chat4All.ServiceDefaults.Errors;
 using Chat4All.ServiceDefaults.Http;
@@ -85,7 +86,7 @@ public static class GroupMembersApi
         }
 
         var tenant = conversation.TenantId;
-        var known = await db.Users.Where(u => requested.Contains(u.UserId) && u.TenantId == tenant).Select(u => u.UserId).ToListAsync(cancellationToken);
+        var known = await db.Users.Present(tenant).Where(u => requested.Contains(u.UserId)).Select(u => u.UserId).ToListAsync(cancellationToken);
         if (requested.Except(known).ToList() is { Count: > 0 } unknown)
         {
             return Problems.Problem(StatusCodes.Status422UnprocessableEntity, "unknown_members",

@@ -19,7 +19,8 @@ public sealed record UserDirectoryPage(IReadOnlyList<UserSummary> Items, string?
 
 /// <summary>
 /// <c>/v1/users</c>: the caller's tenant's user directory, served from messaging's users read model
-/// (fed by <c>user.created</c> and <c>user.renamed</c>). Users of other tenants do not exist here: 404.
+/// (fed by <c>user.created</c>, <c>user.renamed</c> and <c>user.deleted</c>). Users of other tenants and
+/// deleted users do not exist here: 404. A disabled user is listed as before (docs/adr/0061).
 /// </summary>
 public static class UserDirectoryApi
 {
@@ -78,7 +79,7 @@ public static class UserDirectoryApi
         }
 
         var tenant = http.CallerTenantId();
-        var users = db.Users.AsNoTracking().Where(u => u.TenantId == tenant);
+        var users = db.Users.AsNoTracking().Present(tenant);
         if (!string.IsNullOrWhiteSpace(query))
         {
             users = users.Where(u => EF.Functions.ILike(u.Name, EscapeLike(query.Trim()) + "%", @"\"));
@@ -101,7 +102,7 @@ public static class UserDirectoryApi
         Guid userId, HttpContext http, MessagingDbContext db, CancellationToken cancellationToken)
     {
         var tenant = http.CallerTenantId();
-        var user = await db.Users.AsNoTracking().Where(u => u.UserId == userId && u.TenantId == tenant)
+        var user = await db.Users.AsNoTracking().Present(tenant).Where(u => u.UserId == userId)
             .Select(u => new UserSummary(u.UserId, u.Name)).SingleOrDefaultAsync(cancellationToken);
         return user is null ? Problems.NotFound("user_not_found", "No such user.") : TypedResults.Ok(user);
     }

@@ -34,6 +34,7 @@ public static class ProblemDetailsDefaults
         StatusCodes.Status414UriTooLong => "https://tools.ietf.org/html/rfc9110#section-15.5.15",
         StatusCodes.Status429TooManyRequests => "https://tools.ietf.org/html/rfc6585#section-4",
         StatusCodes.Status431RequestHeaderFieldsTooLarge => "https://tools.ietf.org/html/rfc6585#section-5",
+        StatusCodes.Status505HttpVersionNotsupported => "https://tools.ietf.org/html/rfc9110#section-15.6.6",
         _ => null,
     };
 
@@ -44,12 +45,16 @@ public static class ProblemDetailsDefaults
         StatusCodes.Status403Forbidden => "forbidden",
         StatusCodes.Status404NotFound => "not_found",
         StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
+        StatusCodes.Status408RequestTimeout => "request_timeout",
         StatusCodes.Status409Conflict => "conflict",
         StatusCodes.Status413PayloadTooLarge => "payload_too_large",
+        StatusCodes.Status414UriTooLong => "uri_too_long",
         StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
         StatusCodes.Status422UnprocessableEntity => "unprocessable_entity",
         StatusCodes.Status429TooManyRequests => "rate_limited",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => "request_headers_too_large",
         StatusCodes.Status503ServiceUnavailable => "service_unavailable",
+        StatusCodes.Status505HttpVersionNotsupported => "http_version_not_supported",
         >= 500 => "internal_error",
         _ => "error",
     };

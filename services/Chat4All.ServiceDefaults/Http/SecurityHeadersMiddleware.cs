@@ -17,29 +17,33 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
     {
         context.Response.OnStarting(static state =>
         {
-            var http = (HttpContext)state;
-            var headers = http.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            if (!headers.ContainsKey(HeaderNames.ContentSecurityPolicy))
-            {
-                headers.ContentSecurityPolicy = "frame-ancestors 'none'";
-            }
-
-            if (http.Request.Headers.ContainsKey(HeaderNames.Authorization) || http.Request.Path.StartsWithSegments("/auth") ||
-                http.Request.Path.StartsWithSegments("/v1"))
-            {
-                headers.CacheControl = "no-store";
-            }
-
-            if (http.Request.IsHttps)
-            {
-                headers.StrictTransportSecurity = StrictTransportSecurity;
-            }
-
+            Apply((HttpContext)state);
             return Task.CompletedTask;
         }, context);
         return next(context);
+    }
+
+    /// <summary>Sets the headers on a response about to start (also on the problems written for Kestrel's own rejections).</summary>
+    public static void Apply(HttpContext http)
+    {
+        var headers = http.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        if (!headers.ContainsKey(HeaderNames.ContentSecurityPolicy))
+        {
+            headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+        }
+
+        if (http.Request.Headers.ContainsKey(HeaderNames.Authorization) || http.Request.Path.StartsWithSegments("/auth") ||
+            http.Request.Path.StartsWithSegments("/v1"))
+        {
+            headers.CacheControl = "no-store";
+        }
+
+        if (http.Request.IsHttps)
+        {
+            headers.StrictTransportSecurity = StrictTransportSecurity;
+        }
     }
 }

@@ -170,6 +170,10 @@ namespace Chat4All.Files.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("left_at_seq");
 
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
                     b.HasKey("ConversationId", "UserId");
 
                     b.ToTable("memberships", "files");
