@@ -35,9 +35,11 @@ public static partial class WebhooksApi
 
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder endpoints)
     {
-        // POST /v1/webhooks/subscriptions is the subscriptions API: its literal route outranks this
-        // parameter route. An unknown channel answers 404 here.
-        endpoints.MapPost("/v1/webhooks/{channel}", ReceiveAsync)
+        // "subscriptions" is never a channel. The subscriptions API's literal route wins when both match,
+        // but routing drops it for a request whose Content-Type its JSON body does not accept, and this
+        // anonymous route would then answer in its place (404 unknown_channel instead of 401 or 415).
+        // Any other unknown channel answers 404 here.
+        endpoints.MapPost("/v1/webhooks/{channel:regex(^(?!subscriptions$).+$)}", ReceiveAsync)
             .AllowAnonymous() // authenticated by the provider's signature instead of a bearer token
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .WithTags("Delivery").WithName("ReceiveChannelWebhook")
