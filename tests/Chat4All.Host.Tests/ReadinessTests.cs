@@ -53,6 +53,46 @@ public sealed class ReadinessTests : IAsyncLifetime
 
     // Polls until /ready reports the wanted status; the bound is generous because it only decides
     // failure, never how fast recovery must be.
+    [Fact]
+    public async Task ARequestWhoseDependencyIsDownIsA503ProblemWithRetryAfterNotA500()
+    {
+        var user = await _host.CreateUserAsync();
+        using var client = await _host.CreateAuthenticatedClientAsync(user);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/conversations")).StatusCode);
+
+        await _postgres.StopAsync();
+        try
+        {
+            await AssertServiceUnavailableAsync(await client.GetAsync("/v1/conversations"));
+        }
+        finally
+        {
+            await _postgres.StartAsync();
+        }
+
+        await _redis.StopAsync();
+        try
+        {
+            await AssertServiceUnavailableAsync(await client.GetAsync($"/v1/presence?user_ids={user.UserId}"));
+        }
+        finally
+        {
+            await _redis.StartAsync();
+        }
+    }
+
+    private static async Task AssertServiceUnavailableAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode} {body}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("\"code\":\"service_unavailable\"", body, StringComparison.Ordinal);
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+    }
+
     private static async Task<System.Text.Json.JsonElement> WaitForReadyAsync(HttpClient client, HttpStatusCode wanted)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);

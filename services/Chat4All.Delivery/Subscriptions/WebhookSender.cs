@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Chat4All.BuildingBlocks.Data;
 
 namespace Chat4All.Delivery.Subscriptions;
 
@@ -78,7 +79,7 @@ public sealed partial class WebhookSender : BackgroundService
                 {
                     claimed = slots.CurrentCount == 0 ? [] : await ClaimAsync(slots.CurrentCount, stoppingToken);
                 }
-                catch (Exception ex) when (ex is DbException or InvalidOperationException or TimeoutException && !stoppingToken.IsCancellationRequested)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && (ex is DbException or InvalidOperationException or TimeoutException || DependencyOutage.Is(ex)))
                 {
                     LogSweepFailed(_logger, ex);
                     claimed = [];
