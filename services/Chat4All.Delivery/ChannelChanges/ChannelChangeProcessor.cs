@@ -212,7 +212,7 @@ public sealed partial class ChannelChangeProcessor(
             // provider) and the announcement, which readers apply idempotently by change seq.
             await bus.PublishAsync(new IntegrationEvent(Guid.CreateVersion7(now), Topics.MessageStatusChanged, nameof(MessageStatusChanged),
                 announcement.ConversationId.ToString(), JsonSerializer.Serialize(announcement, ContractJson.Options),
-                now, Activity.Current?.Id), cancellationToken);
+                now, EventBusTracing.CurrentTraceParent()), cancellationToken);
         }
 
         await db.Database.ExecuteSqlAsync($"""

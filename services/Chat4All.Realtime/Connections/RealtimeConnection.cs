@@ -152,15 +152,22 @@ public sealed class RealtimeConnection : IDisposable
 
             if (seq > last + 1)
             {
-                HoldLocked(conversation).Frames.Add((seq, frame));
-                _catchUps.Writer.TryWrite(new CatchUp(conversation, last));
-                _metrics.GapDetected();
+                StartCatchUpLocked(conversation, last).Frames.Add((seq, frame));
                 return false;
             }
         }
 
         _lastSeq[conversation] = seq;
         return true;
+    }
+
+    /// <summary>Holds the conversation's live frames and queues a replay of what came after <paramref name="afterSeq"/>.</summary>
+    private ReplayHold StartCatchUpLocked(Guid conversation, long afterSeq)
+    {
+        var hold = HoldLocked(conversation);
+        _catchUps.Writer.TryWrite(new CatchUp(conversation, afterSeq));
+        _metrics.GapDetected();
+        return hold;
     }
 
     private ReplayHold HoldLocked(Guid conversation)
@@ -192,9 +199,7 @@ public sealed class RealtimeConnection : IDisposable
                 return false;
             }
 
-            HoldLocked(conversationId);
-            _catchUps.Writer.TryWrite(new CatchUp(conversationId, last));
-            _metrics.GapDetected();
+            StartCatchUpLocked(conversationId, last);
             return true;
         }
     }
