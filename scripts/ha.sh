@@ -603,6 +603,7 @@ cmd_env() {
     printf 'export CHAT4ALL_HA_API=%q\n' "http://127.0.0.1:$HAPROXY_HTTP_PORT"
     printf 'export CHAT4ALL_HA_POSTGRES_ADMIN=%q\n' "Host=127.0.0.1;Port=$HAPROXY_PG_PORT;Database=postgres;Username=postgres;Password=$(secret postgres)"
     printf 'export CHAT4ALL_HA_HOST_PORTS=%q\n' "$(host_port 1),$(host_port 2),$(host_port 3)"
+    printf 'export CHAT4ALL_HA_PATRONI_PORTS=%q\n' "$(rest_port 1),$(rest_port 2),$(rest_port 3)"
 }
 
 cmd_kill() {

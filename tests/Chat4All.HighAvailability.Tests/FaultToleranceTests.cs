@@ -26,7 +26,7 @@ public sealed class FaultToleranceTests(HaCluster cluster, ITestOutputHelper out
         {
             var killedAt = DateTimeOffset.UtcNow;
             var killed = await cluster.KillPostgresLeaderAsync();
-            healthy = HaCluster.TimeToSynchronousLeaderAsync(killed, killedAt, TimeSpan.FromSeconds(60));
+            healthy = cluster.TimeToSynchronousLeaderAsync(killed, killedAt, TimeSpan.FromSeconds(60));
         }, TimeSpan.FromSeconds(15), () => healthy!);
     }
 

@@ -140,13 +140,14 @@ public sealed class HaCluster : IAsyncLifetime
     /// a running leader other than <paramref name="killed"/> and a streaming synchronous standby, so
     /// writes are synchronously replicated once more. Null if that takes longer than <paramref name="limit"/>.
     /// </summary>
-    public static async Task<TimeSpan?> TimeToSynchronousLeaderAsync(string killed, DateTimeOffset since, TimeSpan limit)
+    public async Task<TimeSpan?> TimeToSynchronousLeaderAsync(string killed, DateTimeOffset since, TimeSpan limit)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
-        var basePort = int.Parse(PortBase, System.Globalization.CultureInfo.InvariantCulture);
+        // Node N (pgN) answers on the N-th of ha.sh's Patroni REST ports.
+        var restPorts = _clusterEnv["CHAT4ALL_HA_PATRONI_PORTS"].Split(',');
         while (DateTimeOffset.UtcNow - since < limit)
         {
-            for (var node = 1; node <= 3; node++)
+            for (var node = 1; node <= restPorts.Length; node++)
             {
                 if ($"pg{node}" == killed)
                 {
@@ -155,7 +156,7 @@ public sealed class HaCluster : IAsyncLifetime
 
                 try
                 {
-                    using var document = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{basePort + 4 + node}/cluster")));
+                    using var document = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{restPorts[node - 1]}/cluster")));
                     var members = document.RootElement.GetProperty("members").EnumerateArray().Select(m => (
                         Name: m.GetProperty("name").GetString(),
                         Role: m.GetProperty("role").GetString(),
