@@ -35,20 +35,12 @@ public sealed class DeliveryCrashTests : IAsyncLifetime
     [Fact]
     public async Task KillingTheHostMidDeliveryAndRestartingCompletesEveryDeliveryExactlyOnceInEffect()
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["ConnectionStrings__Redis"] = _redis,
-            ["Chat4All__DataDirectory"] = _data.Path,
-            ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-            ["Chat4All__RateLimiting__Enabled"] = "false",
-            ["Chat4All__EventBus__KeyPrefix"] = _prefix,
-            ["Chat4All__Delivery__Simulator__KeyPrefix"] = _prefix,
-            ["Chat4All__Delivery__Simulator__CallbackInitialRetryDelay"] = "00:00:00.200",
-            ["Chat4All__Delivery__AttemptTimeout"] = "00:00:02",
-            ["Chat4All__Delivery__ClaimDuration"] = "00:00:03",
-            ["Chat4All__Delivery__SweepInterval"] = "00:00:00.500",
-        };
+        var environment = HostProcess.Environment(_database.ConnectionString, _redis, _data.Path, _prefix);
+        environment["Chat4All__RateLimiting__Enabled"] = "false";
+        environment["Chat4All__Delivery__Simulator__CallbackInitialRetryDelay"] = "00:00:00.200";
+        environment["Chat4All__Delivery__AttemptTimeout"] = "00:00:02";
+        environment["Chat4All__Delivery__ClaimDuration"] = "00:00:03";
+        environment["Chat4All__Delivery__SweepInterval"] = "00:00:00.500";
         foreach (var channel in new[] { Channels.WhatsApp, Channels.Sms })
         {
             // A slow provider, so the kill lands while sends are in flight.

@@ -23,22 +23,13 @@ public sealed class FilesCrashTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync();
-        var suffix = Guid.NewGuid().ToString("N")[..8];
-        _environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["ConnectionStrings__Redis"] = await TestInfrastructure.RedisConnectionStringAsync(),
-            ["Chat4All__DataDirectory"] = _data.Path,
-            ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-            ["Chat4All__RateLimiting__Enabled"] = "false",
-            ["Chat4All__EventBus__KeyPrefix"] = "c4a-fcrash-" + suffix,
-            ["Chat4All__Presence__KeyPrefix"] = "c4a-fcrash-" + suffix,
-            ["Chat4All__Delivery__Simulator__KeyPrefix"] = "c4a-fcrash-sim-" + suffix,
-            // A dead request's chunk claim and a dead runner's lease lapse quickly.
-            ["Chat4All__Files__ChunkClaimLease"] = "00:00:03",
-            ["Chat4All__Files__AssemblyLease"] = "00:00:03",
-            ["Chat4All__Files__AssemblyPollInterval"] = "00:00:00.200",
-        };
+        _environment = HostProcess.Environment(_database.ConnectionString, await TestInfrastructure.RedisConnectionStringAsync(),
+            _data.Path, HostProcess.KeyPrefix("fcrash"));
+        _environment["Chat4All__RateLimiting__Enabled"] = "false";
+        // A dead request's chunk claim and a dead runner's lease lapse quickly.
+        _environment["Chat4All__Files__ChunkClaimLease"] = "00:00:03";
+        _environment["Chat4All__Files__AssemblyLease"] = "00:00:03";
+        _environment["Chat4All__Files__AssemblyPollInterval"] = "00:00:00.200";
     }
 
     public async Task DisposeAsync()

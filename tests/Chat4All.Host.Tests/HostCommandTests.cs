@@ -13,13 +13,8 @@ public sealed class HostCommandTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync();
-        _environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["ConnectionStrings__Redis"] = await TestInfrastructure.RedisConnectionStringAsync(),
-            ["Chat4All__DataDirectory"] = _data.Path,
-            ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-        };
+        _environment = HostProcess.Environment(_database.ConnectionString, await TestInfrastructure.RedisConnectionStringAsync(),
+            _data.Path, HostProcess.KeyPrefix("cmd"));
     }
 
     public async Task DisposeAsync()

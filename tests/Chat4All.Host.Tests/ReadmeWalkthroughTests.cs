@@ -28,15 +28,9 @@ public sealed partial class ReadmeWalkthroughTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync();
-        _environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["ConnectionStrings__Redis"] = await TestInfrastructure.RedisConnectionStringAsync(),
-            ["Chat4All__DataDirectory"] = Path.Combine(_work.Path, ".chat4all"),
-            ["Chat4All__EventBus__KeyPrefix"] = "c4a-readme-" + Guid.NewGuid().ToString("N")[..8],
-            ["Chat4All__Presence__KeyPrefix"] = "c4a-readme-" + Guid.NewGuid().ToString("N")[..8],
-            ["Chat4All__Delivery__Simulator__KeyPrefix"] = "c4a-readme-sim-" + Guid.NewGuid().ToString("N")[..8],
-        };
+        // The issuer a reader's host has: the configured default, not the tests' one.
+        _environment = HostProcess.Environment(_database.ConnectionString, await TestInfrastructure.RedisConnectionStringAsync(),
+            Path.Combine(_work.Path, ".chat4all"), HostProcess.KeyPrefix("readme"), issuer: null);
     }
 
     public async Task DisposeAsync()

@@ -59,13 +59,7 @@ public sealed class MessagingFaultTests : IAsyncLifetime
     [Fact]
     public async Task NoAcceptedMessageIsLostWhenTheHostIsKilledMidStream()
     {
-        var environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["ConnectionStrings__Redis"] = _redis.ConnectionString,
-            ["Chat4All__DataDirectory"] = _data.Path,
-            ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-        };
+        var environment = HostProcess.Environment(_database.ConnectionString, _redis.ConnectionString, _data.Path, _prefix);
         foreach (var (key, value) in Settings)
         {
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value!;

@@ -25,16 +25,16 @@ public sealed class OperatorLogTests : IAsyncLifetime
         _data.Dispose();
     }
 
-    private Dictionary<string, string> Environment => new()
+    private Dictionary<string, string> Environment
     {
-        ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-        ["ConnectionStrings__Redis"] = _redis,
-        ["Chat4All__DataDirectory"] = _data.Path,
-        ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-        ["Chat4All__EventBus__KeyPrefix"] = "c4a-logs-" + Guid.NewGuid().ToString("N")[..8],
-        ["Chat4All__RateLimiting__Enabled"] = "false",
-        ["Chat4All__Delivery__Channels__sms__UnreachablePattern"] = @"^\+1555099",
-    };
+        get
+        {
+            var environment = HostProcess.Environment(_database.ConnectionString, _redis, _data.Path, HostProcess.KeyPrefix("logs"));
+            environment["Chat4All__RateLimiting__Enabled"] = "false";
+            environment["Chat4All__Delivery__Channels__sms__UnreachablePattern"] = @"^\+1555099";
+            return environment;
+        }
+    }
 
     [Fact]
     public async Task RequestLinesNameTheCallerAndTheMessageOrConversationTheyConcern()

@@ -25,6 +25,35 @@ public sealed partial class HostProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>
+    /// What every host process of a test starts from: its own database and data directory, the shared
+    /// Redis under a key prefix of its own (event bus, presence and simulator keys), and the test issuer
+    /// unless <paramref name="issuer"/> is null (the host's configured default then). A test adds its own
+    /// settings to the returned dictionary.
+    /// </summary>
+    public static Dictionary<string, string> Environment(string postgres, string redis, string dataDirectory, string keyPrefix,
+        string? issuer = Chat4AllHost.TestIssuer)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = postgres,
+            ["ConnectionStrings__Redis"] = redis,
+            ["Chat4All__DataDirectory"] = dataDirectory,
+            ["Chat4All__EventBus__KeyPrefix"] = keyPrefix,
+            ["Chat4All__Presence__KeyPrefix"] = keyPrefix,
+            ["Chat4All__Delivery__Simulator__KeyPrefix"] = keyPrefix,
+        };
+        if (issuer is not null)
+        {
+            environment["Chat4All__Auth__Issuer"] = issuer;
+        }
+
+        return environment;
+    }
+
+    /// <summary>A key prefix no other test uses: <paramref name="name"/> and a random suffix.</summary>
+    public static string KeyPrefix(string name) => "c4a-" + name + "-" + Guid.NewGuid().ToString("N")[..8];
+
     public static HostProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
