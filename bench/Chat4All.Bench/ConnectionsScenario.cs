@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -6,13 +7,60 @@ using System.Text.Json;
 namespace Chat4All.Bench;
 
 /// <summary>
-/// Many idle WebSockets on one host: opens <see cref="BenchOptions.Connections"/> sockets to
+/// Many idle WebSockets on one host: opens <see cref="Settings.Connections"/> sockets to
 /// <c>GET /ws</c> at a bounded rate, from several loopback source addresses, answers every ping, and
 /// reads the host's resident memory (before, with everything open) and CPU time (over an idle window
 /// with every socket open and the heartbeat running) from <c>/proc</c>. Then closes everything.
 /// </summary>
-internal sealed class ConnectionsScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> demoUsers, string demoUsersPath)
+internal sealed class ConnectionsScenario : IBenchScenario
 {
+    private static readonly Option<int> Connections = BenchOption.Int("--connections", "sockets to open", 10_000, 1, 100_000);
+
+    private static readonly Option<int> ConnectRate = BenchOption.Int("--connect-rate", "new sockets per second at most", 500, 1, 10_000);
+
+    // At most the host's own upper bound for Chat4All:Realtime:MaxConnectionsPerUser.
+    private static readonly Option<int> ConnectionsPerUser = BenchOption.Int("--connections-per-user",
+        "sockets per user (the host's default MaxConnectionsPerUser); the bench provisions ceil(connections / n) users", 10, 1, 1000);
+
+    private static readonly Option<int> SourceAddressesOption = BenchOption.Int("--source-addresses",
+        "client source addresses 127.0.0.2 .. 127.0.0.(n+1), one ephemeral port range each (0 = let the kernel pick)", 8, 0, 250);
+
+    private static readonly Option<TimeSpan> Idle = BenchOption.Seconds("--idle", "idle window with every socket open, over which the host's CPU is measured", 30);
+
+    private static readonly Option<string?> RealtimeUsers = BenchOption.Text("--realtime-users",
+        $"where the provisioned users' credentials are kept (default: {DefaultRealtimeUsersFile} next to the demo users file; mode 600)");
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> demoUsers = [];
+    private string demoUsersPath = "";
+
+    public string Name => "connections";
+
+    public string Description =>
+        "many idle WebSockets on one host (GET /ws, answering the server's pings): memory and CPU per connection.\n" +
+        "Needs the admin demo user (it provisions users), raised fd limits (ulimit -n 65536) and a short heartbeat:\n" +
+        "Chat4All__Realtime__HeartbeatInterval=00:00:05 Chat4All__Realtime__PongTimeout=00:00:04";
+
+    public IReadOnlyList<Option> Options => [Connections, ConnectRate, ConnectionsPerUser, SourceAddressesOption, Idle, CommonOptions.HostPid, RealtimeUsers];
+
+    // Token fetches and user provisioning during setup, plus the /metrics scrape; the sockets have their own handlers.
+    public int HttpConcurrency(ParseResult parsed) => 16;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        options = new Settings(run.Url, run.Markdown, parsed.GetValue(Connections), parsed.GetValue(ConnectRate), parsed.GetValue(ConnectionsPerUser),
+            parsed.GetValue(SourceAddressesOption), parsed.GetValue(Idle), parsed.GetValue(CommonOptions.HostPid), parsed.GetValue(RealtimeUsers));
+        client = run.Client;
+        demoUsers = run.Users;
+        demoUsersPath = run.UsersPath;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, bool Markdown, int Connections, int ConnectRate, int ConnectionsPerUser, int SourceAddresses, TimeSpan Idle,
+        int? HostPid, string? RealtimeUsersPath);
+
     /// <summary>Where provisioned users are kept, next to the demo users file unless <c>--realtime-users</c> says otherwise.</summary>
     public const string DefaultRealtimeUsersFile = "bench-realtime-users.json";
 
@@ -61,7 +109,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
 
     private readonly List<string> notes = [];
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var total = options.Connections;
         var usersNeeded = (total + options.ConnectionsPerUser - 1) / options.ConnectionsPerUser;

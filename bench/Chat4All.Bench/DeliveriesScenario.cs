@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -13,8 +14,63 @@ namespace Chat4All.Bench;
 /// <c>status_changes</c> counter on <c>/metrics</c> until the deliveries are done, and reads every
 /// message once through <c>GET /v1/messages/{id}</c> for the per-delivery times.
 /// </summary>
-internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users)
+internal sealed class DeliveriesScenario : IBenchScenario
 {
+    private static readonly Option<int> MessageCount = BenchOption.Int("--messages", "messages to send", 1000, 1, 100_000);
+
+    private static readonly Option<int> SendConcurrency = BenchOption.Int("--send-concurrency", "sends in flight at once", 16, 1, BenchOption.MaxConcurrency);
+
+    private static readonly Option<int?> SendRate = BenchOption.OptionalInt("--rate",
+        "pace the sends at this many messages/s (default: unpaced, a burst as fast as --send-concurrency allows)", 1, 100_000);
+
+    private static readonly Option<TimeSpan> DeliveryTimeout = BenchOption.Seconds("--timeout",
+        "after the last send, how long to wait for every delivery before stopping with an error", 120);
+
+    private static readonly Option<string?> RunLabel = new("--label")
+    {
+        Description = "names the run in the table, e.g. \"zero latency\" (1 to 80 characters, one line, no '|')",
+        CustomParser = result =>
+        {
+            // It lands in a table cell: one line, no pipe (it would split the Markdown row).
+            var value = result.Tokens[0].Value;
+            var label = value.Trim();
+            if (label.Length is 0 or > 80 || label.Any(c => char.IsControl(c) || c == '|'))
+            {
+                result.AddError($"--label must be 1 to 80 characters on one line, without '|' (got '{value}').");
+            }
+
+            return label;
+        },
+    };
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "deliveries";
+
+    public string Description =>
+        "end-to-end deliveries/s and latency, message accepted -> every delivery delivered: messages with channels\n" +
+        "whatsapp+sms into groups of the 4 chat demo users (6 deliveries each). Rate limiting off; the channels'\n" +
+        "simulated delays are host configuration (see bench/README.md).";
+
+    public IReadOnlyList<Option> Options => [MessageCount, SendConcurrency, SendRate, DeliveryTimeout, RunLabel];
+
+    // The sends, or the read-back GETs, plus the /metrics scrape.
+    public int HttpConcurrency(ParseResult parsed) => Math.Max(parsed.GetValue(SendConcurrency), PollConcurrency) + 1;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        options = new Settings(run.Url, run.Markdown, parsed.GetValue(MessageCount), parsed.GetValue(SendConcurrency), parsed.GetValue(SendRate),
+            parsed.GetValue(DeliveryTimeout), parsed.GetValue(RunLabel));
+        client = run.Client;
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, bool Markdown, int Messages, int SendConcurrency, int? SendRate, TimeSpan DeliveryTimeout, string? Label);
+
     /// <summary>The channels every message names; both have simulated providers and an address for every demo user.</summary>
     public static readonly IReadOnlyList<string> BenchChannels = ["whatsapp", "sms"];
 
@@ -69,7 +125,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
 
     private string Label => options.Label ?? "(no --label)";
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         if (await PrepareAsync(cancellationToken) is { } failed)
         {
@@ -287,7 +343,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
               "the provider webhooks may not reach the host (see the host's log).";
     }
 
-    /// <summary>Sends the messages from <see cref="BenchOptions.SendConcurrency"/> workers and keeps what was accepted.</summary>
+    /// <summary>Sends the messages from <see cref="Settings.SendConcurrency"/> workers and keeps what was accepted.</summary>
     private async Task<SendResult> SendAsync(CancellationToken cancellationToken)
     {
         var count = options.Messages;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace Chat4All.Bench;
@@ -8,8 +9,47 @@ namespace Chat4All.Bench;
 /// that peak; afterwards pgbench commits single-row INSERTs into a similar table on the same
 /// PostgreSQL at the peak's client count, and the two rates are compared.
 /// </summary>
-internal sealed class MessagesScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users)
+internal sealed class MessagesScenario : IBenchScenario
 {
+    private static readonly Option<IReadOnlyList<int>> PeakConcurrencies = BenchOption.IntList("--peak-concurrency",
+        "closed-loop workers for the peak runs", [8, 32, 64], 1, BenchOption.MaxConcurrency);
+
+    private static readonly Option<IReadOnlyList<int>> LoadPercents = BenchOption.IntList("--loads", "open-loop offered loads in % of the measured peak",
+        [25, 50, 75, 100], 1, 200);
+
+    private static readonly Option<bool> NoPgbench = new("--no-pgbench") { Description = "skip the pgbench baseline (then --postgres is optional)" };
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "messages";
+
+    public string Description =>
+        "POST /v1/messages: closed-loop peak and open-loop offered loads, next to pgbench inserting the same rows\n" +
+        "into the same PostgreSQL. The host must run with rate limiting off (Chat4All__RateLimiting__Enabled=false).";
+
+    public IReadOnlyList<Option> Options => [CommonOptions.Duration, CommonOptions.Warmup, PeakConcurrencies, LoadPercents, CommonOptions.MaxInFlight, CommonOptions.Postgres, CommonOptions.PgBin, NoPgbench];
+
+    public int HttpConcurrency(ParseResult parsed) => Math.Max(parsed.GetValue(PeakConcurrencies)!.Max(), parsed.GetValue(CommonOptions.MaxInFlight));
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        options = new Settings(run.Url, run.Markdown, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(CommonOptions.Warmup), parsed.GetValue(PeakConcurrencies)!,
+            parsed.GetValue(LoadPercents)!, parsed.GetValue(CommonOptions.MaxInFlight), parsed.GetValue(CommonOptions.Postgres), parsed.GetValue(CommonOptions.PgBin),
+            !parsed.GetValue(NoPgbench));
+        client = run.Client;
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, bool Markdown, TimeSpan Duration, TimeSpan Warmup, IReadOnlyList<int> PeakConcurrencies,
+        IReadOnlyList<int> LoadPercents, int MaxInFlight, string? Postgres, string? PostgresBin, bool Pgbench)
+    {
+        public string? ResolvePostgres() => CommonOptions.ResolvePostgres(Postgres);
+    }
+
     /// <summary>The scope a demo user needs to create conversations and send.</summary>
     public const string MessagesScope = "messages";
 
@@ -34,7 +74,7 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
     private IReadOnlyList<BenchConversation> conversations = [];
     private PostgresBaseline? postgres;
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         if (await PrepareAsync(cancellationToken) is { } failed)
         {
@@ -185,7 +225,7 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
 
             await Console.Error.WriteLineAsync(
                 "The pgbench baseline needs the platform's PostgreSQL: pass --postgres \"Host=...;Port=...;Database=...;Username=...;Password=...\", " +
-                "or export " + BenchOptions.PostgresEnvironmentVariable + " with eval \"$(scripts/infra.sh env)\", or skip it with --no-pgbench.");
+                "or export " + CommonOptions.PostgresEnvironmentVariable + " with eval \"$(scripts/infra.sh env)\", or skip it with --no-pgbench.");
             return 1;
         }
 
@@ -204,7 +244,7 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
             }
 
             await Console.Error.WriteLineAsync("pgbench and psql not found; tried: " + string.Join(", ", tried));
-            await Console.Error.WriteLineAsync("Pass --pg-bin <dir> or export " + BenchOptions.PostgresBinEnvironmentVariable + " (scripts/infra.sh env does).");
+            await Console.Error.WriteLineAsync("Pass --pg-bin <dir> or export " + CommonOptions.PostgresBinEnvironmentVariable + " (scripts/infra.sh env does).");
             return 1;
         }
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -8,13 +9,44 @@ namespace Chat4All.Bench;
 
 /// <summary>
 /// Send-to-screen latency: member A sends <c>POST /v1/messages</c> into conversations with member B
-/// (one private one, or <see cref="BenchOptions.Conversations"/> groups with a third member), open loop at each of <see cref="BenchOptions.Rates"/>, while B holds a WebSocket; each
+/// (one private one, or <see cref="Settings.Conversations"/> groups with a third member), open loop at each of <see cref="Settings.Rates"/>, while B holds a WebSocket; each
 /// message's latency runs from just before its POST is sent to the moment the
 /// <c>message.created</c> frame carrying its <c>message_id</c> has been read from B's socket. A
-/// message whose frame has not arrived within <see cref="BenchOptions.FrameTimeout"/> is lost.
+/// message whose frame has not arrived within <see cref="Settings.FrameTimeout"/> is lost.
 /// </summary>
-internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users)
+internal sealed class RealtimeLatencyScenario : IBenchScenario
 {
+    private static readonly Option<TimeSpan> FrameTimeout = BenchOption.Seconds("--frame-timeout",
+        "a message whose frame has not arrived this long after its send is lost", 10);
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "realtime-latency";
+
+    public string Description =>
+        "POST /v1/messages to the message.created frame on the recipient's socket, open loop at fixed rates; one\n" +
+        "sender, one recipient with an open socket. Rate limiting off.";
+
+    public IReadOnlyList<Option> Options => [CommonOptions.Rates, CommonOptions.Conversations, FrameTimeout, CommonOptions.Duration, CommonOptions.Warmup, CommonOptions.MaxInFlight];
+
+    // The open-loop sends plus the /metrics scrape.
+    public int HttpConcurrency(ParseResult parsed) => parsed.GetValue(CommonOptions.MaxInFlight) + 1;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        options = new Settings(run.Url, run.Markdown, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Conversations), parsed.GetValue(FrameTimeout),
+            parsed.GetValue(CommonOptions.Duration), parsed.GetValue(CommonOptions.Warmup), parsed.GetValue(CommonOptions.MaxInFlight));
+        client = run.Client;
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, bool Markdown, IReadOnlyList<int> Rates, int Conversations, TimeSpan FrameTimeout, TimeSpan Duration,
+        TimeSpan Warmup, int MaxInFlight);
+
     /// <summary>The aim the issue sets for p99, send to frame.</summary>
     private const double TargetP99Milliseconds = 100;
 
@@ -49,7 +81,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
     private byte[][] bodies = [];
     private byte[] subscribeFrame = [];
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var chatUsers = users
             .Where(u => u.HasScope(MessagesScenario.MessagesScope) && !u.HasScope(MessagesScenario.AdminScope) && !string.IsNullOrEmpty(u.UserId))

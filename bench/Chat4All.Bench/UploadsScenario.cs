@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -9,15 +10,60 @@ using System.Text.Json;
 namespace Chat4All.Bench;
 
 /// <summary>
-/// One large file through the files API per entry of <see cref="BenchOptions.UploadParallelism"/>:
+/// One large file through the files API per entry of <see cref="Settings.UploadParallelism"/>:
 /// initiate (with the whole file's SHA-256), every chunk <c>POST</c>ed with that many requests in
 /// flight, complete, then wait until the assembled file is <c>completed</c>. Beside it, in the same
 /// run, <c>dd</c> writes the same number of bytes to the directory the host keeps its blobs in (same
 /// disk), once with a single flush at the end and once flushing every block as the blob store flushes
 /// every chunk. The host's resident memory is sampled from <c>/proc</c> throughout.
 /// </summary>
-internal sealed class UploadsScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users, string usersPath)
+internal sealed class UploadsScenario : IBenchScenario
 {
+    private const long BytesPerMiB = 1024 * 1024;
+
+    private static readonly Option<int> FileSize = BenchOption.Int("--file-size", "file size in MiB (2048 = 2 GiB, the API's maximum)", 2048, 1, 2048);
+
+    private static readonly Option<int> ChunkSize = BenchOption.Int("--chunk-size", "chunk size in MiB, as the API allows", 8, 5, 50);
+
+    private static readonly Option<IReadOnlyList<int>> Parallel = BenchOption.IntList("--parallel", "chunk requests in flight, one run each", [1, 4], 1, 64);
+
+    private static readonly Option<string?> DdDirectory = BenchOption.Text("--dd-dir",
+        "where dd writes the same number of bytes for comparison, then deletes them (default: the folder of the demo users file, the host's data directory)");
+
+    private static readonly Option<Uri?> FilesUrlOption = BenchOption.LoopbackUrl("--files-url",
+        "a host serving the files target on its own (default: --url); tokens and the conversation still come from --url", null);
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+    private string usersPath = "";
+
+    public string Name => "uploads";
+
+    public string Description =>
+        "one large file through the files API (initiate, POST every chunk, complete, wait for completed), sequential\n" +
+        "and parallel chunks, beside dd writing as many bytes; the host's peak RSS. Rate limiting off (a 2 GiB file is\n" +
+        "256 chunk requests).";
+
+    public IReadOnlyList<Option> Options => [FileSize, ChunkSize, Parallel, DdDirectory, FilesUrlOption, CommonOptions.HostPid];
+
+    // The chunk requests in flight plus setup and status polls.
+    public int HttpConcurrency(ParseResult parsed) => parsed.GetValue(Parallel)!.Max() + 2;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        options = new Settings(run.Url, run.Markdown, parsed.GetValue(FileSize) * BytesPerMiB, (int)(parsed.GetValue(ChunkSize) * BytesPerMiB), parsed.GetValue(Parallel)!,
+            parsed.GetValue(DdDirectory), parsed.GetValue(FilesUrlOption), parsed.GetValue(CommonOptions.HostPid));
+        client = run.Client;
+        users = run.Users;
+        usersPath = run.UsersPath;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, bool Markdown, long FileSizeBytes, int ChunkSizeBytes, IReadOnlyList<int> UploadParallelism, string? DdDirectory,
+        Uri? FilesUrl, int? HostPid);
+
     /// <summary>The bound the issue sets on the host's memory during a 2 GiB upload.</summary>
     private const long TargetPeakRssBytes = 300L * 1024 * 1024;
 
@@ -36,7 +82,7 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
 
     private Uri FilesUrl => options.FilesUrl ?? options.Url;
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var members = users.Where(u => u.HasScope(FilesScope) && !u.HasScope(MessagesScenario.AdminScope) && !string.IsNullOrEmpty(u.UserId)).ToList();
         if (members.Count < 3)
