@@ -40,7 +40,7 @@ internal sealed class AuthScenario(string name, bool token, bool noop) : IBenchS
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        run.Report.Line(MachineInfo.Describe());
 
         await using var ceiling = await CeilingServer.StartAsync(cancellationToken);
         Progress("bare Kestrel ceiling listening on " + ceiling.BaseAddress);
@@ -86,30 +86,30 @@ internal sealed class AuthScenario(string name, bool token, bool noop) : IBenchS
 
         if (results.Count > 0)
         {
-            Console.WriteLine();
-            Console.Write(ResultTable.Render(results, run.Markdown));
-            Console.WriteLine();
-            Console.WriteLine(
+            run.Report.Line();
+            ResultTable.Report(run.Report, results);
+            run.Report.Line();
+            run.Report.Line(
                 "Warm-up " + Seconds(warmup) + " (not recorded), measured " + Seconds(duration) +
                 " per target; closed loop, one shared HttpClient, HTTP/1.1 over loopback.");
-            Console.WriteLine(
+            run.Report.Line(
                 "req/s counts successful responses only; errors (non-2xx, timeouts, connection failures) are excluded from the percentiles.");
-            Console.WriteLine(
+            run.Report.Line(
                 "The load generator runs on the same machine and shares its " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) +
                 " cores with the server under test (Chat4All in its own process, the bare Kestrel ceiling inside this one).");
             if (MachineInfo.DescribeLoadAtEnd() is { } load)
             {
-                Console.WriteLine(load);
+                run.Report.Line(load);
             }
 
             foreach (var result in results.Where(r => r.FirstError is not null))
             {
-                Console.WriteLine("Errors in " + result.Scenario + " / " + result.Target + ", first: " + result.FirstError);
+                run.Report.Line("Errors in " + result.Scenario + " / " + result.Target + ", first: " + result.FirstError);
             }
 
             foreach (var result in results.Where(r => r.CapReached))
             {
-                Console.WriteLine(
+                run.Report.Line(
                     result.Scenario + " / " + result.Target + " hit the cap of " +
                     LoadGenerator.DefaultRequestCap.ToString("N0", CultureInfo.InvariantCulture) + " requests; its window was shortened.");
             }

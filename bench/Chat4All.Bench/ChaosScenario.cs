@@ -19,6 +19,7 @@ internal sealed class ChaosScenario : IBenchScenario
 {
     // Set by RunAsync: a scenario runs once per process.
     private Settings options = null!;
+    private ScenarioReport report = null!;
     private IReadOnlyList<DemoUser> users = [];
 
     public string Name => "chaos";
@@ -36,6 +37,7 @@ internal sealed class ChaosScenario : IBenchScenario
 
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
+        report = run.Report;
         options = new Settings(run.Url);
         users = run.Users;
         return RunScenarioAsync(cancellationToken);
@@ -75,12 +77,12 @@ internal sealed class ChaosScenario : IBenchScenario
             await RunScriptAsync(script, "up");
         }
 
-        Console.WriteLine(MachineInfo.Describe());
-        Console.WriteLine();
-        Console.WriteLine(FaultReport.Header);
+        report.Line(MachineInfo.Describe());
+        report.Line();
+        report.Line(FaultReport.Header);
         foreach (var row in rows)
         {
-            Console.WriteLine(row);
+            report.Line(row);
         }
 
         return 0;

@@ -32,6 +32,7 @@ internal sealed class ConnectionsScenario : IBenchScenario
 
     // Set by RunAsync: a scenario runs once per process.
     private Settings options = null!;
+    private ScenarioReport report = null!;
     private HttpClient client = null!;
     private IReadOnlyList<DemoUser> demoUsers = [];
     private string demoUsersPath = "";
@@ -50,7 +51,8 @@ internal sealed class ConnectionsScenario : IBenchScenario
 
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
-        options = new Settings(run.Url, run.Markdown, parsed.GetValue(Connections), parsed.GetValue(ConnectRate), parsed.GetValue(ConnectionsPerUser),
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(Connections), parsed.GetValue(ConnectRate), parsed.GetValue(ConnectionsPerUser),
             parsed.GetValue(SourceAddressesOption), parsed.GetValue(Idle), parsed.GetValue(CommonOptions.HostPid), parsed.GetValue(RealtimeUsers));
         client = run.Client;
         demoUsers = run.Users;
@@ -58,7 +60,7 @@ internal sealed class ConnectionsScenario : IBenchScenario
         return RunScenarioAsync(cancellationToken);
     }
 
-    internal sealed record Settings(Uri Url, bool Markdown, int Connections, int ConnectRate, int ConnectionsPerUser, int SourceAddresses, TimeSpan Idle,
+    internal sealed record Settings(Uri Url, int Connections, int ConnectRate, int ConnectionsPerUser, int SourceAddresses, TimeSpan Idle,
         int? HostPid, string? RealtimeUsersPath);
 
     /// <summary>Where provisioned users are kept, next to the demo users file unless <c>--realtime-users</c> says otherwise.</summary>
@@ -174,7 +176,7 @@ internal sealed class ConnectionsScenario : IBenchScenario
         try
         {
             // Printed only once the setup works, so a failed preflight leaves stdout empty.
-            Console.WriteLine(MachineInfo.Describe());
+            report.Line(MachineInfo.Describe());
             return await MeasureAsync(host, users, tokens, sources, invokers, cancellationToken);
         }
         finally
@@ -396,9 +398,9 @@ internal sealed class ConnectionsScenario : IBenchScenario
         rows.Add(Row("Closed cleanly at the end", ResultTable.Format(clean) + " of " + ResultTable.Format(stillOpenAtClose) + " in " + Seconds(closeSeconds) +
             (forced > 0 ? "; " + ResultTable.Format(forced) + " aborted after " + Seconds(CloseTimeout.TotalSeconds) + " without the server's close" : string.Empty)));
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
         PrintNotes(host, metricsBefore, idle, metricsAfter, drained, baseline);
         return cancellationToken.IsCancellationRequested ? 130 : opened == options.Connections ? 0 : 1;
     }
@@ -459,7 +461,7 @@ internal sealed class ConnectionsScenario : IBenchScenario
         {
             var framesOut = me.Sum(FramesOutMetric) - ms.Sum(FramesOutMetric);
             var framesIn = me.Sum(FramesInMetric) - ms.Sum(FramesInMetric);
-            Console.WriteLine(
+            report.Line(
                 "Host's view (/metrics): " + ConnectionsMetric + " " + ResultTable.Format((long)me.Sum(ConnectionsMetric)) + " at the end of the idle window (" +
                 ResultTable.Format((long)baseline) + " before the run); during the window it queued " + ResultTable.Format((long)framesOut) +
                 " frames and received " + ResultTable.Format((long)framesIn) + ".");
@@ -473,34 +475,34 @@ internal sealed class ConnectionsScenario : IBenchScenario
                 .Select(x => ResultTable.Format((long)x.Count) + " × " + x.Code)
                 .ToList();
             var overflows = after.Sum(OverflowsMetric) - before.Sum(OverflowsMetric);
-            Console.WriteLine("Closes the host recorded during the run (" + ClosedMetric + " by code; 1000 includes its answers to the bench's own closes at the end): " +
+            report.Line("Closes the host recorded during the run (" + ClosedMetric + " by code; 1000 includes its answers to the bench's own closes at the end): " +
                 string.Join(", ", closes.DefaultIfEmpty("none")) +
                 (overflows > 0 ? "; send-queue overflows: " + ResultTable.Format((long)overflows) : string.Empty) + ".");
         }
 
         if (!drained)
         {
-            Console.WriteLine("After closing, " + ConnectionsMetric + " did not come back to " + ResultTable.Format((long)baseline) + " within " +
+            report.Line("After closing, " + ConnectionsMetric + " did not come back to " + ResultTable.Format((long)baseline) + " within " +
                 Seconds(DrainLimit.TotalSeconds) + ": the host still counted connections the bench had closed.");
         }
 
-        Console.WriteLine(
+        report.Line(
             "RSS is the resident set (VmRSS) of " + (host is null ? "the host, from its " + WorkingSetMetric : "host process " +
             host.Pid.ToString(CultureInfo.InvariantCulture) + " from /proc") + "; per connection = (RSS at the end of the idle window − RSS before " +
             "connecting) / sockets open. It includes whatever the GC has not returned to the OS (server GC keeps memory), so it is an upper bound " +
             "on what a connection holds. CPU = (utime + stime) delta / wall time, in % of one core. The idle window starts " +
             Seconds(Settle.TotalSeconds) + " after the last connect. The bench answers every ping with a pong, as a client must.");
-        Console.WriteLine(
+        report.Line(
             "Sockets go to one host on " + options.Url.Authority + "; the load generator runs on the same machine and shares its " +
             ResultTable.Format(Environment.ProcessorCount) + " cores with the host, PostgreSQL and Redis.");
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
     }
 

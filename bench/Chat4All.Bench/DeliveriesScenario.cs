@@ -45,6 +45,7 @@ internal sealed class DeliveriesScenario : IBenchScenario
 
     // Set by RunAsync: a scenario runs once per process.
     private Settings options = null!;
+    private ScenarioReport report = null!;
     private HttpClient client = null!;
     private IReadOnlyList<DemoUser> users = [];
 
@@ -62,14 +63,15 @@ internal sealed class DeliveriesScenario : IBenchScenario
 
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
-        options = new Settings(run.Url, run.Markdown, parsed.GetValue(MessageCount), parsed.GetValue(SendConcurrency), parsed.GetValue(SendRate),
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(MessageCount), parsed.GetValue(SendConcurrency), parsed.GetValue(SendRate),
             parsed.GetValue(DeliveryTimeout), parsed.GetValue(RunLabel));
         client = run.Client;
         users = run.Users;
         return RunScenarioAsync(cancellationToken);
     }
 
-    internal sealed record Settings(Uri Url, bool Markdown, int Messages, int SendConcurrency, int? SendRate, TimeSpan DeliveryTimeout, string? Label);
+    internal sealed record Settings(Uri Url, int Messages, int SendConcurrency, int? SendRate, TimeSpan DeliveryTimeout, string? Label);
 
     /// <summary>The channels every message names; both have simulated providers and an address for every demo user.</summary>
     public static readonly IReadOnlyList<string> BenchChannels = ["whatsapp", "sms"];
@@ -133,7 +135,7 @@ internal sealed class DeliveriesScenario : IBenchScenario
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
 
         PrometheusText? before = null;
         if (metricsAvailable)
@@ -688,19 +690,19 @@ internal sealed class DeliveriesScenario : IBenchScenario
             ResultTable.Milliseconds(latencies.Length == 0 ? double.NaN : latencies[^1]),
         };
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, [row], options.Markdown));
-        Console.WriteLine();
-        Console.WriteLine(
+        report.Line();
+        report.Table(Headers, RightAligned, [row]);
+        report.Line();
+        report.Line(
             "Run: " + Label + ". Channel settings are the host's configuration and the API does not show them: say in --label what the host was " +
             "started with (Chat4All__Delivery__Channels__{whatsapp,sms}__LatencyMin, __LatencyMax, __DeliveredDelay, __ReadProbability, " +
             "__RateLimitPerSecond; Chat4All__Delivery__MaxConcurrency). See bench/README.md.");
         if (before is not null && after is not null)
         {
-            Console.WriteLine(DescribeProviderCalls(before, after));
+            report.Line(DescribeProviderCalls(before, after));
         }
 
-        Console.WriteLine(
+        report.Line(
             "Deliveries = accepted messages × " + deliveriesPerMessage.ToString(CultureInfo.InvariantCulture) + ". Delivered counts delivered (or already read) " +
             "deliveries; Failed counts deliveries that ended failed. Wall s runs from the first send to the moment the platform had recorded every " +
             "delivery as delivered or failed: " + (!polledWall
@@ -715,13 +717,13 @@ internal sealed class DeliveriesScenario : IBenchScenario
             "clock. The reported time is when the provider says it delivered (its send plus DeliveredDelay), so the latencies and Last report s leave out " +
             "the delivered webhook's way back into the platform (the provider's callback poll, the POST, a retry after a 404); Wall s includes it. " +
             "Accepted msgs/s = accepted messages / time spent sending (" + Seconds(TimeSpan.FromSeconds(send.SendSeconds)) + ").");
-        Console.WriteLine(
+        report.Line(
             "Send side: " + ResultTable.Format(send.Accepted.Count) + " of " + ResultTable.Format(options.Messages) + " messages accepted (" +
             ResultTable.Format(send.Errors) + " errors), POST latency p50 " + ResultTable.Milliseconds(Percentiles.Of(send.Latencies, 0.50)) + " ms, p99 " +
             ResultTable.Milliseconds(Percentiles.Of(send.Latencies, 0.99)) + " ms." + (send.FirstError is null ? string.Empty : " First error: " + send.FirstError));
         if (wait.CountedDoneSeconds is not null && completedAll)
         {
-            Console.WriteLine(
+            report.Line(
                 "Receipts: the bench's read-back had found every delivery's final status through GET /v1/messages/{id} by " +
                 wait.ObservedSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s after the first send (the status events travel through the " +
                 "delivery outbox, the relay and messaging's consumer; not part of Wall s).");
@@ -729,24 +731,24 @@ internal sealed class DeliveriesScenario : IBenchScenario
 
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (delivered.Count > timed.Count)
         {
-            Console.WriteLine(
+            report.Line(
                 ResultTable.Format(delivered.Count - timed.Count) + " deliveries were already read when the bench looked, so their delivered time is " +
                 "unknown and they are left out of the latencies and Wall s. Start the host with ReadProbability=0 for whatsapp and sms to avoid this.");
         }
 
         if (fallbacks > 0)
         {
-            Console.WriteLine(ResultTable.Format(fallbacks) + " fallback deliveries appeared (fallback_from set); they are counted as well.");
+            report.Line(ResultTable.Format(fallbacks) + " fallback deliveries appeared (fallback_from set); they are counted as well.");
         }
 
         foreach (var group in failed.GroupBy(x => x.Delivery.Channel + ": " + (x.Delivery.Error ?? "no error given")).OrderByDescending(g => g.Count()).Take(5))
         {
-            Console.WriteLine("Failed deliveries, " + group.Key + ": " + ResultTable.Format(group.Count()));
+            report.Line("Failed deliveries, " + group.Key + ": " + ResultTable.Format(group.Count()));
         }
 
         if (!completedAll && !interrupted)
@@ -755,17 +757,17 @@ internal sealed class DeliveriesScenario : IBenchScenario
                 .GroupBy(x => x.Delivery.Channel + " " + x.Delivery.Status).OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => ResultTable.Format(g.Count()) + " " + g.Key);
             var missing = expected - deliveries.Count(x => x.Delivery.FallbackFrom is null);
-            Console.WriteLine(
+            report.Line(
                 "TIMED OUT after " + Seconds(options.DeliveryTimeout) + ": " + ResultTable.Format(wait.Pending) + " messages not done; not yet delivered: " +
                 string.Join(", ", stuck.DefaultIfEmpty("none")) + (missing > 0 ? "; " + ResultTable.Format(missing) + " deliveries not visible at all" : string.Empty) + ".");
         }
 
-        Console.WriteLine(
+        report.Line(
             "The load generator runs on the same machine and shares its " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) +
             " cores with the host, PostgreSQL and Redis.");
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
     }
 

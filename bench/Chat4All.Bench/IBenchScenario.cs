@@ -23,15 +23,15 @@ internal interface IBenchScenario
     int HttpConcurrency(ParseResult parsed);
 
     /// <summary>
-    /// Runs it once: setup, measurement, then its result table (rows through <see cref="ResultTable"/>,
-    /// Markdown when <see cref="BenchRun.Markdown"/>) and notes on stdout, progress on stderr. Returns the
-    /// exit code (0 ok, 1 setup or run failed, 130 interrupted).
+    /// Runs it once: setup, measurement, then its result rows and notes into <see cref="BenchRun.Report"/>
+    /// (which prints them on stdout in the format asked for), progress on stderr. Returns the exit code
+    /// (0 ok, 1 setup or run failed, 130 interrupted).
     /// </summary>
     Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken);
 }
 
-/// <summary>What every scenario gets: the host, the output format, the shared HTTP client and the demo users (their tokens already proven to work).</summary>
-internal sealed record BenchRun(Uri Url, bool Markdown, HttpClient Client, IReadOnlyList<DemoUser> Users, string UsersPath, IReadOnlyList<string> AccessTokens);
+/// <summary>What every scenario gets: the host, where its results go, the shared HTTP client and the demo users (their tokens already proven to work).</summary>
+internal sealed record BenchRun(Uri Url, ScenarioReport Report, HttpClient Client, IReadOnlyList<DemoUser> Users, string UsersPath, IReadOnlyList<string> AccessTokens);
 
 /// <summary>Every scenario, in the order <c>--help</c> lists them.</summary>
 internal static class BenchScenarios

@@ -21,6 +21,7 @@ internal sealed class MessagesScenario : IBenchScenario
 
     // Set by RunAsync: a scenario runs once per process.
     private Settings options = null!;
+    private ScenarioReport report = null!;
     private HttpClient client = null!;
     private IReadOnlyList<DemoUser> users = [];
 
@@ -36,7 +37,8 @@ internal sealed class MessagesScenario : IBenchScenario
 
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
-        options = new Settings(run.Url, run.Markdown, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(CommonOptions.Warmup), parsed.GetValue(PeakConcurrencies)!,
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(CommonOptions.Warmup), parsed.GetValue(PeakConcurrencies)!,
             parsed.GetValue(LoadPercents)!, parsed.GetValue(CommonOptions.MaxInFlight), parsed.GetValue(CommonOptions.Postgres), parsed.GetValue(CommonOptions.PgBin),
             !parsed.GetValue(NoPgbench));
         client = run.Client;
@@ -44,7 +46,7 @@ internal sealed class MessagesScenario : IBenchScenario
         return RunScenarioAsync(cancellationToken);
     }
 
-    internal sealed record Settings(Uri Url, bool Markdown, TimeSpan Duration, TimeSpan Warmup, IReadOnlyList<int> PeakConcurrencies,
+    internal sealed record Settings(Uri Url, TimeSpan Duration, TimeSpan Warmup, IReadOnlyList<int> PeakConcurrencies,
         IReadOnlyList<int> LoadPercents, int MaxInFlight, string? Postgres, string? PostgresBin, bool Pgbench)
     {
         public string? ResolvePostgres() => CommonOptions.ResolvePostgres(Postgres);
@@ -82,7 +84,7 @@ internal sealed class MessagesScenario : IBenchScenario
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
 
         var closedLoop = new List<RunResult>();
         var openLoop = new List<(int Percent, OpenLoopResult Result)>();
@@ -407,64 +409,64 @@ internal sealed class MessagesScenario : IBenchScenario
             ]);
         }
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
 
         var peak = closedLoop.MaxBy(r => r.RequestsPerSecond)!;
         var peakText = "Chat4All peak " + Rate(peak.RequestsPerSecond) + " accepted messages/s (closed loop, c=" +
             peak.Concurrency.ToString(CultureInfo.InvariantCulture) + ")";
-        Console.WriteLine(tps is { } baselineTps
+        report.Line(tps is { } baselineTps
             ? "Ratio: " + peakText + " / pgbench " + Rate(baselineTps) + " single-row commits/s (c=" + pgbench!.Clients.ToString(CultureInfo.InvariantCulture) +
               ") = " + ResultTable.Ratio(peak.RequestsPerSecond / baselineTps) + ". Aim: at least 1 (" +
               (peak.RequestsPerSecond >= baselineTps ? "met" : "not met") + ")."
             : "Ratio: " + peakText + "; no pgbench result to compare with.");
         if (offered.FirstOrDefault(o => o.Percent == 50).Result is { } half)
         {
-            Console.WriteLine(
+            report.Line(
                 "p99 at half of peak (offered " + Rate(half.OfferedPerSecond) + "/s): " + ResultTable.Milliseconds(half.Run.P99Milliseconds) +
                 " ms with " + ResultTable.Format(half.Run.Errors) + " errors. Aim: under 50 ms (" +
                 (half.Run.P99Milliseconds < 50 && half.Run.Errors == 0 ? "met" : "not met") + ").");
         }
 
-        Console.WriteLine();
-        Console.WriteLine(
+        report.Line();
+        report.Line(
             "Warm-up " + Seconds(options.Warmup) + " (not recorded), measured " + Seconds(options.Duration) + " per row. req/s is accepted messages/s " +
             "(HTTP 202, status accepted) for chat4all and committed transactions/s for pgbench; errors are excluded from req/s and the percentiles.");
-        Console.WriteLine(
+        report.Line(
             "Closed loop: N workers, each waiting for its response before sending again; the best row is the peak. " +
             "Offered: open loop, requests started on a fixed schedule whatever the responses do, at most " +
             options.MaxInFlight.ToString(CultureInfo.InvariantCulture) + " in flight; latency counts from the scheduled start " +
             "(no coordinated omission), and requests dropped at the in-flight cap or started over " +
             OpenLoopGenerator.LateStartLimit.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms late count as errors.");
-        Console.WriteLine(
+        report.Line(
             "The outbox relay runs inside the host throughout and publishes every accepted message to Redis in the background: " +
             "that work is part of the platform's load in every chat4all row.");
         if (pgbench is not null)
         {
-            Console.WriteLine(
+            report.Line(
                 "pgbench ran after the Chat4All runs, not concurrently, so the two never competed for this machine's " +
                 Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) + " cores: one single-row INSERT per transaction into " +
                 PostgresBaseline.Table + " (shaped like messaging.messages, same PostgreSQL), -M prepared, " +
                 pgbench.Clients.ToString(CultureInfo.InvariantCulture) + " clients = the peak's concurrency; it reports only an average latency.");
         }
 
-        Console.WriteLine(
+        report.Line(
             "The load generator runs on the same machine and shares its " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) +
             " cores with the host, PostgreSQL and Redis.");
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
 
         if (relayDrainedRuns > 0)
         {
-            Console.WriteLine(relayNotes.Count == 0
+            report.Line(relayNotes.Count == 0
                 ? "Outbox: the relay had published every outbox row by the end of each run."
                 : "Outbox: " + relayDrainedRuns.ToString(CultureInfo.InvariantCulture) + " of " +
                   (relayDrainedRuns + relayNotes.Count).ToString(CultureInfo.InvariantCulture) + " runs ended with every outbox row published; the others:");
@@ -472,23 +474,23 @@ internal sealed class MessagesScenario : IBenchScenario
 
         foreach (var note in relayNotes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         foreach (var result in closedLoop.Concat(openLoop.Select(o => o.Run)).Where(r => r.FirstError is not null))
         {
-            Console.WriteLine("Errors in " + result.Target + ", first: " + result.FirstError);
+            report.Line("Errors in " + result.Target + ", first: " + result.FirstError);
         }
 
         foreach (var result in openLoop.Where(o => o.Dropped + o.Late > 0))
         {
-            Console.WriteLine(result.Run.Target + ": " + ResultTable.Format(result.Dropped) + " dropped at the in-flight cap, " +
+            report.Line(result.Run.Target + ": " + ResultTable.Format(result.Dropped) + " dropped at the in-flight cap, " +
                 ResultTable.Format(result.Late) + " started late.");
         }
 
         foreach (var result in closedLoop.Concat(openLoop.Select(o => o.Run)).Where(r => r.CapReached))
         {
-            Console.WriteLine(result.Target + " hit the cap of " + ResultTable.Format(LoadGenerator.DefaultRequestCap) + " requests; its window was shortened.");
+            report.Line(result.Target + " hit the cap of " + ResultTable.Format(LoadGenerator.DefaultRequestCap) + " requests; its window was shortened.");
         }
     }
 

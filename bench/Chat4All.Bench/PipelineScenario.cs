@@ -40,6 +40,7 @@ internal sealed class PipelineScenario : IBenchScenario
 
     // Set by RunAsync: a scenario runs once per process.
     private Settings options = null!;
+    private ScenarioReport report = null!;
     private HttpClient client = null!;
     private IReadOnlyList<DemoUser> users = [];
 
@@ -58,7 +59,8 @@ internal sealed class PipelineScenario : IBenchScenario
 
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
-        options = new Settings(run.Url, run.Markdown, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(Channels),
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(Channels),
             parsed.GetValue(CommonOptions.Conversations), parsed.GetValue(DrainTimeout), parsed.GetValue(CommonOptions.MaxInFlight),
             parsed.GetValue(CommonOptions.Postgres), parsed.GetValue(CommonOptions.PgBin), parsed.GetValue(Redis), parsed.GetValue(KeyPrefix)!,
             parsed.GetValue(CommonOptions.HostPid));
@@ -67,7 +69,7 @@ internal sealed class PipelineScenario : IBenchScenario
         return RunScenarioAsync(cancellationToken);
     }
 
-    internal sealed record Settings(Uri Url, bool Markdown, IReadOnlyList<int> Rates, TimeSpan Duration, IReadOnlyList<string>? Channels, int Conversations,
+    internal sealed record Settings(Uri Url, IReadOnlyList<int> Rates, TimeSpan Duration, IReadOnlyList<string>? Channels, int Conversations,
         TimeSpan DrainTimeout, int MaxInFlight, string? Postgres, string? PostgresBin, string? Redis, string KeyPrefix, int? HostPid)
     {
         public string? ResolvePostgres() => CommonOptions.ResolvePostgres(Postgres);
@@ -146,7 +148,7 @@ internal sealed class PipelineScenario : IBenchScenario
             return setupFailed;
         }
 
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
         if (backlog is not null && await backlog.ReadAsync(cancellationToken) is { } before && before.Total > 0)
         {
             Progress("backlog before the first rate: " + before.Describe() + "; waiting for it to drain");
@@ -345,16 +347,16 @@ internal sealed class PipelineScenario : IBenchScenario
             r.Window.HostSeconds is { } h ? Cost(h, r.Accepted) : "n/a",
             r.Window.HostSeconds is { } hd ? Cost(hd, r.DeliveredByHost) : "n/a",
         }).ToList();
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, [.. Headers.Select(_ => true)], rows, options.Markdown));
-        Console.WriteLine();
+        report.Line();
+        report.Table(Headers, [.. Headers.Select(_ => true)], rows);
+        report.Line();
         var sustainable = results.Where(Sustained).Select(r => r.Rate).DefaultIfEmpty(0).Max();
-        Console.WriteLine("Highest sustainable rate: " + (sustainable > 0 ? ResultTable.Format(sustainable) + " msgs/s" : "none of the offered rates") +
+        report.Line("Highest sustainable rate: " + (sustainable > 0 ? ResultTable.Format(sustainable) + " msgs/s" : "none of the offered rates") +
             " (accepted/s ≥ 95 % of offered, no errors, every frame arrived, accepted → delivered p99 < " + DeliveredAimMilliseconds.ToString("0", CultureInfo.InvariantCulture) +
             " ms, drained within " + DrainAimSeconds.ToString("0", CultureInfo.InvariantCulture) + " s). Socket p99 < " +
             SocketAimMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms: " + string.Join("; ", results.Select(r =>
                 ResultTable.Format(r.Rate) + "/s " + (Percentiles.Of(r.Socket, 0.99) < SocketAimMilliseconds && r.Lost == 0 ? "met" : "not met"))) + ".");
-        Console.WriteLine(
+        report.Line(
             "Groups of three: " + sender.Name + " sends to " + ResultTable.Format(conversationIds.Count) + " groups with " + recipients[0].Name + " and " +
             recipients[1].Name + " round robin; all three hold a WebSocket. Socket = POST sent → " + recipients[0].Name + "'s message.created frame. " +
             "Delivered = POST sent → each delivery's `delivered` status frame on " + sender.Name + "'s socket (what the sender sees); Delivered (count) = " +
@@ -390,17 +392,17 @@ internal sealed class PipelineScenario : IBenchScenario
                 parts.Add(ResultTable.Format(r.OutOfOrder) + " out-of-order (seq) frames");
             }
 
-            Console.WriteLine(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts) + ".");
+            report.Line(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts) + ".");
         }
 
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (MachineInfo.DescribeLoadAtEnd() is { } end)
         {
-            Console.WriteLine(end);
+            report.Line(end);
         }
     }
 

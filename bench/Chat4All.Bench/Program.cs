@@ -145,7 +145,7 @@ catch (OperationCanceledException)
     return 130;
 }
 
-return await scenario.RunAsync(new BenchRun(url, parsed.GetValue(CommonOptions.Markdown), client, users, usersPath, accessTokens), parsed, cancellationToken);
+return await scenario.RunAsync(new BenchRun(url, new ScenarioReport(Console.Out, parsed.GetValue(CommonOptions.Markdown)), client, users, usersPath, accessTokens), parsed, cancellationToken);
 
 // --help: the common options, then each scenario with what it measures and its own options.
 string Usage()

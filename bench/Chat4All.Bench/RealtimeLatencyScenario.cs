@@ -21,6 +21,7 @@ internal sealed class RealtimeLatencyScenario : IBenchScenario
 
     // Set by RunAsync: a scenario runs once per process.
     private Settings options = null!;
+    private ScenarioReport report = null!;
     private HttpClient client = null!;
     private IReadOnlyList<DemoUser> users = [];
 
@@ -37,14 +38,15 @@ internal sealed class RealtimeLatencyScenario : IBenchScenario
 
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
-        options = new Settings(run.Url, run.Markdown, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Conversations), parsed.GetValue(FrameTimeout),
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Conversations), parsed.GetValue(FrameTimeout),
             parsed.GetValue(CommonOptions.Duration), parsed.GetValue(CommonOptions.Warmup), parsed.GetValue(CommonOptions.MaxInFlight));
         client = run.Client;
         users = run.Users;
         return RunScenarioAsync(cancellationToken);
     }
 
-    internal sealed record Settings(Uri Url, bool Markdown, IReadOnlyList<int> Rates, int Conversations, TimeSpan FrameTimeout, TimeSpan Duration,
+    internal sealed record Settings(Uri Url, IReadOnlyList<int> Rates, int Conversations, TimeSpan FrameTimeout, TimeSpan Duration,
         TimeSpan Warmup, int MaxInFlight);
 
     /// <summary>The aim the issue sets for p99, send to frame.</summary>
@@ -133,7 +135,7 @@ internal sealed class RealtimeLatencyScenario : IBenchScenario
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
 
         var results = new List<RateResult>();
         try
@@ -329,14 +331,14 @@ internal sealed class RealtimeLatencyScenario : IBenchScenario
             ResultTable.Milliseconds(Percentiles.Of(r.PostLatencies, 0.99)),
         }).ToList();
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
-        Console.WriteLine(
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
+        report.Line(
             "p99 < " + TargetP99Milliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms (the aim): " + string.Join("; ", results.Select(r =>
                 ResultTable.Format(r.Rate) + "/s " + (r.Latencies.Length == 0 ? "n/a"
                     : Percentiles.Of(r.Latencies, 0.99) < TargetP99Milliseconds && r.Lost == 0 && r.Errors == 0 ? "met" : "**not met**"))) + ".");
-        Console.WriteLine(
+        report.Line(
             "One sender (" + sender.Name + ") and one recipient (" + recipient.Name + ") " + (conversationIds.Count == 1
                 ? "in one private conversation (one partition: its events are consumed strictly in order, one at a time); "
                 : "in " + ResultTable.Format(conversationIds.Count) + " group conversations with a third member, sent to round robin (--conversations); ") +
@@ -376,20 +378,20 @@ internal sealed class RealtimeLatencyScenario : IBenchScenario
                 parts.Add(DescribeHostPath(r.Before, r.After));
             }
 
-            Console.WriteLine(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts.DefaultIfEmpty("no errors")) + ".");
+            report.Line(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts.DefaultIfEmpty("no errors")) + ".");
         }
 
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
-        Console.WriteLine(
+        report.Line(
             "The host must run with Chat4All__RateLimiting__Enabled=false (a 429 stops the bench). The load generator runs on the same machine and shares its " +
             ResultTable.Format(Environment.ProcessorCount) + " cores with the host, PostgreSQL and Redis.");
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
     }
 

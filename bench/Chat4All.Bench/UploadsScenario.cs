@@ -35,6 +35,7 @@ internal sealed class UploadsScenario : IBenchScenario
 
     // Set by RunAsync: a scenario runs once per process.
     private Settings options = null!;
+    private ScenarioReport report = null!;
     private HttpClient client = null!;
     private IReadOnlyList<DemoUser> users = [];
     private string usersPath = "";
@@ -53,7 +54,8 @@ internal sealed class UploadsScenario : IBenchScenario
 
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
-        options = new Settings(run.Url, run.Markdown, parsed.GetValue(FileSize) * BytesPerMiB, (int)(parsed.GetValue(ChunkSize) * BytesPerMiB), parsed.GetValue(Parallel)!,
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(FileSize) * BytesPerMiB, (int)(parsed.GetValue(ChunkSize) * BytesPerMiB), parsed.GetValue(Parallel)!,
             parsed.GetValue(DdDirectory), parsed.GetValue(FilesUrlOption), parsed.GetValue(CommonOptions.HostPid));
         client = run.Client;
         users = run.Users;
@@ -61,7 +63,7 @@ internal sealed class UploadsScenario : IBenchScenario
         return RunScenarioAsync(cancellationToken);
     }
 
-    internal sealed record Settings(Uri Url, bool Markdown, long FileSizeBytes, int ChunkSizeBytes, IReadOnlyList<int> UploadParallelism, string? DdDirectory,
+    internal sealed record Settings(Uri Url, long FileSizeBytes, int ChunkSizeBytes, IReadOnlyList<int> UploadParallelism, string? DdDirectory,
         Uri? FilesUrl, int? HostPid);
 
     /// <summary>The bound the issue sets on the host's memory during a 2 GiB upload.</summary>
@@ -125,7 +127,7 @@ internal sealed class UploadsScenario : IBenchScenario
         var sha256 = content.Sha256();
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
         var rows = new List<string[]>();
         try
         {
@@ -161,26 +163,26 @@ internal sealed class UploadsScenario : IBenchScenario
             return 130;
         }
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
-        Console.WriteLine("MB/s = 10^6 bytes per second of upload wall time: first chunk sent to last chunk stored (HTTP/1.1 over loopback, one connection per chunk in flight). " +
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
+        report.Line("MB/s = 10^6 bytes per second of upload wall time: first chunk sent to last chunk stored (HTTP/1.1 over loopback, one connection per chunk in flight). " +
             "\"vs dd\" = dd's time over the upload's time on the same disk in the same run (1.00 = as fast as dd). dd writes from /dev/zero with bs = the chunk size into --dd-dir " +
             "(default: the host's data directory, which holds its blobs), then the file is removed. The blob store flushes every chunk to disk (fsync) before answering.");
-        Console.WriteLine("Assembly = complete (202) to status completed, polled every 50 ms: verify chunks, compose (a rename in directory mode), SHA-256 of the whole file, " +
+        report.Line("Assembly = complete (202) to status completed, polled every 50 ms: verify chunks, compose (a rename in directory mode), SHA-256 of the whole file, " +
             "magic-byte check, file row + file.uploaded, staging cleanup.");
-        Console.WriteLine("Files API at " + FilesUrl + (options.FilesUrl is null ? " (the host serving every target)" : " (a host serving the files target alone; tokens and the conversation from " + options.Url + ")") + ".");
-        Console.WriteLine("Host peak RSS = the highest VmRSS of " + host.How + " (pid " + host.Pid.ToString(CultureInfo.InvariantCulture) + ") sampled every 50 ms during upload and assembly; " +
+        report.Line("Files API at " + FilesUrl + (options.FilesUrl is null ? " (the host serving every target)" : " (a host serving the files target alone; tokens and the conversation from " + options.Url + ")") + ".");
+        report.Line("Host peak RSS = the highest VmRSS of " + host.How + " (pid " + host.Pid.ToString(CultureInfo.InvariantCulture) + ") sampled every 50 ms during upload and assembly; " +
             "target under 300 MiB. The client generates chunk bytes on the fly (nothing is held whole on either side) and shares the machine's cores with the host.");
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
-        Console.WriteLine("The uploaded files stay in the host's blob store; each run adds " + MiB(content.Length * options.UploadParallelism.Count) + " MiB.");
+        report.Line("The uploaded files stay in the host's blob store; each run adds " + MiB(content.Length * options.UploadParallelism.Count) + " MiB.");
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
 
         return 0;
