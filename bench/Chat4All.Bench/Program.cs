@@ -180,6 +180,6 @@ static void AppendOptions(StringBuilder text, IEnumerable<Option> options)
     foreach (var option in options)
     {
         var name = option is Option<bool> ? option.Name : option.Name + " <value>";
-        text.Append("  ").Append(name.PadRight(28)).AppendLine(option.Description);
+        text.Append("  ").Append(name.PadRight(27)).Append(' ').AppendLine(option.Description);
     }
 }
