@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -14,11 +15,39 @@ namespace Chat4All.Bench;
 /// are checked through the API (<c>GET v1/messages/{id}</c>, the history); a provider receiving a
 /// delivery twice is not visible through the API (the fault tests check it in the store).
 /// </summary>
-internal sealed class ChaosScenario(BenchOptions options, IReadOnlyList<DemoUser> users)
+internal sealed class ChaosScenario : IBenchScenario
 {
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private ScenarioReport report = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "chaos";
+
+    public string Description =>
+        "faults injected into the cluster of scripts/ha.sh under steady sends with idempotency keys and client retries,\n" +
+        "resuming sockets and deliveries; one report row per fault (SIGKILL of a host, of the PostgreSQL leader, of the\n" +
+        "Redis master, SIGSTOP of a host for 20 s, a restart of everything). Run it against HAProxy and the cluster's users:\n" +
+        "scripts/ha.sh up; ... --scenario chaos --url http://127.0.0.1:18179 --users .chat4all/ha/demo-users.json";
+
+    public IReadOnlyList<Option> Options => [];
+
+    // Token fetches only: the steady load has its own clients.
+    public int HttpConcurrency(ParseResult parsed) => 16;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        report = run.Report;
+        options = new Settings(run.Url);
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url);
+
     private static readonly string[] DoneStatuses = ["sent", "delivered", "read"];
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var script = FindHaScript();
         var people = users.Where(u => u.UserId is not null && u.HasScope("messages")).ToList();
@@ -48,12 +77,12 @@ internal sealed class ChaosScenario(BenchOptions options, IReadOnlyList<DemoUser
             await RunScriptAsync(script, "up");
         }
 
-        Console.WriteLine(MachineInfo.Describe());
-        Console.WriteLine();
-        Console.WriteLine(FaultReport.Header);
+        report.Line(MachineInfo.Describe());
+        report.Line();
+        report.Line(FaultReport.Header);
         foreach (var row in rows)
         {
-            Console.WriteLine(row);
+            report.Line(row);
         }
 
         return 0;

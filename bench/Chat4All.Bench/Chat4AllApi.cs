@@ -68,51 +68,57 @@ internal static class Chat4AllApi
     }
 
     /// <summary>
-    /// <c>POST v1/conversations</c> as the user holding <paramref name="accessToken"/>; returns the
+    /// <c>POST v1/conversations</c> as the user holding <paramref name="accessToken"/>, through the SDK
+    /// (setup is not measured: its retries and rate-limit waits are what setup wants); returns the
     /// conversation id. A private pair that already exists comes back with 200, which is fine: reruns
     /// reuse the same conversations.
     /// </summary>
     public static async Task<string> CreateConversationAsync(
         HttpClient client, Uri baseAddress, string accessToken, string type, IReadOnlyList<string> otherMembers, CancellationToken cancellationToken)
     {
-        var json = JsonSerializer.Serialize(new Dictionary<string, object> { ["type"] = type, ["members"] = otherMembers });
+        var sdk = new Client.Chat4AllClient(new Client.ApiConnection(SetupHttp(client, baseAddress), new FixedToken(accessToken)));
         // Users just provisioned become members once messaging has consumed their user.created (ADR 0028).
         for (var attempt = 1; ; attempt++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, ConversationsPath))
+            try
             {
-                Content = new StringContent(json, Encoding.UTF8, "application/json"),
-            };
-            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
-            using var response = await client.SendAsync(request, cancellationToken);
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            if (response.StatusCode == HttpStatusCode.UnprocessableEntity && attempt < 50)
+                var conversation = await sdk.CreateConversationAsync(type, otherMembers.Select(Guid.Parse), cancellationToken: cancellationToken);
+                return conversation.ConversationId.ToString();
+            }
+            catch (Client.Chat4AllApiException ex) when (ex.Status == HttpStatusCode.UnprocessableEntity && attempt < 50)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
-                continue;
             }
-
-            return ConversationIdOf(response, body, type);
+            catch (Client.Chat4AllApiException ex) when (ex.Status == HttpStatusCode.TooManyRequests)
+            {
+                throw new RateLimitedException(RateLimitedException.Remedy, ex);
+            }
+            catch (Client.Chat4AllApiException ex) when (ex.Status is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
+            {
+                throw new InvalidOperationException(
+                    $"POST {ConversationsPath} returned {(int)ex.Status}: this host does not serve the messaging API. " +
+                    "Run a build that includes it, with the messaging target enabled.", ex);
+            }
+            catch (Client.Chat4AllApiException ex)
+            {
+                throw new InvalidOperationException($"POST {ConversationsPath} ({type}) returned {(int)ex.Status}: {Excerpt(ex.Body ?? ex.Message)}", ex);
+            }
         }
     }
 
-    private static string ConversationIdOf(HttpResponseMessage response, string body, string type)
+    /// <summary>
+    /// The SDK resolves relative paths against its client's base address; the bench's shared client has
+    /// none (its measured requests carry absolute URIs), so setup gets one per host, made once.
+    /// </summary>
+    private static HttpClient SetupHttp(HttpClient measured, Uri baseAddress) =>
+        SetupClients.GetOrAdd(baseAddress, address => new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = address, Timeout = measured.Timeout });
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Uri, HttpClient> SetupClients = new();
+
+    /// <summary>A token the bench already fetched (and refreshes itself when it runs long).</summary>
+    private sealed class FixedToken(string accessToken) : Client.IAccessTokenSource
     {
-        ThrowIfRateLimited(response);
-        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
-        {
-            throw new InvalidOperationException(
-                $"POST {ConversationsPath} returned {(int)response.StatusCode}: this host does not serve the messaging API. " +
-                "Run a build that includes it, with the messaging target enabled.");
-        }
-
-        if (response.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK))
-        {
-            throw new InvalidOperationException($"POST {ConversationsPath} ({type}) returned {(int)response.StatusCode}: {Excerpt(body)}");
-        }
-
-        return ReadString(body, "conversation_id") ??
-            throw new InvalidOperationException($"POST {ConversationsPath} returned {(int)response.StatusCode} without a conversation_id: {Excerpt(body)}");
+        public ValueTask<string> GetAccessTokenAsync(bool forceRefresh, CancellationToken cancellationToken) => ValueTask.FromResult(accessToken);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -6,13 +7,62 @@ using System.Text.Json;
 namespace Chat4All.Bench;
 
 /// <summary>
-/// Many idle WebSockets on one host: opens <see cref="BenchOptions.Connections"/> sockets to
+/// Many idle WebSockets on one host: opens <see cref="Settings.Connections"/> sockets to
 /// <c>GET /ws</c> at a bounded rate, from several loopback source addresses, answers every ping, and
 /// reads the host's resident memory (before, with everything open) and CPU time (over an idle window
 /// with every socket open and the heartbeat running) from <c>/proc</c>. Then closes everything.
 /// </summary>
-internal sealed class ConnectionsScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> demoUsers, string demoUsersPath)
+internal sealed class ConnectionsScenario : IBenchScenario
 {
+    private static readonly Option<int> Connections = BenchOption.Int("--connections", "sockets to open", 10_000, 1, 100_000);
+
+    private static readonly Option<int> ConnectRate = BenchOption.Int("--connect-rate", "new sockets per second at most", 500, 1, 10_000);
+
+    // At most the host's own upper bound for Chat4All:Realtime:MaxConnectionsPerUser.
+    private static readonly Option<int> ConnectionsPerUser = BenchOption.Int("--connections-per-user",
+        "sockets per user (the host's default MaxConnectionsPerUser); the bench provisions ceil(connections / n) users", 10, 1, 1000);
+
+    private static readonly Option<int> SourceAddressesOption = BenchOption.Int("--source-addresses",
+        "client source addresses 127.0.0.2 .. 127.0.0.(n+1), one ephemeral port range each (0 = let the kernel pick)", 8, 0, 250);
+
+    private static readonly Option<TimeSpan> Idle = BenchOption.Seconds("--idle", "idle window with every socket open, over which the host's CPU is measured", 30);
+
+    private static readonly Option<string?> RealtimeUsers = BenchOption.Text("--realtime-users",
+        $"where the provisioned users' credentials are kept (default: {DefaultRealtimeUsersFile} next to the demo users file; mode 600)");
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private ScenarioReport report = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> demoUsers = [];
+    private string demoUsersPath = "";
+
+    public string Name => "connections";
+
+    public string Description =>
+        "many idle WebSockets on one host (GET /ws, answering the server's pings): memory and CPU per connection.\n" +
+        "Needs the admin demo user (it provisions users), raised fd limits (ulimit -n 65536) and a short heartbeat:\n" +
+        "Chat4All__Realtime__HeartbeatInterval=00:00:05 Chat4All__Realtime__PongTimeout=00:00:04";
+
+    public IReadOnlyList<Option> Options => [Connections, ConnectRate, ConnectionsPerUser, SourceAddressesOption, Idle, CommonOptions.HostPid, RealtimeUsers];
+
+    // Token fetches and user provisioning during setup, plus the /metrics scrape; the sockets have their own handlers.
+    public int HttpConcurrency(ParseResult parsed) => 16;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(Connections), parsed.GetValue(ConnectRate), parsed.GetValue(ConnectionsPerUser),
+            parsed.GetValue(SourceAddressesOption), parsed.GetValue(Idle), parsed.GetValue(CommonOptions.HostPid), parsed.GetValue(RealtimeUsers));
+        client = run.Client;
+        demoUsers = run.Users;
+        demoUsersPath = run.UsersPath;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, int Connections, int ConnectRate, int ConnectionsPerUser, int SourceAddresses, TimeSpan Idle,
+        int? HostPid, string? RealtimeUsersPath);
+
     /// <summary>Where provisioned users are kept, next to the demo users file unless <c>--realtime-users</c> says otherwise.</summary>
     public const string DefaultRealtimeUsersFile = "bench-realtime-users.json";
 
@@ -61,7 +111,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
 
     private readonly List<string> notes = [];
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var total = options.Connections;
         var usersNeeded = (total + options.ConnectionsPerUser - 1) / options.ConnectionsPerUser;
@@ -126,7 +176,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         try
         {
             // Printed only once the setup works, so a failed preflight leaves stdout empty.
-            Console.WriteLine(MachineInfo.Describe());
+            report.Line(MachineInfo.Describe());
             return await MeasureAsync(host, users, tokens, sources, invokers, cancellationToken);
         }
         finally
@@ -348,9 +398,9 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         rows.Add(Row("Closed cleanly at the end", ResultTable.Format(clean) + " of " + ResultTable.Format(stillOpenAtClose) + " in " + Seconds(closeSeconds) +
             (forced > 0 ? "; " + ResultTable.Format(forced) + " aborted after " + Seconds(CloseTimeout.TotalSeconds) + " without the server's close" : string.Empty)));
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
         PrintNotes(host, metricsBefore, idle, metricsAfter, drained, baseline);
         return cancellationToken.IsCancellationRequested ? 130 : opened == options.Connections ? 0 : 1;
     }
@@ -411,7 +461,7 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
         {
             var framesOut = me.Sum(FramesOutMetric) - ms.Sum(FramesOutMetric);
             var framesIn = me.Sum(FramesInMetric) - ms.Sum(FramesInMetric);
-            Console.WriteLine(
+            report.Line(
                 "Host's view (/metrics): " + ConnectionsMetric + " " + ResultTable.Format((long)me.Sum(ConnectionsMetric)) + " at the end of the idle window (" +
                 ResultTable.Format((long)baseline) + " before the run); during the window it queued " + ResultTable.Format((long)framesOut) +
                 " frames and received " + ResultTable.Format((long)framesIn) + ".");
@@ -425,34 +475,34 @@ internal sealed class ConnectionsScenario(BenchOptions options, HttpClient clien
                 .Select(x => ResultTable.Format((long)x.Count) + " × " + x.Code)
                 .ToList();
             var overflows = after.Sum(OverflowsMetric) - before.Sum(OverflowsMetric);
-            Console.WriteLine("Closes the host recorded during the run (" + ClosedMetric + " by code; 1000 includes its answers to the bench's own closes at the end): " +
+            report.Line("Closes the host recorded during the run (" + ClosedMetric + " by code; 1000 includes its answers to the bench's own closes at the end): " +
                 string.Join(", ", closes.DefaultIfEmpty("none")) +
                 (overflows > 0 ? "; send-queue overflows: " + ResultTable.Format((long)overflows) : string.Empty) + ".");
         }
 
         if (!drained)
         {
-            Console.WriteLine("After closing, " + ConnectionsMetric + " did not come back to " + ResultTable.Format((long)baseline) + " within " +
+            report.Line("After closing, " + ConnectionsMetric + " did not come back to " + ResultTable.Format((long)baseline) + " within " +
                 Seconds(DrainLimit.TotalSeconds) + ": the host still counted connections the bench had closed.");
         }
 
-        Console.WriteLine(
+        report.Line(
             "RSS is the resident set (VmRSS) of " + (host is null ? "the host, from its " + WorkingSetMetric : "host process " +
             host.Pid.ToString(CultureInfo.InvariantCulture) + " from /proc") + "; per connection = (RSS at the end of the idle window − RSS before " +
             "connecting) / sockets open. It includes whatever the GC has not returned to the OS (server GC keeps memory), so it is an upper bound " +
             "on what a connection holds. CPU = (utime + stime) delta / wall time, in % of one core. The idle window starts " +
             Seconds(Settle.TotalSeconds) + " after the last connect. The bench answers every ping with a pong, as a client must.");
-        Console.WriteLine(
+        report.Line(
             "Sockets go to one host on " + options.Url.Authority + "; the load generator runs on the same machine and shares its " +
             ResultTable.Format(Environment.ProcessorCount) + " cores with the host, PostgreSQL and Redis.");
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
     }
 

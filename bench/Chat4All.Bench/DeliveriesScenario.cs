@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -13,8 +14,65 @@ namespace Chat4All.Bench;
 /// <c>status_changes</c> counter on <c>/metrics</c> until the deliveries are done, and reads every
 /// message once through <c>GET /v1/messages/{id}</c> for the per-delivery times.
 /// </summary>
-internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users)
+internal sealed class DeliveriesScenario : IBenchScenario
 {
+    private static readonly Option<int> MessageCount = BenchOption.Int("--messages", "messages to send", 1000, 1, 100_000);
+
+    private static readonly Option<int> SendConcurrency = BenchOption.Int("--send-concurrency", "sends in flight at once", 16, 1, BenchOption.MaxConcurrency);
+
+    private static readonly Option<int?> SendRate = BenchOption.OptionalInt("--rate",
+        "pace the sends at this many messages/s (default: unpaced, a burst as fast as --send-concurrency allows)", 1, 100_000);
+
+    private static readonly Option<TimeSpan> DeliveryTimeout = BenchOption.Seconds("--timeout",
+        "after the last send, how long to wait for every delivery before stopping with an error", 120);
+
+    private static readonly Option<string?> RunLabel = new("--label")
+    {
+        Description = "names the run in the table, e.g. \"zero latency\" (1 to 80 characters, one line, no '|')",
+        CustomParser = result =>
+        {
+            // It lands in a table cell: one line, no pipe (it would split the Markdown row).
+            var value = result.Tokens[0].Value;
+            var label = value.Trim();
+            if (label.Length is 0 or > 80 || label.Any(c => char.IsControl(c) || c == '|'))
+            {
+                result.AddError($"--label must be 1 to 80 characters on one line, without '|' (got '{value}').");
+            }
+
+            return label;
+        },
+    };
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private ScenarioReport report = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "deliveries";
+
+    public string Description =>
+        "end-to-end deliveries/s and latency, message accepted -> every delivery delivered: messages with channels\n" +
+        "whatsapp+sms into groups of the 4 chat demo users (6 deliveries each). Rate limiting off; the channels'\n" +
+        "simulated delays are host configuration (see bench/README.md).";
+
+    public IReadOnlyList<Option> Options => [MessageCount, SendConcurrency, SendRate, DeliveryTimeout, RunLabel];
+
+    // The sends, or the read-back GETs, plus the /metrics scrape.
+    public int HttpConcurrency(ParseResult parsed) => Math.Max(parsed.GetValue(SendConcurrency), PollConcurrency) + 1;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(MessageCount), parsed.GetValue(SendConcurrency), parsed.GetValue(SendRate),
+            parsed.GetValue(DeliveryTimeout), parsed.GetValue(RunLabel));
+        client = run.Client;
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, int Messages, int SendConcurrency, int? SendRate, TimeSpan DeliveryTimeout, string? Label);
+
     /// <summary>The channels every message names; both have simulated providers and an address for every demo user.</summary>
     public static readonly IReadOnlyList<string> BenchChannels = ["whatsapp", "sms"];
 
@@ -69,7 +127,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
 
     private string Label => options.Label ?? "(no --label)";
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         if (await PrepareAsync(cancellationToken) is { } failed)
         {
@@ -77,7 +135,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
 
         PrometheusText? before = null;
         if (metricsAvailable)
@@ -287,7 +345,7 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
               "the provider webhooks may not reach the host (see the host's log).";
     }
 
-    /// <summary>Sends the messages from <see cref="BenchOptions.SendConcurrency"/> workers and keeps what was accepted.</summary>
+    /// <summary>Sends the messages from <see cref="Settings.SendConcurrency"/> workers and keeps what was accepted.</summary>
     private async Task<SendResult> SendAsync(CancellationToken cancellationToken)
     {
         var count = options.Messages;
@@ -632,19 +690,19 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
             ResultTable.Milliseconds(latencies.Length == 0 ? double.NaN : latencies[^1]),
         };
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, [row], options.Markdown));
-        Console.WriteLine();
-        Console.WriteLine(
+        report.Line();
+        report.Table(Headers, RightAligned, [row]);
+        report.Line();
+        report.Line(
             "Run: " + Label + ". Channel settings are the host's configuration and the API does not show them: say in --label what the host was " +
             "started with (Chat4All__Delivery__Channels__{whatsapp,sms}__LatencyMin, __LatencyMax, __DeliveredDelay, __ReadProbability, " +
             "__RateLimitPerSecond; Chat4All__Delivery__MaxConcurrency). See bench/README.md.");
         if (before is not null && after is not null)
         {
-            Console.WriteLine(DescribeProviderCalls(before, after));
+            report.Line(DescribeProviderCalls(before, after));
         }
 
-        Console.WriteLine(
+        report.Line(
             "Deliveries = accepted messages × " + deliveriesPerMessage.ToString(CultureInfo.InvariantCulture) + ". Delivered counts delivered (or already read) " +
             "deliveries; Failed counts deliveries that ended failed. Wall s runs from the first send to the moment the platform had recorded every " +
             "delivery as delivered or failed: " + (!polledWall
@@ -659,13 +717,13 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
             "clock. The reported time is when the provider says it delivered (its send plus DeliveredDelay), so the latencies and Last report s leave out " +
             "the delivered webhook's way back into the platform (the provider's callback poll, the POST, a retry after a 404); Wall s includes it. " +
             "Accepted msgs/s = accepted messages / time spent sending (" + Seconds(TimeSpan.FromSeconds(send.SendSeconds)) + ").");
-        Console.WriteLine(
+        report.Line(
             "Send side: " + ResultTable.Format(send.Accepted.Count) + " of " + ResultTable.Format(options.Messages) + " messages accepted (" +
             ResultTable.Format(send.Errors) + " errors), POST latency p50 " + ResultTable.Milliseconds(Percentiles.Of(send.Latencies, 0.50)) + " ms, p99 " +
             ResultTable.Milliseconds(Percentiles.Of(send.Latencies, 0.99)) + " ms." + (send.FirstError is null ? string.Empty : " First error: " + send.FirstError));
         if (wait.CountedDoneSeconds is not null && completedAll)
         {
-            Console.WriteLine(
+            report.Line(
                 "Receipts: the bench's read-back had found every delivery's final status through GET /v1/messages/{id} by " +
                 wait.ObservedSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s after the first send (the status events travel through the " +
                 "delivery outbox, the relay and messaging's consumer; not part of Wall s).");
@@ -673,24 +731,24 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
 
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (delivered.Count > timed.Count)
         {
-            Console.WriteLine(
+            report.Line(
                 ResultTable.Format(delivered.Count - timed.Count) + " deliveries were already read when the bench looked, so their delivered time is " +
                 "unknown and they are left out of the latencies and Wall s. Start the host with ReadProbability=0 for whatsapp and sms to avoid this.");
         }
 
         if (fallbacks > 0)
         {
-            Console.WriteLine(ResultTable.Format(fallbacks) + " fallback deliveries appeared (fallback_from set); they are counted as well.");
+            report.Line(ResultTable.Format(fallbacks) + " fallback deliveries appeared (fallback_from set); they are counted as well.");
         }
 
         foreach (var group in failed.GroupBy(x => x.Delivery.Channel + ": " + (x.Delivery.Error ?? "no error given")).OrderByDescending(g => g.Count()).Take(5))
         {
-            Console.WriteLine("Failed deliveries, " + group.Key + ": " + ResultTable.Format(group.Count()));
+            report.Line("Failed deliveries, " + group.Key + ": " + ResultTable.Format(group.Count()));
         }
 
         if (!completedAll && !interrupted)
@@ -699,17 +757,17 @@ internal sealed class DeliveriesScenario(BenchOptions options, HttpClient client
                 .GroupBy(x => x.Delivery.Channel + " " + x.Delivery.Status).OrderBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => ResultTable.Format(g.Count()) + " " + g.Key);
             var missing = expected - deliveries.Count(x => x.Delivery.FallbackFrom is null);
-            Console.WriteLine(
+            report.Line(
                 "TIMED OUT after " + Seconds(options.DeliveryTimeout) + ": " + ResultTable.Format(wait.Pending) + " messages not done; not yet delivered: " +
                 string.Join(", ", stuck.DefaultIfEmpty("none")) + (missing > 0 ? "; " + ResultTable.Format(missing) + " deliveries not visible at all" : string.Empty) + ".");
         }
 
-        Console.WriteLine(
+        report.Line(
             "The load generator runs on the same machine and shares its " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) +
             " cores with the host, PostgreSQL and Redis.");
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
     }
 

@@ -27,6 +27,8 @@ internal sealed record RunResult(
 /// Closed-loop load: N workers, each sending one request and awaiting its full response before the
 /// next, through one shared <see cref="HttpClient"/>. Closed-loop measures what the server sustains
 /// at a fixed concurrency (not latency under a fixed arrival rate), which is what a ceiling ratio needs.
+/// Raw requests, not the SDK (docs/adr/0054): its retries and rate-limit waits would turn errors into
+/// slower successes and hide them from the table.
 /// </summary>
 internal sealed class LoadGenerator(HttpClient client, TimeSpan warmup, TimeSpan duration, long requestCap)
 {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace Chat4All.Bench;
@@ -8,8 +9,49 @@ namespace Chat4All.Bench;
 /// that peak; afterwards pgbench commits single-row INSERTs into a similar table on the same
 /// PostgreSQL at the peak's client count, and the two rates are compared.
 /// </summary>
-internal sealed class MessagesScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users)
+internal sealed class MessagesScenario : IBenchScenario
 {
+    private static readonly Option<IReadOnlyList<int>> PeakConcurrencies = BenchOption.IntList("--peak-concurrency",
+        "closed-loop workers for the peak runs", [8, 32, 64], 1, BenchOption.MaxConcurrency);
+
+    private static readonly Option<IReadOnlyList<int>> LoadPercents = BenchOption.IntList("--loads", "open-loop offered loads in % of the measured peak",
+        [25, 50, 75, 100], 1, 200);
+
+    private static readonly Option<bool> NoPgbench = new("--no-pgbench") { Description = "skip the pgbench baseline (then --postgres is optional)" };
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private ScenarioReport report = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "messages";
+
+    public string Description =>
+        "POST /v1/messages: closed-loop peak and open-loop offered loads, next to pgbench inserting the same rows\n" +
+        "into the same PostgreSQL. The host must run with rate limiting off (Chat4All__RateLimiting__Enabled=false).";
+
+    public IReadOnlyList<Option> Options => [CommonOptions.Duration, CommonOptions.Warmup, PeakConcurrencies, LoadPercents, CommonOptions.MaxInFlight, CommonOptions.Postgres, CommonOptions.PgBin, NoPgbench];
+
+    public int HttpConcurrency(ParseResult parsed) => Math.Max(parsed.GetValue(PeakConcurrencies)!.Max(), parsed.GetValue(CommonOptions.MaxInFlight));
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(CommonOptions.Warmup), parsed.GetValue(PeakConcurrencies)!,
+            parsed.GetValue(LoadPercents)!, parsed.GetValue(CommonOptions.MaxInFlight), parsed.GetValue(CommonOptions.Postgres), parsed.GetValue(CommonOptions.PgBin),
+            !parsed.GetValue(NoPgbench));
+        client = run.Client;
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, TimeSpan Duration, TimeSpan Warmup, IReadOnlyList<int> PeakConcurrencies,
+        IReadOnlyList<int> LoadPercents, int MaxInFlight, string? Postgres, string? PostgresBin, bool Pgbench)
+    {
+        public string? ResolvePostgres() => CommonOptions.ResolvePostgres(Postgres);
+    }
+
     /// <summary>The scope a demo user needs to create conversations and send.</summary>
     public const string MessagesScope = "messages";
 
@@ -34,7 +76,7 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
     private IReadOnlyList<BenchConversation> conversations = [];
     private PostgresBaseline? postgres;
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         if (await PrepareAsync(cancellationToken) is { } failed)
         {
@@ -42,7 +84,7 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
 
         var closedLoop = new List<RunResult>();
         var openLoop = new List<(int Percent, OpenLoopResult Result)>();
@@ -185,7 +227,7 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
 
             await Console.Error.WriteLineAsync(
                 "The pgbench baseline needs the platform's PostgreSQL: pass --postgres \"Host=...;Port=...;Database=...;Username=...;Password=...\", " +
-                "or export " + BenchOptions.PostgresEnvironmentVariable + " with eval \"$(scripts/infra.sh env)\", or skip it with --no-pgbench.");
+                "or export " + CommonOptions.PostgresEnvironmentVariable + " with eval \"$(scripts/infra.sh env)\", or skip it with --no-pgbench.");
             return 1;
         }
 
@@ -204,7 +246,7 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
             }
 
             await Console.Error.WriteLineAsync("pgbench and psql not found; tried: " + string.Join(", ", tried));
-            await Console.Error.WriteLineAsync("Pass --pg-bin <dir> or export " + BenchOptions.PostgresBinEnvironmentVariable + " (scripts/infra.sh env does).");
+            await Console.Error.WriteLineAsync("Pass --pg-bin <dir> or export " + CommonOptions.PostgresBinEnvironmentVariable + " (scripts/infra.sh env does).");
             return 1;
         }
 
@@ -367,64 +409,64 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
             ]);
         }
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
 
         var peak = closedLoop.MaxBy(r => r.RequestsPerSecond)!;
         var peakText = "Chat4All peak " + Rate(peak.RequestsPerSecond) + " accepted messages/s (closed loop, c=" +
             peak.Concurrency.ToString(CultureInfo.InvariantCulture) + ")";
-        Console.WriteLine(tps is { } baselineTps
+        report.Line(tps is { } baselineTps
             ? "Ratio: " + peakText + " / pgbench " + Rate(baselineTps) + " single-row commits/s (c=" + pgbench!.Clients.ToString(CultureInfo.InvariantCulture) +
               ") = " + ResultTable.Ratio(peak.RequestsPerSecond / baselineTps) + ". Aim: at least 1 (" +
               (peak.RequestsPerSecond >= baselineTps ? "met" : "not met") + ")."
             : "Ratio: " + peakText + "; no pgbench result to compare with.");
         if (offered.FirstOrDefault(o => o.Percent == 50).Result is { } half)
         {
-            Console.WriteLine(
+            report.Line(
                 "p99 at half of peak (offered " + Rate(half.OfferedPerSecond) + "/s): " + ResultTable.Milliseconds(half.Run.P99Milliseconds) +
                 " ms with " + ResultTable.Format(half.Run.Errors) + " errors. Aim: under 50 ms (" +
                 (half.Run.P99Milliseconds < 50 && half.Run.Errors == 0 ? "met" : "not met") + ").");
         }
 
-        Console.WriteLine();
-        Console.WriteLine(
+        report.Line();
+        report.Line(
             "Warm-up " + Seconds(options.Warmup) + " (not recorded), measured " + Seconds(options.Duration) + " per row. req/s is accepted messages/s " +
             "(HTTP 202, status accepted) for chat4all and committed transactions/s for pgbench; errors are excluded from req/s and the percentiles.");
-        Console.WriteLine(
+        report.Line(
             "Closed loop: N workers, each waiting for its response before sending again; the best row is the peak. " +
             "Offered: open loop, requests started on a fixed schedule whatever the responses do, at most " +
             options.MaxInFlight.ToString(CultureInfo.InvariantCulture) + " in flight; latency counts from the scheduled start " +
             "(no coordinated omission), and requests dropped at the in-flight cap or started over " +
             OpenLoopGenerator.LateStartLimit.TotalMilliseconds.ToString(CultureInfo.InvariantCulture) + " ms late count as errors.");
-        Console.WriteLine(
+        report.Line(
             "The outbox relay runs inside the host throughout and publishes every accepted message to Redis in the background: " +
             "that work is part of the platform's load in every chat4all row.");
         if (pgbench is not null)
         {
-            Console.WriteLine(
+            report.Line(
                 "pgbench ran after the Chat4All runs, not concurrently, so the two never competed for this machine's " +
                 Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) + " cores: one single-row INSERT per transaction into " +
                 PostgresBaseline.Table + " (shaped like messaging.messages, same PostgreSQL), -M prepared, " +
                 pgbench.Clients.ToString(CultureInfo.InvariantCulture) + " clients = the peak's concurrency; it reports only an average latency.");
         }
 
-        Console.WriteLine(
+        report.Line(
             "The load generator runs on the same machine and shares its " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) +
             " cores with the host, PostgreSQL and Redis.");
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
 
         if (relayDrainedRuns > 0)
         {
-            Console.WriteLine(relayNotes.Count == 0
+            report.Line(relayNotes.Count == 0
                 ? "Outbox: the relay had published every outbox row by the end of each run."
                 : "Outbox: " + relayDrainedRuns.ToString(CultureInfo.InvariantCulture) + " of " +
                   (relayDrainedRuns + relayNotes.Count).ToString(CultureInfo.InvariantCulture) + " runs ended with every outbox row published; the others:");
@@ -432,23 +474,23 @@ internal sealed class MessagesScenario(BenchOptions options, HttpClient client, 
 
         foreach (var note in relayNotes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         foreach (var result in closedLoop.Concat(openLoop.Select(o => o.Run)).Where(r => r.FirstError is not null))
         {
-            Console.WriteLine("Errors in " + result.Target + ", first: " + result.FirstError);
+            report.Line("Errors in " + result.Target + ", first: " + result.FirstError);
         }
 
         foreach (var result in openLoop.Where(o => o.Dropped + o.Late > 0))
         {
-            Console.WriteLine(result.Run.Target + ": " + ResultTable.Format(result.Dropped) + " dropped at the in-flight cap, " +
+            report.Line(result.Run.Target + ": " + ResultTable.Format(result.Dropped) + " dropped at the in-flight cap, " +
                 ResultTable.Format(result.Late) + " started late.");
         }
 
         foreach (var result in closedLoop.Concat(openLoop.Select(o => o.Run)).Where(r => r.CapReached))
         {
-            Console.WriteLine(result.Target + " hit the cap of " + ResultTable.Format(LoadGenerator.DefaultRequestCap) + " requests; its window was shortened.");
+            report.Line(result.Target + " hit the cap of " + ResultTable.Format(LoadGenerator.DefaultRequestCap) + " requests; its window was shortened.");
         }
     }
 

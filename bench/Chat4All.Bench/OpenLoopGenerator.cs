@@ -12,6 +12,7 @@ internal sealed record OpenLoopResult(double OfferedPerSecond, RunResult Run, lo
 /// stall (no coordinated omission). A request due while <c>maxInFlight</c> are outstanding is dropped,
 /// and one the dispatcher reaches more than <see cref="LateStartLimit"/> after its slot (the client
 /// itself fell behind) is skipped; both count as errors, so the offered load is never quietly lowered.
+/// Raw requests, not the SDK (docs/adr/0054): a retry would send a slot twice and hide its error.
 /// </summary>
 internal sealed class OpenLoopGenerator(HttpClient client, TimeSpan warmup, TimeSpan duration, int maxInFlight, long requestCap)
 {

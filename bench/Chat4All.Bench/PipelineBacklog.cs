@@ -25,13 +25,13 @@ internal sealed class PipelineBacklog(PostgresBaseline postgres, string redisCli
     private List<string>? streamKeys;
 
     /// <summary>Null (with a note) when PostgreSQL or Redis cannot be reached from here; the scenario then waits for the frames only.</summary>
-    public static PipelineBacklog? Create(BenchOptions options, out string? note)
+    public static PipelineBacklog? Create(PipelineScenario.Settings options, out string? note)
     {
         note = null;
         if (options.ResolvePostgres() is not { } connectionString || PostgresConnection.Parse(connectionString, out _) is not { } connection ||
             PostgresBaseline.ResolveBinDirectory(options.PostgresBin, out _) is not { } binDirectory)
         {
-            note = "Backlogs not read: no usable --postgres / $" + BenchOptions.PostgresEnvironmentVariable + " with psql (eval \"$(scripts/infra.sh env)\").";
+            note = "Backlogs not read: no usable --postgres / $" + CommonOptions.PostgresEnvironmentVariable + " with psql (eval \"$(scripts/infra.sh env)\").";
             return null;
         }
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -14,8 +15,68 @@ namespace Chat4All.Bench;
 /// pending deliveries) is empty, and charges the machine's CPU over the whole window — minus the
 /// bench's own — to the accepted messages and the completed deliveries.
 /// </summary>
-internal sealed class PipelineScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users)
+internal sealed class PipelineScenario : IBenchScenario
 {
+    private static readonly Option<IReadOnlyList<string>?> Channels = new("--channels")
+    {
+        Description = "the messages' channels: all (default: broadcast on every channel the recipient has an address on), default (the field left out: " +
+            "each recipient's preferred channel) or a comma-separated list",
+        DefaultValueFactory = _ => ["all"],
+        // "default" leaves the field out, so the server routes each recipient to their preferred channel.
+        CustomParser = result => result.Tokens[0].Value.Equals("default", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : result.Tokens[0].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+    };
+
+    private static readonly Option<TimeSpan> DrainTimeout = BenchOption.Seconds("--drain-timeout", "after the last send, how long to wait for every backlog to empty", 60);
+
+    private static readonly Option<string?> Redis = BenchOption.Text("--redis", $"Redis host:port, for stream lag (default ${CommonOptions.RedisEnvironmentVariable}; redis-cli)");
+
+    private static readonly Option<string> KeyPrefix = new("--key-prefix")
+    {
+        Description = "the host's Chat4All__EventBus__KeyPrefix (default chat4all)",
+        DefaultValueFactory = _ => "chat4all",
+    };
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private ScenarioReport report = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "pipeline";
+
+    public string Description =>
+        "messages into groups of three at fixed rates with every socket open (the first chat demo user sends, all three\n" +
+        "hold a WebSocket; one run per rate, each drained before the next): socket, delivered and receipt latency,\n" +
+        "end backlogs and drain time, CPU per message and per delivery. Rate limiting off; eval \"$(scripts/infra.sh env)\"\n" +
+        "exports the connection strings psql and redis-cli read the backlogs with.";
+
+    public IReadOnlyList<Option> Options => [CommonOptions.Rates, CommonOptions.Duration, Channels, CommonOptions.Conversations, DrainTimeout, CommonOptions.MaxInFlight, CommonOptions.Postgres, CommonOptions.PgBin, Redis, KeyPrefix, CommonOptions.HostPid];
+
+    // The open-loop sends plus the /metrics scrape.
+    public int HttpConcurrency(ParseResult parsed) => parsed.GetValue(CommonOptions.MaxInFlight) + 1;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(Channels),
+            parsed.GetValue(CommonOptions.Conversations), parsed.GetValue(DrainTimeout), parsed.GetValue(CommonOptions.MaxInFlight),
+            parsed.GetValue(CommonOptions.Postgres), parsed.GetValue(CommonOptions.PgBin), parsed.GetValue(Redis), parsed.GetValue(KeyPrefix)!,
+            parsed.GetValue(CommonOptions.HostPid));
+        client = run.Client;
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, IReadOnlyList<int> Rates, TimeSpan Duration, IReadOnlyList<string>? Channels, int Conversations,
+        TimeSpan DrainTimeout, int MaxInFlight, string? Postgres, string? PostgresBin, string? Redis, string KeyPrefix, int? HostPid)
+    {
+        public string? ResolvePostgres() => CommonOptions.ResolvePostgres(Postgres);
+
+        public (string Host, int Port)? ResolveRedis() => CommonOptions.ResolveRedis(Redis);
+    }
+
     /// <summary>The aims the issue sets: socket p99, accepted → delivered p99, receipt p99, drain.</summary>
     private const double SocketAimMilliseconds = 100;
     private const double DeliveredAimMilliseconds = 1000;
@@ -43,7 +104,7 @@ internal sealed class PipelineScenario(BenchOptions options, HttpClient client, 
     private PipelineBacklog? backlog;
     private HostProcess? host;
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var chatUsers = users
             .Where(u => u.HasScope(MessagesScenario.MessagesScope) && !u.HasScope(MessagesScenario.AdminScope) && !string.IsNullOrEmpty(u.UserId))
@@ -87,7 +148,7 @@ internal sealed class PipelineScenario(BenchOptions options, HttpClient client, 
             return setupFailed;
         }
 
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
         if (backlog is not null && await backlog.ReadAsync(cancellationToken) is { } before && before.Total > 0)
         {
             Progress("backlog before the first rate: " + before.Describe() + "; waiting for it to drain");
@@ -286,16 +347,16 @@ internal sealed class PipelineScenario(BenchOptions options, HttpClient client, 
             r.Window.HostSeconds is { } h ? Cost(h, r.Accepted) : "n/a",
             r.Window.HostSeconds is { } hd ? Cost(hd, r.DeliveredByHost) : "n/a",
         }).ToList();
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, [.. Headers.Select(_ => true)], rows, options.Markdown));
-        Console.WriteLine();
+        report.Line();
+        report.Table(Headers, [.. Headers.Select(_ => true)], rows);
+        report.Line();
         var sustainable = results.Where(Sustained).Select(r => r.Rate).DefaultIfEmpty(0).Max();
-        Console.WriteLine("Highest sustainable rate: " + (sustainable > 0 ? ResultTable.Format(sustainable) + " msgs/s" : "none of the offered rates") +
+        report.Line("Highest sustainable rate: " + (sustainable > 0 ? ResultTable.Format(sustainable) + " msgs/s" : "none of the offered rates") +
             " (accepted/s ≥ 95 % of offered, no errors, every frame arrived, accepted → delivered p99 < " + DeliveredAimMilliseconds.ToString("0", CultureInfo.InvariantCulture) +
             " ms, drained within " + DrainAimSeconds.ToString("0", CultureInfo.InvariantCulture) + " s). Socket p99 < " +
             SocketAimMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms: " + string.Join("; ", results.Select(r =>
                 ResultTable.Format(r.Rate) + "/s " + (Percentiles.Of(r.Socket, 0.99) < SocketAimMilliseconds && r.Lost == 0 ? "met" : "not met"))) + ".");
-        Console.WriteLine(
+        report.Line(
             "Groups of three: " + sender.Name + " sends to " + ResultTable.Format(conversationIds.Count) + " groups with " + recipients[0].Name + " and " +
             recipients[1].Name + " round robin; all three hold a WebSocket. Socket = POST sent → " + recipients[0].Name + "'s message.created frame. " +
             "Delivered = POST sent → each delivery's `delivered` status frame on " + sender.Name + "'s socket (what the sender sees); Delivered (count) = " +
@@ -331,17 +392,17 @@ internal sealed class PipelineScenario(BenchOptions options, HttpClient client, 
                 parts.Add(ResultTable.Format(r.OutOfOrder) + " out-of-order (seq) frames");
             }
 
-            Console.WriteLine(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts) + ".");
+            report.Line(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts) + ".");
         }
 
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
         if (MachineInfo.DescribeLoadAtEnd() is { } end)
         {
-            Console.WriteLine(end);
+            report.Line(end);
         }
     }
 

@@ -150,7 +150,7 @@ internal sealed partial class PostgresBaseline(string binDirectory, PostgresConn
         }
         else
         {
-            if (Environment.GetEnvironmentVariable(BenchOptions.PostgresBinEnvironmentVariable) is { Length: > 0 } fromEnvironment)
+            if (Environment.GetEnvironmentVariable(CommonOptions.PostgresBinEnvironmentVariable) is { Length: > 0 } fromEnvironment)
             {
                 candidates.Add(Path.GetFullPath(fromEnvironment));
             }

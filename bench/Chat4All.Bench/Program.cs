@@ -1,28 +1,68 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Chat4All.Bench;
 
-// Bench scenario 1: token issuance and an authenticated no-op against a running Chat4All host, each
-// next to the same load on a bare in-process Kestrel server (the ceiling). Scenario 2 (messages) is
-// in MessagesScenario, scenario 3 (deliveries, end to end) in DeliveriesScenario, the realtime ones in
-// ConnectionsScenario and RealtimeLatencyScenario, uploads in UploadsScenario. Results go to stdout, progress to stderr, so `> results.md` captures only
-// what belongs in the README.
-var options = BenchOptions.Parse(args, out var parseError);
-if (options is null)
+// The bench: one scenario per run (--scenario, default all = token + noop), each a class in
+// BenchScenarios.All with its own options. Results go to stdout, progress to stderr, so
+// `> results.md` captures only what belongs in bench/README.md.
+var scenarioOption = new Option<IBenchScenario>("--scenario")
 {
-    if (string.IsNullOrEmpty(parseError))
+    Description = "what to run: " + string.Join('|', BenchScenarios.All.Select(s => s.Name)) + " (default all)",
+    DefaultValueFactory = _ => BenchScenarios.All[0],
+    CustomParser = result =>
     {
-        Console.WriteLine(BenchOptions.Usage);
-        return 0;
+        var value = result.Tokens[0].Value;
+        if (BenchScenarios.All.FirstOrDefault(s => string.Equals(s.Name, value, StringComparison.OrdinalIgnoreCase)) is { } found)
+        {
+            return found;
+        }
+
+        result.AddError($"--scenario must be {string.Join(", ", BenchScenarios.All.Select(s => s.Name))} (got '{value}').");
+        return BenchScenarios.All[0];
+    },
+};
+Option[] common = [CommonOptions.Url, CommonOptions.Users, scenarioOption, CommonOptions.Markdown];
+var root = new RootCommand("Chat4All.Bench");
+foreach (var option in common.Concat(BenchScenarios.All.SelectMany(s => s.Options)).Distinct())
+{
+    root.Options.Add(option);
+}
+
+if (args.Any(a => a is "--help" or "-h" or "-?"))
+{
+    Console.Write(Usage());
+    return 0;
+}
+
+var parsed = root.Parse(args);
+var errors = parsed.Errors.Select(e => e.Message).ToList();
+var scenario = errors.Count == 0 ? parsed.GetValue(scenarioOption)! : BenchScenarios.All[0];
+if (errors.Count == 0)
+{
+    // An option of another scenario would be silently ignored; say so instead.
+    var accepted = common.Concat(scenario.Options).ToHashSet();
+    foreach (var other in BenchScenarios.All.SelectMany(s => s.Options).Distinct().Where(o => !accepted.Contains(o) && parsed.GetResult(o) is { Implicit: false }))
+    {
+        var owners = BenchScenarios.All.Where(s => s.Options.Contains(other)).Select(s => s.Name);
+        errors.Add($"{other.Name} does not apply to --scenario {scenario.Name} (it is an option of {string.Join(", ", owners)}).");
+    }
+}
+
+if (errors.Count > 0)
+{
+    foreach (var error in errors)
+    {
+        await Console.Error.WriteLineAsync(error);
     }
 
-    await Console.Error.WriteLineAsync(parseError);
-    await Console.Error.WriteLineAsync();
-    await Console.Error.WriteLineAsync(BenchOptions.Usage);
+    await Console.Error.WriteLineAsync("Run with --help for every scenario and option.");
     return 2;
 }
 
+var url = parsed.GetValue(CommonOptions.Url)!;
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -32,7 +72,7 @@ Console.CancelKeyPress += (_, e) =>
 };
 var cancellationToken = interrupt.Token;
 
-var usersPath = DemoUserFile.Resolve(options.UsersPath ?? BenchOptions.DefaultUsersPath, out var tried);
+var usersPath = DemoUserFile.Resolve(parsed.GetValue(CommonOptions.Users) ?? CommonOptions.DefaultUsersPath, out var tried);
 if (usersPath is null)
 {
     await Console.Error.WriteLineAsync("Demo users file not found; tried:");
@@ -56,29 +96,10 @@ catch (Exception ex) when (ex is JsonException or InvalidDataException or IOExce
     return 1;
 }
 
-var runMessages = options.Scenario is ScenarioSelection.Messages;
-var runDeliveries = options.Scenario is ScenarioSelection.Deliveries;
-var runConnections = options.Scenario is ScenarioSelection.Connections;
-var runRealtimeLatency = options.Scenario is ScenarioSelection.RealtimeLatency;
-var runUploads = options.Scenario is ScenarioSelection.Uploads;
-var runPipeline = options.Scenario is ScenarioSelection.Pipeline;
-var maxConcurrency = options.Scenario switch
-{
-    ScenarioSelection.Messages => Math.Max(options.PeakConcurrencies.Max(), options.MaxInFlight),
-    // The sends, or the read-back GETs, plus the /metrics scrape.
-    ScenarioSelection.Deliveries => Math.Max(options.SendConcurrency, DeliveriesScenario.PollConcurrency) + 1,
-    // Token fetches and user provisioning during setup, plus the /metrics scrape; the sockets have their own handlers.
-    ScenarioSelection.Connections => 16,
-    // The open-loop sends plus the /metrics scrape.
-    ScenarioSelection.RealtimeLatency or ScenarioSelection.Pipeline => options.MaxInFlight + 1,
-    // The chunk requests in flight plus setup and status polls.
-    ScenarioSelection.Uploads => options.UploadParallelism.Max() + 2,
-    _ => Math.Max(options.Concurrency, options.TokenConcurrency),
-};
 using var client = new HttpClient(new SocketsHttpHandler
 {
     // One connection per closed-loop worker (or open-loop request in flight), never queued behind the pool limit.
-    MaxConnectionsPerServer = maxConcurrency,
+    MaxConnectionsPerServer = scenario.HttpConcurrency(parsed),
     // Longer than any run, so no connection is recycled (and re-handshaken) inside a measured window.
     PooledConnectionLifetime = TimeSpan.FromMinutes(30),
     PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
@@ -94,30 +115,22 @@ using var client = new HttpClient(new SocketsHttpHandler
     Timeout = TimeSpan.FromSeconds(10),
 };
 
-Progress("demo users: " + users.Count.ToString(CultureInfo.InvariantCulture) + " from " + usersPath);
-
-var runToken = options.Scenario is ScenarioSelection.All or ScenarioSelection.Token;
-var runNoop = options.Scenario is ScenarioSelection.All or ScenarioSelection.Noop;
+await Console.Error.WriteLineAsync("[bench] demo users: " + users.Count.ToString(CultureInfo.InvariantCulture) + " from " + usersPath);
 
 // Fetching every user's token up front doubles as the preflight: it proves the host is up and the
 // credentials are current before any measurement starts.
 var accessTokens = new List<string>();
 try
 {
-    Progress("fetching one access token per demo user from " + options.Url);
+    await Console.Error.WriteLineAsync("[bench] fetching one access token per demo user from " + url);
     foreach (var user in users)
     {
-        accessTokens.Add(await Chat4AllApi.FetchAccessTokenAsync(client, options.Url, user, cancellationToken));
-    }
-
-    if (runNoop)
-    {
-        await Chat4AllApi.CheckMeAsync(client, options.Url, accessTokens[0], cancellationToken);
+        accessTokens.Add(await Chat4AllApi.FetchAccessTokenAsync(client, url, user, cancellationToken));
     }
 }
 catch (HttpRequestException ex)
 {
-    await Console.Error.WriteLineAsync("Cannot reach Chat4All at " + options.Url + ": " + ex.Message);
+    await Console.Error.WriteLineAsync("Cannot reach Chat4All at " + url + ": " + ex.Message);
     await Console.Error.WriteLineAsync("Start it with scripts/run.sh in another terminal, or pass --url.");
     return 1;
 }
@@ -132,123 +145,41 @@ catch (OperationCanceledException)
     return 130;
 }
 
-if (runMessages)
+return await scenario.RunAsync(new BenchRun(url, new ScenarioReport(Console.Out, parsed.GetValue(CommonOptions.Markdown)), client, users, usersPath, accessTokens), parsed, cancellationToken);
+
+// --help: the common options, then each scenario with what it measures and its own options.
+string Usage()
 {
-    // Its own setup (conversations, PostgreSQL), runs and table; see MessagesScenario.
-    return await new MessagesScenario(options, client, users).RunAsync(cancellationToken);
-}
+    var text = new StringBuilder();
+    text.AppendLine("""
+        Chat4All.Bench: load against a running Chat4All host, one scenario per run; results on stdout,
+        progress on stderr. Details, setups and recorded results: bench/README.md.
 
-if (runDeliveries)
-{
-    // Its own setup (groups, probe), send phase, wait and table; see DeliveriesScenario.
-    return await new DeliveriesScenario(options, client, users).RunAsync(cancellationToken);
-}
+        Usage: dotnet run -c Release --project bench/Chat4All.Bench -- [--scenario NAME] [options]
 
-if (runConnections)
-{
-    // Its own users, sockets, idle window and table; see ConnectionsScenario.
-    return await new ConnectionsScenario(options, client, users, usersPath).RunAsync(cancellationToken);
-}
-
-if (runRealtimeLatency)
-{
-    // Its own conversation, socket, open-loop runs and table; see RealtimeLatencyScenario.
-    return await new RealtimeLatencyScenario(options, client, users).RunAsync(cancellationToken);
-}
-
-if (runPipeline)
-{
-    // Its own groups, three sockets per rate, backlogs and CPU; see PipelineScenario.
-    return await new PipelineScenario(options, client, users).RunAsync(cancellationToken);
-}
-
-if (options.Scenario is ScenarioSelection.Chaos)
-{
-    // Faults injected into a scripts/ha.sh cluster under steady load; see ChaosScenario.
-    return await new ChaosScenario(options, users).RunAsync(cancellationToken);
-}
-
-if (runUploads)
-{
-    // Its own conversation, dd baseline, uploads and table; see UploadsScenario.
-    return await new UploadsScenario(options, client, users, usersPath).RunAsync(cancellationToken);
-}
-
-// Printed only once the setup works, so a failed preflight leaves stdout empty.
-Console.WriteLine(MachineInfo.Describe());
-
-await using var ceiling = await CeilingServer.StartAsync(cancellationToken);
-Progress("bare Kestrel ceiling listening on " + ceiling.BaseAddress);
-
-var workloads = new List<Workload>();
-if (runToken)
-{
-    workloads.Add(Workload.TokenIssuance(Workload.Chat4AllTarget, options.Url, Chat4AllApi.TokenPath, options.TokenConcurrency, users));
-    workloads.Add(Workload.TokenIssuance(Workload.CeilingTarget, ceiling.BaseAddress, CeilingServer.TokenPath, options.TokenConcurrency, users));
-}
-
-if (runNoop)
-{
-    workloads.Add(Workload.AuthenticatedNoop(Workload.Chat4AllTarget, options.Url, Chat4AllApi.MePath, options.Concurrency, accessTokens));
-    workloads.Add(Workload.AuthenticatedNoop(Workload.CeilingTarget, ceiling.BaseAddress, CeilingServer.MePath, options.Concurrency, accessTokens));
-}
-
-var generator = new LoadGenerator(client, options.Warmup, options.Duration, LoadGenerator.DefaultRequestCap);
-var results = new List<RunResult>();
-foreach (var workload in workloads)
-{
-    Progress(workload.Scenario + " -> " + workload.Target + ": " + workload.Concurrency.ToString(CultureInfo.InvariantCulture) +
-        " workers, " + Seconds(options.Warmup) + " warm-up + " + Seconds(options.Duration) + " measured");
-
-    // Start each target from a clean heap so garbage left by the previous run is not collected on its clock.
-    GC.Collect();
-    GC.WaitForPendingFinalizers();
-    GC.Collect();
-
-    var result = await generator.RunAsync(workload, cancellationToken);
-    if (cancellationToken.IsCancellationRequested)
+        Every scenario:
+        """);
+    AppendOptions(text, common);
+    text.AppendLine("  --help                      show this text");
+    foreach (var each in BenchScenarios.All)
     {
-        Progress("interrupted; the unfinished run is not reported");
-        break;
+        text.AppendLine().Append("--scenario ").AppendLine(each.Name);
+        foreach (var line in each.Description.Split('\n'))
+        {
+            text.Append("  ").AppendLine(line.TrimEnd());
+        }
+
+        AppendOptions(text, each.Options);
     }
 
-    results.Add(result);
-    Progress("  " + result.RequestsPerSecond.ToString("N0", CultureInfo.InvariantCulture) + " req/s, " +
-        result.Errors.ToString(CultureInfo.InvariantCulture) + " errors");
+    return text.ToString();
 }
 
-if (results.Count > 0)
+static void AppendOptions(StringBuilder text, IEnumerable<Option> options)
 {
-    Console.WriteLine();
-    Console.Write(ResultTable.Render(results, options.Markdown));
-    Console.WriteLine();
-    Console.WriteLine(
-        "Warm-up " + Seconds(options.Warmup) + " (not recorded), measured " + Seconds(options.Duration) +
-        " per target; closed loop, one shared HttpClient, HTTP/1.1 over loopback.");
-    Console.WriteLine(
-        "req/s counts successful responses only; errors (non-2xx, timeouts, connection failures) are excluded from the percentiles.");
-    Console.WriteLine(
-        "The load generator runs on the same machine and shares its " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) +
-        " cores with the server under test (Chat4All in its own process, the bare Kestrel ceiling inside this one).");
-    if (MachineInfo.DescribeLoadAtEnd() is { } load)
+    foreach (var option in options)
     {
-        Console.WriteLine(load);
-    }
-    foreach (var result in results.Where(r => r.FirstError is not null))
-    {
-        Console.WriteLine("Errors in " + result.Scenario + " / " + result.Target + ", first: " + result.FirstError);
-    }
-
-    foreach (var result in results.Where(r => r.CapReached))
-    {
-        Console.WriteLine(
-            result.Scenario + " / " + result.Target + " hit the cap of " +
-            LoadGenerator.DefaultRequestCap.ToString("N0", CultureInfo.InvariantCulture) + " requests; its window was shortened.");
+        var name = option is Option<bool> ? option.Name : option.Name + " <value>";
+        text.Append("  ").Append(name.PadRight(27)).Append(' ').AppendLine(option.Description);
     }
 }
-
-return cancellationToken.IsCancellationRequested ? 130 : 0;
-
-static void Progress(string message) => Console.Error.WriteLine("[bench] " + message);
-
-static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture) + " s";

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -8,13 +9,46 @@ namespace Chat4All.Bench;
 
 /// <summary>
 /// Send-to-screen latency: member A sends <c>POST /v1/messages</c> into conversations with member B
-/// (one private one, or <see cref="BenchOptions.Conversations"/> groups with a third member), open loop at each of <see cref="BenchOptions.Rates"/>, while B holds a WebSocket; each
+/// (one private one, or <see cref="Settings.Conversations"/> groups with a third member), open loop at each of <see cref="Settings.Rates"/>, while B holds a WebSocket; each
 /// message's latency runs from just before its POST is sent to the moment the
 /// <c>message.created</c> frame carrying its <c>message_id</c> has been read from B's socket. A
-/// message whose frame has not arrived within <see cref="BenchOptions.FrameTimeout"/> is lost.
+/// message whose frame has not arrived within <see cref="Settings.FrameTimeout"/> is lost.
 /// </summary>
-internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users)
+internal sealed class RealtimeLatencyScenario : IBenchScenario
 {
+    private static readonly Option<TimeSpan> FrameTimeout = BenchOption.Seconds("--frame-timeout",
+        "a message whose frame has not arrived this long after its send is lost", 10);
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private ScenarioReport report = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+
+    public string Name => "realtime-latency";
+
+    public string Description =>
+        "POST /v1/messages to the message.created frame on the recipient's socket, open loop at fixed rates; one\n" +
+        "sender, one recipient with an open socket. Rate limiting off.";
+
+    public IReadOnlyList<Option> Options => [CommonOptions.Rates, CommonOptions.Conversations, FrameTimeout, CommonOptions.Duration, CommonOptions.Warmup, CommonOptions.MaxInFlight];
+
+    // The open-loop sends plus the /metrics scrape.
+    public int HttpConcurrency(ParseResult parsed) => parsed.GetValue(CommonOptions.MaxInFlight) + 1;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Conversations), parsed.GetValue(FrameTimeout),
+            parsed.GetValue(CommonOptions.Duration), parsed.GetValue(CommonOptions.Warmup), parsed.GetValue(CommonOptions.MaxInFlight));
+        client = run.Client;
+        users = run.Users;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, IReadOnlyList<int> Rates, int Conversations, TimeSpan FrameTimeout, TimeSpan Duration,
+        TimeSpan Warmup, int MaxInFlight);
+
     /// <summary>The aim the issue sets for p99, send to frame.</summary>
     private const double TargetP99Milliseconds = 100;
 
@@ -49,7 +83,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
     private byte[][] bodies = [];
     private byte[] subscribeFrame = [];
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var chatUsers = users
             .Where(u => u.HasScope(MessagesScenario.MessagesScope) && !u.HasScope(MessagesScenario.AdminScope) && !string.IsNullOrEmpty(u.UserId))
@@ -101,7 +135,7 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
         }
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
 
         var results = new List<RateResult>();
         try
@@ -297,14 +331,14 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
             ResultTable.Milliseconds(Percentiles.Of(r.PostLatencies, 0.99)),
         }).ToList();
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
-        Console.WriteLine(
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
+        report.Line(
             "p99 < " + TargetP99Milliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms (the aim): " + string.Join("; ", results.Select(r =>
                 ResultTable.Format(r.Rate) + "/s " + (r.Latencies.Length == 0 ? "n/a"
                     : Percentiles.Of(r.Latencies, 0.99) < TargetP99Milliseconds && r.Lost == 0 && r.Errors == 0 ? "met" : "**not met**"))) + ".");
-        Console.WriteLine(
+        report.Line(
             "One sender (" + sender.Name + ") and one recipient (" + recipient.Name + ") " + (conversationIds.Count == 1
                 ? "in one private conversation (one partition: its events are consumed strictly in order, one at a time); "
                 : "in " + ResultTable.Format(conversationIds.Count) + " group conversations with a third member, sent to round robin (--conversations); ") +
@@ -344,20 +378,20 @@ internal sealed class RealtimeLatencyScenario(BenchOptions options, HttpClient c
                 parts.Add(DescribeHostPath(r.Before, r.After));
             }
 
-            Console.WriteLine(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts.DefaultIfEmpty("no errors")) + ".");
+            report.Line(ResultTable.Format(r.Rate) + "/s: " + string.Join("; ", parts.DefaultIfEmpty("no errors")) + ".");
         }
 
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
-        Console.WriteLine(
+        report.Line(
             "The host must run with Chat4All__RateLimiting__Enabled=false (a 429 stops the bench). The load generator runs on the same machine and shares its " +
             ResultTable.Format(Environment.ProcessorCount) + " cores with the host, PostgreSQL and Redis.");
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
     }
 

@@ -51,6 +51,9 @@ internal sealed class SocketStats
 /// <c>{"type":"ping"}</c> with <c>{"type":"pong"}</c> (the server closes with 1001 otherwise) and hands
 /// the rest to an optional callback with the tick it arrived on. A close the bench did not start is
 /// counted in <see cref="SocketStats"/>. One send at a time, as a WebSocket requires.
+/// Not the SDK's <c>RealtimeSession</c> (docs/adr/0054): that session reconnects, fills gaps from
+/// history, drops duplicates and reorders — the very things the realtime scenarios count — and
+/// cannot connect from a chosen source address.
 /// </summary>
 internal sealed class RealtimeSocket : IAsyncDisposable
 {

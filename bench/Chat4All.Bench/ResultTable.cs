@@ -12,11 +12,9 @@ internal static class ResultTable
     // Text columns read left-aligned, numbers right-aligned.
     private static readonly bool[] RightAligned = [false, false, true, true, true, true, true, true, true, false];
 
-    public static string Render(IReadOnlyList<RunResult> results, bool markdown)
-    {
-        var rows = results.Select(r => Cells(r, results)).ToList();
-        return Render(Headers, RightAligned, rows, markdown);
-    }
+    /// <summary>The token and no-op runs as one table, each Chat4All row beside its ceiling.</summary>
+    public static void Report(ScenarioReport report, IReadOnlyList<RunResult> results) =>
+        report.Table(Headers, RightAligned, [.. results.Select(r => Cells(r, results))]);
 
     /// <summary>Any table: aligned text (numbers right-aligned) or Markdown.</summary>
     public static string Render(string[] headers, bool[] rightAligned, List<string[]> rows, bool markdown) =>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -9,15 +10,62 @@ using System.Text.Json;
 namespace Chat4All.Bench;
 
 /// <summary>
-/// One large file through the files API per entry of <see cref="BenchOptions.UploadParallelism"/>:
+/// One large file through the files API per entry of <see cref="Settings.UploadParallelism"/>:
 /// initiate (with the whole file's SHA-256), every chunk <c>POST</c>ed with that many requests in
 /// flight, complete, then wait until the assembled file is <c>completed</c>. Beside it, in the same
 /// run, <c>dd</c> writes the same number of bytes to the directory the host keeps its blobs in (same
 /// disk), once with a single flush at the end and once flushing every block as the blob store flushes
 /// every chunk. The host's resident memory is sampled from <c>/proc</c> throughout.
 /// </summary>
-internal sealed class UploadsScenario(BenchOptions options, HttpClient client, IReadOnlyList<DemoUser> users, string usersPath)
+internal sealed class UploadsScenario : IBenchScenario
 {
+    private const long BytesPerMiB = 1024 * 1024;
+
+    private static readonly Option<int> FileSize = BenchOption.Int("--file-size", "file size in MiB (2048 = 2 GiB, the API's maximum)", 2048, 1, 2048);
+
+    private static readonly Option<int> ChunkSize = BenchOption.Int("--chunk-size", "chunk size in MiB, as the API allows", 8, 5, 50);
+
+    private static readonly Option<IReadOnlyList<int>> Parallel = BenchOption.IntList("--parallel", "chunk requests in flight, one run each", [1, 4], 1, 64);
+
+    private static readonly Option<string?> DdDirectory = BenchOption.Text("--dd-dir",
+        "where dd writes the same number of bytes for comparison, then deletes them (default: the folder of the demo users file, the host's data directory)");
+
+    private static readonly Option<Uri?> FilesUrlOption = BenchOption.LoopbackUrl("--files-url",
+        "a host serving the files target on its own (default: --url); tokens and the conversation still come from --url", null);
+
+    // Set by RunAsync: a scenario runs once per process.
+    private Settings options = null!;
+    private ScenarioReport report = null!;
+    private HttpClient client = null!;
+    private IReadOnlyList<DemoUser> users = [];
+    private string usersPath = "";
+
+    public string Name => "uploads";
+
+    public string Description =>
+        "one large file through the files API (initiate, POST every chunk, complete, wait for completed), sequential\n" +
+        "and parallel chunks, beside dd writing as many bytes; the host's peak RSS. Rate limiting off (a 2 GiB file is\n" +
+        "256 chunk requests).";
+
+    public IReadOnlyList<Option> Options => [FileSize, ChunkSize, Parallel, DdDirectory, FilesUrlOption, CommonOptions.HostPid];
+
+    // The chunk requests in flight plus setup and status polls.
+    public int HttpConcurrency(ParseResult parsed) => parsed.GetValue(Parallel)!.Max() + 2;
+
+    public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
+    {
+        report = run.Report;
+        options = new Settings(run.Url, parsed.GetValue(FileSize) * BytesPerMiB, (int)(parsed.GetValue(ChunkSize) * BytesPerMiB), parsed.GetValue(Parallel)!,
+            parsed.GetValue(DdDirectory), parsed.GetValue(FilesUrlOption), parsed.GetValue(CommonOptions.HostPid));
+        client = run.Client;
+        users = run.Users;
+        usersPath = run.UsersPath;
+        return RunScenarioAsync(cancellationToken);
+    }
+
+    internal sealed record Settings(Uri Url, long FileSizeBytes, int ChunkSizeBytes, IReadOnlyList<int> UploadParallelism, string? DdDirectory,
+        Uri? FilesUrl, int? HostPid);
+
     /// <summary>The bound the issue sets on the host's memory during a 2 GiB upload.</summary>
     private const long TargetPeakRssBytes = 300L * 1024 * 1024;
 
@@ -36,7 +84,7 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
 
     private Uri FilesUrl => options.FilesUrl ?? options.Url;
 
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
         var members = users.Where(u => u.HasScope(FilesScope) && !u.HasScope(MessagesScenario.AdminScope) && !string.IsNullOrEmpty(u.UserId)).ToList();
         if (members.Count < 3)
@@ -79,7 +127,7 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
         var sha256 = content.Sha256();
 
         // Printed only once the setup works, so a failed preflight leaves stdout empty.
-        Console.WriteLine(MachineInfo.Describe());
+        report.Line(MachineInfo.Describe());
         var rows = new List<string[]>();
         try
         {
@@ -115,26 +163,26 @@ internal sealed class UploadsScenario(BenchOptions options, HttpClient client, I
             return 130;
         }
 
-        Console.WriteLine();
-        Console.Write(ResultTable.Render(Headers, RightAligned, rows, options.Markdown));
-        Console.WriteLine();
-        Console.WriteLine("MB/s = 10^6 bytes per second of upload wall time: first chunk sent to last chunk stored (HTTP/1.1 over loopback, one connection per chunk in flight). " +
+        report.Line();
+        report.Table(Headers, RightAligned, rows);
+        report.Line();
+        report.Line("MB/s = 10^6 bytes per second of upload wall time: first chunk sent to last chunk stored (HTTP/1.1 over loopback, one connection per chunk in flight). " +
             "\"vs dd\" = dd's time over the upload's time on the same disk in the same run (1.00 = as fast as dd). dd writes from /dev/zero with bs = the chunk size into --dd-dir " +
             "(default: the host's data directory, which holds its blobs), then the file is removed. The blob store flushes every chunk to disk (fsync) before answering.");
-        Console.WriteLine("Assembly = complete (202) to status completed, polled every 50 ms: verify chunks, compose (a rename in directory mode), SHA-256 of the whole file, " +
+        report.Line("Assembly = complete (202) to status completed, polled every 50 ms: verify chunks, compose (a rename in directory mode), SHA-256 of the whole file, " +
             "magic-byte check, file row + file.uploaded, staging cleanup.");
-        Console.WriteLine("Files API at " + FilesUrl + (options.FilesUrl is null ? " (the host serving every target)" : " (a host serving the files target alone; tokens and the conversation from " + options.Url + ")") + ".");
-        Console.WriteLine("Host peak RSS = the highest VmRSS of " + host.How + " (pid " + host.Pid.ToString(CultureInfo.InvariantCulture) + ") sampled every 50 ms during upload and assembly; " +
+        report.Line("Files API at " + FilesUrl + (options.FilesUrl is null ? " (the host serving every target)" : " (a host serving the files target alone; tokens and the conversation from " + options.Url + ")") + ".");
+        report.Line("Host peak RSS = the highest VmRSS of " + host.How + " (pid " + host.Pid.ToString(CultureInfo.InvariantCulture) + ") sampled every 50 ms during upload and assembly; " +
             "target under 300 MiB. The client generates chunk bytes on the fly (nothing is held whole on either side) and shares the machine's cores with the host.");
         foreach (var note in notes)
         {
-            Console.WriteLine(note);
+            report.Line(note);
         }
 
-        Console.WriteLine("The uploaded files stay in the host's blob store; each run adds " + MiB(content.Length * options.UploadParallelism.Count) + " MiB.");
+        report.Line("The uploaded files stay in the host's blob store; each run adds " + MiB(content.Length * options.UploadParallelism.Count) + " MiB.");
         if (MachineInfo.DescribeLoadAtEnd() is { } load)
         {
-            Console.WriteLine(load);
+            report.Line(load);
         }
 
         return 0;

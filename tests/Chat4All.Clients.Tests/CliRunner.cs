@@ -24,6 +24,12 @@ public sealed class CliRunner : IDisposable
 
     public string ConfigDirectory => _config.Path;
 
+    /// <summary>Columns of the terminal stdout pretends to be; null: stdout is redirected (a pipe or a file).</summary>
+    public int? TerminalWidth { get; set; }
+
+    /// <summary>The CLI's environment variables (e.g. <c>NO_COLOR</c>).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     public string ProfilePath => Path.Combine(ConfigDirectory, "profiles", "default.json");
 
     public static async Task<CliRunner> SignedInAsync(Chat4AllHost host, TestUser user)
@@ -51,7 +57,8 @@ public sealed class CliRunner : IDisposable
         var output = new WatchedWriter();
         var error = new WatchedWriter();
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var context = new CliContext(output, error, ConfigDirectory, new Dictionary<string, string>(), ErrorIsTerminal: false, new StringReader(input));
+        var context = new CliContext(output, error, ConfigDirectory, Environment, ErrorIsTerminal: false, new StringReader(input),
+            TerminalWidth: TerminalWidth);
         var task = Task.Run(() => CliApp.RunAsync(args, context, cancellation.Token));
         return new RunningCli(args, output, error, cancellation, task);
     }

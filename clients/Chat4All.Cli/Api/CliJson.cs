@@ -25,6 +25,7 @@ namespace Chat4All.Cli.Api;
 [JsonSerializable(typeof(MarkReadResponse))]
 [JsonSerializable(typeof(DirectoryPage))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(Chat4All.Contracts.Events.MessagePayload))]
 [JsonSerializable(typeof(Auth.Profile))]
 [JsonSerializable(typeof(Files.UploadState))]
 internal sealed partial class CliJson : JsonSerializerContext;

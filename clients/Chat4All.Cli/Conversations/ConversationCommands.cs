@@ -6,12 +6,16 @@ using Chat4All.Client;
 using Chat4All.Cli.Auth;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
+using Spectre.Console;
 
 namespace Chat4All.Cli.Conversations;
 
 /// <summary><c>conversations list|create|show</c>.</summary>
 public static class ConversationCommands
 {
+    /// <summary>Columns from which <c>conversations list</c> shows every field in a column of its own.</summary>
+    private const int WideTerminal = 120;
+
     public static Command Create(CliGlobals globals) => new("conversations", "List, create and show conversations")
     {
         List(globals),
@@ -27,11 +31,12 @@ public static class ConversationCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var path = $"v1/conversations?limit={parsed.GetValue(limit)}";
+            var printer = session.Printer;
+            // People read names; scripts get exactly the server's page as before (no expansion).
+            var path = $"v1/conversations?limit={parsed.GetValue(limit)}" + (printer.Json ? "" : "&expand=members");
             var (items, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path, next => path + "&cursor=" + next, CliJson.Default.ConversationPage,
                 page => (page.Items, page.NextCursor, page.HasMore), "items", parsed.GetValue(all), cancellationToken);
 
-            var printer = session.Printer;
             if (printer.Json)
             {
                 printer.Document(new JsonObject { ["items"] = raw, ["next_cursor"] = hasMore ? cursor : null, ["has_more"] = hasMore });
@@ -44,16 +49,40 @@ public static class ConversationCommands
                 return ExitCodes.Ok;
             }
 
-            var table = new TextTable("CONVERSATION", "TYPE", "UNREAD", "LAST", "NAME / LAST MESSAGE");
+            // A terminal narrower than the six columns need gets two: the id whole, the rest stacked beside it.
+            var stacked = printer.Width is < WideTerminal;
+            var table = stacked
+                ? printer.NewTable("CONVERSATION", "WITH · UNREAD · LAST / NAME / LAST MESSAGE")
+                : printer.NewTable("CONVERSATION", "TYPE", "WITH", "UNREAD", "LAST", "NAME / LAST MESSAGE");
+            table.Columns[0].NoWrap();
             foreach (var c in items)
             {
                 var last = c.LastMessage is { } m ? $"#{m.Seq} {Shorten(m.Preview ?? "", 50)}" : "(no messages)";
                 var name = c.Metadata?.Name is { Length: > 0 } n ? n + " — " : "";
-                table.Add(c.ConversationId.ToString(), c.Type, c.UnreadCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    Printer.Time(c.UpdatedAt), name + last);
+                var others = (c.MemberDetails ?? []).Where(u => u.UserId != session.UserId).Select(u => u.Name ?? UserNames.ShortId(u.UserId)).ToList();
+                var with = others.Count <= 3 ? string.Join(", ", others) : $"{string.Join(", ", others.Take(3))} +{others.Count - 3}";
+                var unread = c.UnreadCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var unreadMarkup = c.UnreadCount > 0 ? $"[bold yellow]{unread}[/]" : unread;
+                if (stacked)
+                {
+                    table.AddRow(Markup.Escape(c.ConversationId.ToString()),
+                        $"[bold]{Markup.Escape(with)}[/] ({Markup.Escape(c.Type)}) · {unreadMarkup} unread · {Markup.Escape(Printer.Time(c.UpdatedAt))}\n" +
+                        Markup.Escape(name + last));
+                }
+                else
+                {
+                    table.AddRow(Markup.Escape(c.ConversationId.ToString()), Markup.Escape(c.Type), Markup.Escape(with), unreadMarkup,
+                        Markup.Escape(Printer.Time(c.UpdatedAt)), Markup.Escape(name + last));
+                }
             }
 
-            table.WriteTo(printer);
+            if (!stacked)
+            {
+                table.Columns[3].RightAligned();
+                table.Columns[4].NoWrap();
+            }
+
+            printer.Table(table);
 
             if (hasMore)
             {
@@ -112,7 +141,8 @@ public static class ConversationCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}", CliJson.Default.Conversation, cancellationToken);
+            var expand = session.Printer.Json ? "" : "?expand=members";
+            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}{expand}", CliJson.Default.Conversation, cancellationToken);
             if (session.Printer.Json)
             {
                 session.Printer.Raw(response.Raw);
@@ -126,10 +156,16 @@ public static class ConversationCommands
                 session.Printer.Line("name: " + conversationName);
             }
 
+            var names = (c.MemberDetails ?? []).ToDictionary(u => u.UserId, u => u.Name);
+            var members = session.Printer.NewTable("MEMBER", "USER ID");
+            members.Columns[1].NoWrap();
             foreach (var member in c.Members)
             {
-                session.Printer.Line("member: " + member.ToString() + (member == session.UserId ? " (you)" : ""));
+                var name = names.GetValueOrDefault(member) ?? UserNames.ShortId(member);
+                members.AddRow(member == session.UserId ? $"[bold]{Markup.Escape(name)}[/] (you)" : Markup.Escape(name), Markup.Escape(member.ToString()));
             }
+
+            session.Printer.Table(members);
 
             return ExitCodes.Ok;
         });

@@ -1,10 +1,12 @@
 using System.CommandLine;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chat4All.Cli.Api;
 using Chat4All.Client;
 using Chat4All.Contracts.Events;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
+using Spectre.Console;
 
 namespace Chat4All.Cli.Messages;
 
@@ -102,7 +104,8 @@ public static class MessageCommands
                 query += $"&before_seq={before}";
             }
 
-            var path = $"v1/conversations/{conversationId}/messages?";
+            // People read senders' names; scripts get exactly the server's page (no expansion).
+            var path = $"v1/conversations/{conversationId}/messages?" + (session.Printer.Json ? "" : "expand=sender&");
             var (messages, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path + query, next => path + $"limit={parsed.GetValue(limit)}&cursor={next}",
                 CliJson.Default.MessagePage, page => (page.Messages, page.NextCursor, page.HasMore), "messages", parsed.GetValue(all), cancellationToken);
 
@@ -115,9 +118,20 @@ public static class MessageCommands
                 return ExitCodes.Ok;
             }
 
-            foreach (var message in messages.OrderBy(m => m.Seq))
+            if (messages.Count > 0)
             {
-                session.Printer.Line(Format(message, session.UserId));
+                var names = new UserNames(session.Client, session.UserId);
+                var table = session.Printer.NewTable("SEQ", "TIME", "MESSAGE");
+                table.Columns[0].NoWrap().RightAligned();
+                table.Columns[1].NoWrap();
+                foreach (var message in messages.OrderBy(m => m.Seq))
+                {
+                    names.Remember(message.SenderId, message.Sender?.Name);
+                    table.AddRow($"#{message.Seq}", Markup.Escape(Printer.Time(message.CreatedAt)),
+                        Said(await names.NameAsync(message.SenderId, cancellationToken), message.Payload));
+                }
+
+                session.Printer.Table(table);
             }
 
             if (messages.Count == 0)
@@ -158,11 +172,62 @@ public static class MessageCommands
         return command;
     }
 
-    public static string Format(Message message, Guid? me) => Format(message.Seq, message.CreatedAt, message.SenderId, message.Payload, me);
-
-    public static string Format(long seq, DateTimeOffset createdAt, Guid senderId, MessagePayload payload, Guid? me)
+    public static Command Deliveries(CliGlobals globals)
     {
-        var sender = senderId == me ? "you" : "…" + senderId.ToString()[^8..];
-        return $"#{seq,-5} {Printer.Time(createdAt)}  {sender}: {Printer.Describe(payload)}";
+        var id = new Argument<Guid>("message-id") { Description = "Message id (from send, history -o json or tail)" };
+        var command = new Command("deliveries", "Where a message went: each recipient's channel and delivery status") { id };
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            using var session = globals.Open(parsed);
+            var printer = session.Printer;
+            var response = await session.Api.GetAsync($"v1/messages/{parsed.GetValue(id)}" + (printer.Json ? "" : "?expand=sender"),
+                CliJson.Default.JsonElement, cancellationToken);
+            if (printer.Json)
+            {
+                printer.Raw(response.Raw);
+                return ExitCodes.Ok;
+            }
+
+            var message = response.Value;
+            var names = new UserNames(session.Client, session.UserId);
+            var senderId = message.GetProperty("sender_id").GetGuid();
+            if (message.TryGetProperty("sender", out var sender) && sender.TryGetProperty("name", out var senderName))
+            {
+                names.Remember(senderId, senderName.GetString());
+            }
+
+            var payload = message.GetProperty("payload").Deserialize(CliJson.Default.MessagePayload)!;
+            printer.Styled($"#{message.GetProperty("seq").GetInt64()} in {Markup.Escape(message.GetProperty("conversation_id").GetString()!)}  " +
+                Said(await names.NameAsync(senderId, cancellationToken), payload));
+            var deliveries = message.GetProperty("deliveries").EnumerateArray().ToList();
+            if (deliveries.Count == 0)
+            {
+                printer.Notice("(no deliveries: no other member has a channel address)");
+                return ExitCodes.Ok;
+            }
+
+            var table = printer.NewTable("RECIPIENT", "CHANNEL", "STATUS", "UPDATED", "ERROR");
+            foreach (var delivery in deliveries)
+            {
+                var recipient = await names.NameAsync(delivery.GetProperty("recipient_id").GetGuid(), cancellationToken);
+                var channel = delivery.GetProperty("channel").GetString()!;
+                if (delivery.TryGetProperty("fallback_from", out var from) && from.GetString() is { } fallback)
+                {
+                    channel += $" (after {fallback})";
+                }
+
+                var error = delivery.TryGetProperty("error", out var e) ? e.GetString() : null;
+                table.AddRow(Markup.Escape(recipient), Markup.Escape(channel), Printer.Status(delivery.GetProperty("status").GetString()!),
+                    Markup.Escape(Printer.Time(delivery.GetProperty("updated_at").GetDateTimeOffset())), error is null ? "" : $"[red]{Markup.Escape(error)}[/]");
+            }
+
+            printer.Table(table);
+            return ExitCodes.Ok;
+        });
+        return command;
     }
+
+    /// <summary>"sender: text" as markup, the sender in colour ("you" apart from everyone else).</summary>
+    public static string Said(string sender, MessagePayload payload) =>
+        $"[{(sender == "you" ? "cyan" : "bold")}]{Markup.Escape(sender)}[/]: {Markup.Escape(Printer.Describe(payload))}";
 }

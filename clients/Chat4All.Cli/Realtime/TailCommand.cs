@@ -5,6 +5,7 @@ using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Conversations;
 using Chat4All.Cli.Messages;
 using Chat4All.Cli.Output;
+using Spectre.Console;
 
 namespace Chat4All.Cli.Realtime;
 
@@ -56,7 +57,7 @@ public static class TailCommand
             }
 
             var remaining = parsed.GetValue(count);
-            var me = session.UserId;
+            var names = new UserNames(session.Client, session.UserId);
             await realtime.RunAsync(async e =>
             {
                 if (only is not null && (e.ConversationId is not { } id || !only.Contains(id)))
@@ -75,7 +76,7 @@ public static class TailCommand
                 }
                 else
                 {
-                    await printer.Out.WriteLineAsync(Format(e, me));
+                    printer.Styled(await FormatAsync(e, names, cancellationToken));
                 }
 
                 await printer.Out.FlushAsync(cancellationToken);
@@ -86,25 +87,28 @@ public static class TailCommand
         return command;
     }
 
-    private static string Format(RealtimeEvent e, Guid? me)
+    /// <summary>One event as a line of markup: users by name, statuses and presence in colour.</summary>
+    private static async ValueTask<string> FormatAsync(RealtimeEvent e, UserNames names, CancellationToken cancellationToken)
     {
         var data = e.Frame.GetProperty("data");
-        var conversation = e.ConversationId is { } id ? $"[…{id.ToString()[^8..]}] " : "";
-        string User(string property) =>
+        var conversation = e.ConversationId is { } id ? Markup.Escape($"[…{id.ToString()[^8..]}] ") : "";
+        async ValueTask<string> User(string property) =>
             data.TryGetProperty(property, out var user) && Guid.TryParse(user.GetString(), out var userId)
-                ? (userId == me ? "you" : "…" + userId.ToString()[^8..])
+                ? $"[bold]{Markup.Escape(await names.NameAsync(userId, cancellationToken))}[/]"
                 : "?";
         string Text(string property) => data.TryGetProperty(property, out var value) ? value.ToString() : "";
 
         return e.Type switch
         {
-            "message.created" => conversation + MessageCommands.Format(e.Message!.Seq, e.Message.CreatedAt, e.Message.SenderId, e.Message.Payload, me)
-                + (e.FromHistory ? "  (caught up)" : ""),
+            "message.created" => $"{conversation}#{e.Message!.Seq,-5} {Printer.Time(e.Message.CreatedAt)}  " +
+                MessageCommands.Said(await names.NameAsync(e.Message.SenderId, cancellationToken), e.Message.Payload) +
+                (e.FromHistory ? "  [grey](caught up)[/]" : ""),
             "message.status_updated" =>
-                $"{conversation}message …{Text("message_id")[Math.Max(0, Text("message_id").Length - 8)..]} to {User("recipient_id")} via {Text("channel")}: {Text("new_status")}",
-            "conversation.read" => $"{conversation}{User("user_id")} read up to #{Text("read_up_to_seq")}",
-            "presence.changed" => $"{User("user_id")} is {Text("status")}",
-            _ => $"{conversation}{e.Type}: {ConversationCommands.Shorten(data.ToString(), 120)}",
+                $"{conversation}message …{Markup.Escape(Text("message_id")[Math.Max(0, Text("message_id").Length - 8)..])} to {await User("recipient_id")} " +
+                $"via {Markup.Escape(Text("channel"))}: {Printer.Status(Text("new_status"))}",
+            "conversation.read" => $"{conversation}{await User("user_id")} read up to #{Markup.Escape(Text("read_up_to_seq"))}",
+            "presence.changed" => $"{await User("user_id")} is {Printer.Status(Text("status"))}",
+            _ => $"{conversation}{Markup.Escape(e.Type)}: {Markup.Escape(ConversationCommands.Shorten(data.ToString(), 120))}",
         };
     }
 }
