@@ -71,9 +71,16 @@ public sealed class ReplayBoundTests(ShortReplayPlatform platform) : IClassFixtu
         using var alice = await platform.CreateMemberAsync();
         using var bob = await platform.CreateMemberAsync();
         var conversationId = await alice.CreateConversationAsync(bob);
-        for (var i = 0; i < 5; i++)
+        await using (var first = await bob.ConnectAsync(platform.Host))
         {
-            await alice.SendAsync(conversationId, $"m{i}");
+            // Once the fifth message is live, realtime's message log (written before the fan-out) has all five.
+            await first.NextAsync("connection.established");
+            for (var i = 0; i < 5; i++)
+            {
+                await alice.SendAsync(conversationId, $"m{i}");
+            }
+
+            await first.NextAsync("message.created", d => d.GetProperty("seq").GetInt64() == 5);
         }
 
         await using var socket = await bob.ConnectAsync(platform.Host);
