@@ -24,10 +24,10 @@ namespace Chat4All.ServiceDefaults.Http;
 /// request line or header, a bad <c>Host</c>, headers or a target over the limits, a header timeout):
 /// Kestrel writes those responses itself, with no body and no hook (docs/adr/0062, 0048). Kestrel does
 /// announce each one, before writing it, on its <c>Microsoft.AspNetCore.Server.Kestrel.BadRequest</c>
-/// diagnostic event; a connection middleware under every HTTP/1.x connection (inside TLS on https endpoints) then replaces the
-/// empty response it is about to send with a problem (status kept, <c>type</c>, <c>title</c>, <c>code</c>,
-/// <c>trace_id</c>, the security headers). Requests that reached the pipeline are left alone: their
-/// errors are the exception handler's.
+/// diagnostic event; a connection middleware under every HTTP/1.x connection (inside TLS on the host's
+/// https endpoints) then replaces the empty response it is about to send with a problem (status kept,
+/// <c>type</c>, <c>title</c>, <c>code</c>, <c>trace_id</c>, the security headers). Requests that reached
+/// the pipeline are left alone: their errors are the exception handler's.
 /// </summary>
 public static class KestrelRejections
 {
@@ -128,7 +128,8 @@ public static class KestrelRejections
         public static async Task RunAsync(ConnectionDelegate next, ConnectionContext connection, IServiceProvider services)
         {
             var insideTls = connection.Features.Get<ITlsConnectionFeature>() is not null;
-            if (insideTls && connection.Features.Get<ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span.SequenceEqual(SslApplicationProtocol.Http2.Protocol.Span) == true)
+            var alpn = connection.Features.Get<ITlsApplicationProtocolFeature>()?.ApplicationProtocol ?? ReadOnlyMemory<byte>.Empty;
+            if (insideTls && alpn.Span.SequenceEqual(SslApplicationProtocol.Http2.Protocol.Span))
             {
                 // HTTP/2 answers its protocol errors with RST_STREAM or GOAWAY frames (RFC 9113), never an HTTP/1.1 response.
                 await next(connection);
