@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -6,9 +5,10 @@ namespace Chat4All.Host.Tests;
 
 /// <summary>
 /// Requests Kestrel refuses before the application sees them, sent as raw bytes over a TCP socket to
-/// the real host: each answer keeps Kestrel's status and carries a problem body like every other error.
+/// the real host, and over TLS 1.3 to the host binary serving HTTPS itself: each answer keeps
+/// Kestrel's status and carries a problem body like every other error.
 /// </summary>
-public sealed class KestrelRejectionTests(PlatformFixture platform) : IClassFixture<PlatformFixture>
+public sealed class KestrelRejectionTests(PlatformFixture platform, TlsHostFixture tls) : IClassFixture<PlatformFixture>, IClassFixture<TlsHostFixture>
 {
     public static TheoryData<string, string, int, string> Rejections => new()
     {
@@ -35,6 +35,36 @@ public sealed class KestrelRejectionTests(PlatformFixture platform) : IClassFixt
         AssertProblem(response, status, code);
     }
 
+    [Theory]
+    [MemberData(nameof(Rejections))]
+    public async Task OverTlsARequestKestrelRefusesGetsAProblemBodyWithItsStatusAndHsts(string what, string request, int status, string code)
+    {
+        var response = await RawHttp.SendAsync(tls.Port, request, tls.Certificate);
+
+        Assert.True(response.Status == status, $"{what}: {response.Status}\n{response.Raw}");
+        AssertProblem(response, status, code);
+        Assert.StartsWith("max-age=", response.Headers["strict-transport-security"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OverHttp2HeadersTooLargeGetA431AndTheConnectionKeepsServing()
+    {
+        // HTTP/2 (ALPN) is left to Kestrel: its protocol errors are RST_STREAM/GOAWAY frames (RFC 9113),
+        // and its one status answer, 431, is a HEADERS frame without a body (docs/adr/0048). What this
+        // shows is that nothing writes HTTP/1.1 bytes into the HTTP/2 connection.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var http2 = await RawHttp2.ConnectAsync(tls.Port, tls.Certificate, timeout.Token);
+        // Three fields under the per-field HPACK limit, together over the 32 KB header-list limit.
+        var tooLarge = new[] { "x-a", "x-b", "x-c" }.Select(name => (name, new string('b', 12_000)));
+
+        var refused = await http2.GetAsync("/health", tooLarge, timeout.Token);
+        var next = await http2.GetAsync("/health", [], timeout.Token);
+
+        Assert.Equal(431, refused.Status);
+        Assert.Empty(refused.Body);
+        Assert.Equal(200, next.Status);
+    }
+
     [Fact]
     public async Task AControlCharacterOtherThanNulInThePathReachesTheAppAndGetsItsProblem()
     {
@@ -55,10 +85,14 @@ public sealed class KestrelRejectionTests(PlatformFixture platform) : IClassFixt
         AssertProblem(response, 413, "payload_too_large");
     }
 
-    [Fact]
-    public async Task ARefusedRequestAfterAGoodOneOnTheSameConnectionLeavesTheGoodAnswerIntact()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ARefusedRequestAfterAGoodOneOnTheSameConnectionLeavesTheGoodAnswerIntact(bool overTls)
     {
-        var raw = await SendRawAsync("GET /health HTTP/1.1\r\nHost: h\r\n\r\nHELLO THERE\r\n\r\n");
+        var raw = overTls
+            ? await RawHttp.SendRawAsync(tls.Port, "GET /health HTTP/1.1\r\nHost: h\r\n\r\nHELLO THERE\r\n\r\n", tls.Certificate)
+            : await SendRawAsync("GET /health HTTP/1.1\r\nHost: h\r\n\r\nHELLO THERE\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", raw, StringComparison.Ordinal);
         var second = Parse(raw[raw.LastIndexOf("HTTP/1.1 ", StringComparison.Ordinal)..]);
@@ -66,7 +100,7 @@ public sealed class KestrelRejectionTests(PlatformFixture platform) : IClassFixt
         AssertProblem(second, 400, "bad_request");
     }
 
-    private static void AssertProblem(RawResponse response, int status, string code)
+    internal static void AssertProblem(RawResponse response, int status, string code)
     {
         Assert.Equal("application/problem+json", response.Headers["content-type"].Split(';')[0]);
         Assert.Equal("nosniff", response.Headers["x-content-type-options"]);
@@ -83,51 +117,9 @@ public sealed class KestrelRejectionTests(PlatformFixture platform) : IClassFixt
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("trace_id").GetString()));
     }
 
-    private async Task<RawResponse> SendAsync(string request) => Parse(await SendRawAsync(request));
+    private Task<RawResponse> SendAsync(string request) => RawHttp.SendAsync(platform.Host.Port, request);
 
-    /// <summary>Writes the bytes as they are and reads until the server closes the connection (10 s at most).</summary>
-    private async Task<string> SendRawAsync(string request)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        using var client = new TcpClient();
-        await client.ConnectAsync("127.0.0.1", platform.Host.Port, timeout.Token);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.Latin1.GetBytes(request), timeout.Token);
-        using var received = new MemoryStream();
-        try
-        {
-            await stream.CopyToAsync(received, timeout.Token);
-        }
-        catch (IOException)
-        {
-            // The server may reset a connection it refused once it has answered; what arrived counts.
-        }
+    private Task<string> SendRawAsync(string request) => RawHttp.SendRawAsync(platform.Host.Port, request);
 
-        return Encoding.UTF8.GetString(received.ToArray());
-    }
-
-    private static RawResponse Parse(string raw)
-    {
-        var end = raw.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        Assert.True(end > 0, "no complete response head: " + raw);
-        var lines = raw[..end].Split("\r\n");
-        var status = int.Parse(lines[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var headers = lines.Skip(1).Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim().ToLowerInvariant(), p => p[1].Trim());
-        var body = raw[(end + 4)..];
-        if (headers.TryGetValue("transfer-encoding", out var encoding) && encoding == "chunked")
-        {
-            var decoded = new StringBuilder();
-            while (body.IndexOf("\r\n", StringComparison.Ordinal) is var eol and > 0 && Convert.ToInt32(body[..eol], 16) is var size and > 0)
-            {
-                decoded.Append(body.AsSpan(eol + 2, size));
-                body = body[(eol + 2 + size + 2)..];
-            }
-
-            body = decoded.ToString();
-        }
-
-        return new RawResponse(status, headers, body, raw);
-    }
-
-    private sealed record RawResponse(int Status, Dictionary<string, string> Headers, string Body, string Raw);
+    private static RawResponse Parse(string raw) => RawHttp.Parse(raw);
 }

@@ -9,8 +9,8 @@ namespace Chat4All.Host.Tests;
 
 /// <summary>
 /// A real host: alice and bob of the default tenant share a conversation with one message, one
-/// assembled file and one pending upload; eve is of the same tenant and in nothing; mallory is of
-/// another tenant; root has the admin scope.
+/// assembled file and one pending upload, and alice has a webhook subscription; eve is of the same
+/// tenant and in nothing; mallory is of another tenant; root has the admin scope.
 /// </summary>
 public sealed class OpenApiPlatform : PlatformFixture
 {
@@ -26,6 +26,9 @@ public sealed class OpenApiPlatform : PlatformFixture
 
     public Guid FileId { get; private set; }
 
+    /// <summary>Alice's webhook subscription (to a closed loopback port: nothing is ever delivered).</summary>
+    public Guid SubscriptionId { get; private set; }
+
     public HttpClient AsAlice { get; private set; } = null!;
 
     public HttpClient AsEve { get; private set; } = null!;
@@ -37,6 +40,7 @@ public sealed class OpenApiPlatform : PlatformFixture
     protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
     {
         ["Chat4All:RateLimiting:Enabled"] = "false",
+        ["Chat4All:Webhooks:AllowedHosts:0"] = "127.0.0.1",
         ["Chat4All:EventBus:KeyPrefix"] = "c4a-" + Guid.NewGuid().ToString("N")[..8],
     };
 
@@ -71,6 +75,8 @@ public sealed class OpenApiPlatform : PlatformFixture
 
         FileId = (await AsAlice.GetFromJsonAsync<JsonElement>($"/v1/files/{assembled}/status")).GetProperty("file_id").GetGuid();
         UploadId = await InitiateUploadAsync();
+        using var subscribed = await AsAlice.PostAsJsonAsync("/v1/webhooks/subscriptions", new { url = "http://127.0.0.1:9/alice", events = new[] { Topics.MessageCreated } });
+        SubscriptionId = (await subscribed.ReadJsonAsync()).GetProperty("subscription_id").GetGuid();
     }
 
     /// <summary>Starts a 10-byte upload into the conversation, once files has heard of it (from conversation.created).</summary>
@@ -101,8 +107,10 @@ public sealed class OpenApiPlatform : PlatformFixture
 }
 
 /// <summary>
-/// Generated bad input for every operation of <c>/openapi/v1.json</c>, and every conversation-scoped
-/// operation as another tenant and as a non-member: always a 4xx problem, never a 5xx, never a change.
+/// Generated bad input for every operation of <c>/openapi/v1.json</c> (bodies, forms, queries, path
+/// values), and every conversation-scoped operation as another tenant and as a non-member: always a 4xx
+/// problem (RFC 6749 JSON on OAuth's endpoints), never a 5xx, never a change. The full access matrix,
+/// disabled users included, is <see cref="AccessMatrixTests"/>.
 /// </summary>
 public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixture<OpenApiPlatform>
 {
@@ -141,10 +149,11 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
                 var query = string.Join('&', operation.QueryParameters.Where(_ => random.Next(2) == 0)
                     .Select(q => $"{q}={Uri.EscapeDataString(BadQueryValues[random.Next(BadQueryValues.Length)])}"));
                 using var request = new HttpRequestMessage(new HttpMethod(operation.Method), query.Length > 0 ? $"{path}?{query}" : path);
-                var body = operation.HasBody ? BadBody(operation.BodyProperties, random) : "";
+                var body = operation.FormBody ? BadForm(operation.BodyProperties, random)
+                    : operation.HasBody ? BadBody(operation.BodyProperties, random) : "";
                 if (operation.HasBody)
                 {
-                    request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+                    request.Content = new StringContent(body, Encoding.UTF8, operation.FormBody ? "application/x-www-form-urlencoded" : "application/json");
                 }
 
                 var client = path.StartsWith("/v1/admin", StringComparison.Ordinal) ? platform.AsRoot : platform.AsAlice;
@@ -152,7 +161,9 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
                 tried++;
                 var status = (int)response.StatusCode;
                 var mediaType = response.Content.Headers.ContentType?.MediaType;
-                if (status >= 500 || (status >= 400 && mediaType != "application/problem+json"))
+                // OAuth answers its errors as RFC 6749 JSON ({"error": ...}), everything else as a problem (docs/api.md §1.2).
+                var errorMediaType = operation.OAuth ? new[] { "application/json", "application/problem+json" } : ["application/problem+json"];
+                if (status >= 500 || (status >= 400 && !errorMediaType.Contains(mediaType)))
                 {
                     failures.Add($"{operation.Method} {request.RequestUri} {(body.Length > 120 ? body[..120] + "…" : body)} → {status} {mediaType}");
                 }
@@ -259,12 +270,23 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
         return response.StatusCode;
     }
 
-    /// <summary>What a rejected request must not change: alice's conversations, their history and read positions.</summary>
+    /// <summary>
+    /// What a rejected request must not change: alice's conversations, their history and read positions,
+    /// her channels and webhook subscriptions, and which users exist. (Not names: a generated value such
+    /// as <c>%00</c> or an emoji is a valid display name, and PATCH /v1/me may rightly accept it.)
+    /// </summary>
     private async Task<string> SnapshotAsync()
     {
-        var conversations = await platform.AsAlice.GetStringAsync("/v1/conversations");
-        var history = await platform.AsAlice.GetStringAsync($"/v1/conversations/{platform.ConversationId}/messages?limit=100");
-        return conversations + "\n" + history;
+        var users = await platform.AsRoot.GetFromJsonAsync<JsonElement>("/v1/admin/users?limit=100");
+        string[] reads =
+        [
+            await platform.AsAlice.GetStringAsync("/v1/conversations"),
+            await platform.AsAlice.GetStringAsync($"/v1/conversations/{platform.ConversationId}/messages?limit=100"),
+            await platform.AsAlice.GetStringAsync("/v1/me/channels"),
+            await platform.AsAlice.GetStringAsync("/v1/webhooks/subscriptions"),
+            string.Join(',', users.GetProperty("items").EnumerateArray().Select(u => u.GetProperty("user_id").GetString()).Order()),
+        ];
+        return string.Join('\n', reads);
     }
 
     private async Task<List<Operation>> OperationsAsync()
@@ -277,18 +299,19 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
             foreach (var (method, operation) in item!.AsObject())
             {
                 var parameters = operation!["parameters"]?.AsArray() ?? [];
-                var body = operation["requestBody"]?["content"]?["application/json"]?["schema"];
+                var content = operation["requestBody"]?["content"];
+                var form = content?["application/x-www-form-urlencoded"]?["schema"];
+                var body = content?["application/json"]?["schema"] ?? form;
                 var properties = Resolve(document, body)?["properties"]?.AsObject().Select(p => p.Key).ToList() ?? [];
                 operations.Add(new Operation(method.ToUpperInvariant(), path,
                     [.. parameters.Where(p => p!["in"]!.GetValue<string>() == "query").Select(p => p!["name"]!.GetValue<string>())],
-                    body is not null, properties));
+                    body is not null, properties, form is not null));
             }
         }
 
-        // /ws is an upgrade, not a request/response operation; /auth/* and discovery answer RFC 6749
-        // bodies, not problems (docs/api.md §1.2), and have tests of their own; everything else is exercised.
-        return [.. operations.Where(o => o.Path != "/ws" && !o.Path.StartsWith("/auth/", StringComparison.Ordinal)
-            && !o.Path.StartsWith("/.well-known/", StringComparison.Ordinal))];
+        // /ws is an upgrade, not a request/response operation (its frames have tests of their own); every
+        // other operation is exercised, OAuth's with bad forms.
+        return [.. operations.Where(o => o.Path != "/ws")];
     }
 
     private static JsonNode? Resolve(JsonNode document, JsonNode? schema) =>
@@ -335,5 +358,25 @@ public sealed class OpenApiPropertyTests(OpenApiPlatform platform) : IClassFixtu
         }
     }
 
-    private sealed record Operation(string Method, string Path, IReadOnlyList<string> QueryParameters, bool HasBody, IReadOnlyList<string> BodyProperties);
+    /// <summary>A form that is not one, or the documented fields (and a stray one) with bad values, some repeated.</summary>
+    private static string BadForm(IReadOnlyList<string> properties, Random random)
+    {
+        if (random.Next(5) == 0)
+        {
+            return new[] { "", "=", "&&&", "%", "%zz=1", "grant_type", "\u0000", "{\"grant_type\":\"client_credentials\"}" }[random.Next(8)];
+        }
+
+        var fields = properties.Append("stray").Where(_ => random.Next(3) > 0)
+            .SelectMany(name => Enumerable.Repeat(name, random.Next(4) == 0 ? 2 : 1))
+            .Select(name => name + "=" + Uri.EscapeDataString(AsFormValue(BadValues[random.Next(BadValues.Length)])));
+        return string.Join('&', fields);
+
+        static string AsFormValue(JsonNode? value) =>
+            value is JsonValue scalar && scalar.TryGetValue<string>(out var text) ? text : value?.ToJsonString() ?? "";
+    }
+
+    private sealed record Operation(string Method, string Path, IReadOnlyList<string> QueryParameters, bool HasBody, IReadOnlyList<string> BodyProperties, bool FormBody)
+    {
+        public bool OAuth => Path.StartsWith("/auth/", StringComparison.Ordinal) || Path.StartsWith("/.well-known/", StringComparison.Ordinal);
+    }
 }

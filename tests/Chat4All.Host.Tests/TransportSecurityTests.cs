@@ -1,8 +1,5 @@
 using System.Net;
-using System.Net.Security;
 using System.Security.Authentication;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 
 namespace Chat4All.Host.Tests;
 
@@ -12,29 +9,18 @@ public sealed class TransportSecurityTests : IAsyncLifetime
     private readonly TemporaryDirectory _data = new();
     private TestDatabase _database = null!;
     private Dictionary<string, string> _environment = null!;
-    private X509Certificate2 _certificate = null!;
+    private SelfSignedCertificate _certificate = null!;
 
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync();
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        var certificatePath = Path.Combine(_data.Path, "cert.pem");
-        var keyPath = Path.Combine(_data.Path, "key.pem");
-        await File.WriteAllTextAsync(certificatePath, _certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem());
-        _environment = new Dictionary<string, string>
+        _certificate = await SelfSignedCertificate.WriteAsync(_data.Path);
+        _environment = new Dictionary<string, string>(_certificate.HostSettings)
         {
             ["ConnectionStrings__Postgres"] = _database.ConnectionString,
             ["ConnectionStrings__Redis"] = await TestInfrastructure.RedisConnectionStringAsync(),
             ["Chat4All__DataDirectory"] = _data.Path,
             ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-            ["Chat4All__Tls__CertificatePath"] = certificatePath,
-            ["Chat4All__Tls__KeyPath"] = keyPath,
         };
     }
 
@@ -50,14 +36,51 @@ public sealed class TransportSecurityTests : IAsyncLifetime
     {
         using var host = HostProcess.Start(_environment, "--urls", "https://127.0.0.1:0");
         var port = (await host.WaitForAddressAsync()).Port;
-        using var tls13 = ClientFor(port, SslProtocols.Tls13);
+        using var tls13 = _certificate.ClientFor(port, SslProtocols.Tls13);
         await host.WaitUntilServingAsync(tls13);
 
         using var health = await tls13.GetAsync("/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.StartsWith("max-age=", health.Headers.GetValues("Strict-Transport-Security").Single(), StringComparison.Ordinal);
 
-        using var tls12 = ClientFor(port, SslProtocols.Tls12);
+        using var tls12 = _certificate.ClientFor(port, SslProtocols.Tls12);
+        await Assert.ThrowsAsync<HttpRequestException>(() => tls12.GetAsync("/health"));
+    }
+
+    [Fact]
+    public async Task AnHttpsUrlNextToAnHttpOneServesEachWithItsSchemeAndBothReadTheirPortBack()
+    {
+        // --urls with both schemes, as a person adds a plain management listener next to the API.
+        using var host = HostProcess.Start(_environment, "--urls", "https://127.0.0.1:0;http://127.0.0.1:0");
+        await host.WaitForAddressAsync();
+        using var tls13 = _certificate.ClientFor(await ListeningPortAsync(host, Uri.UriSchemeHttps));
+        await host.WaitUntilServingAsync(tls13);
+        using var plain = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{await ListeningPortAsync(host, Uri.UriSchemeHttp)}/") };
+
+        using var secure = await tls13.GetAsync("/health");
+        using var clear = await plain.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, secure.StatusCode);
+        Assert.True(secure.Headers.Contains("Strict-Transport-Security"));
+        Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
+        Assert.False(clear.Headers.Contains("Strict-Transport-Security"));
+        KestrelRejectionTests.AssertProblem(await RawHttp.SendAsync(plain.BaseAddress!.Port, "HELLO THERE\r\n\r\n"), 400, "bad_request");
+    }
+
+    [Fact]
+    public async Task AnHttpsEndpointFromKestrelConfigurationServesTls13AndProblemBodiesForRefusedRequests()
+    {
+        var environment = new Dictionary<string, string>(_environment) { ["Kestrel__Endpoints__Api__Url"] = "https://127.0.0.1:0" };
+        using var host = HostProcess.Start(environment);
+        var address = await host.WaitForAddressAsync();
+        using var tls13 = _certificate.ClientFor(address.Port);
+        await host.WaitUntilServingAsync(tls13);
+
+        var refused = await RawHttp.SendAsync(address.Port, "GET /health HTTP/1.7\r\nHost: h\r\n\r\n", _certificate);
+
+        Assert.Equal(Uri.UriSchemeHttps, address.Scheme);
+        KestrelRejectionTests.AssertProblem(refused, 505, "http_version_not_supported");
+        using var tls12 = _certificate.ClientFor(address.Port, SslProtocols.Tls12);
         await Assert.ThrowsAsync<HttpRequestException>(() => tls12.GetAsync("/health"));
     }
 
@@ -72,14 +95,20 @@ public sealed class TransportSecurityTests : IAsyncLifetime
         Assert.Contains("Chat4All:Tls", host.StandardError + host.StandardOutput, StringComparison.Ordinal);
     }
 
-    private HttpClient ClientFor(int port, SslProtocols protocols) => new(new SocketsHttpHandler
+    private static async Task<int> ListeningPortAsync(HostProcess host, string scheme)
     {
-        SslOptions = new SslClientAuthenticationOptions
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
         {
-            EnabledSslProtocols = protocols,
-            // Trust exactly the certificate this test made, as a client pinning its fingerprint would.
-            RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString(HashAlgorithmName.SHA256) == _certificate.GetCertHashString(HashAlgorithmName.SHA256),
-        },
-    })
-    { BaseAddress = new Uri($"https://127.0.0.1:{port}/") };
+            var match = System.Text.RegularExpressions.Regex.Match(host.StandardOutput, $@"Now listening on: {scheme}://127\.0\.0\.1:([0-9]+)");
+            if (match.Success)
+            {
+                return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"The host did not report a {scheme} address: {host.StandardOutput}");
+    }
 }

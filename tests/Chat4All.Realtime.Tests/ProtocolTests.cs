@@ -87,6 +87,34 @@ public sealed class ProtocolTests(RealtimePlatform platform) : IClassFixture<Rea
     }
 
     [Fact]
+    public async Task AUserOfAnotherTenantGetsNotAMemberForEveryConversationFrameAndNothingOfTheConversationOrItsMembers()
+    {
+        using var alice = await platform.CreateMemberAsync();
+        using var bob = await platform.CreateMemberAsync();
+        using var mallory = await platform.CreateMemberAsync(tenantId: Guid.NewGuid());
+        var conversationId = await alice.CreateConversationAsync(bob);
+        await alice.SendAsync(conversationId, "before mallory");
+        await using var socket = await mallory.ConnectAsync(platform.Host);
+        await socket.NextAsync("connection.established");
+
+        await socket.SendAsync(new { type = "subscribe", data = new { conversation_id = conversationId } });
+        var subscribe = await socket.NextAsync("error");
+        await socket.SendAsync(new { type = "resume", data = new { positions = new Dictionary<string, long> { [conversationId.ToString()] = 0 } } });
+        var resume = await socket.NextAsync("error");
+        await using (var bobOnline = await bob.ConnectAsync(platform.Host))
+        {
+            await bobOnline.NextAsync("connection.established");
+            await alice.SendAsync(conversationId, "not for mallory");
+            await bobOnline.NextAsync("message.created");
+        }
+
+        Assert.Equal(("not_a_member", "not_a_member"), (subscribe.GetProperty("data").GetProperty("code").GetString(), resume.GetProperty("data").GetProperty("code").GetString()));
+        var seen = await socket.DrainAsync(TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(seen, f => f.GetRawText().Contains(conversationId.ToString(), StringComparison.OrdinalIgnoreCase) && f.GetProperty("type").GetString() != "error");
+        Assert.DoesNotContain(seen, f => f.GetRawText().Contains(alice.Id.ToString(), StringComparison.OrdinalIgnoreCase) || f.GetRawText().Contains(bob.Id.ToString(), StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task GarbageFramesGetErrorFramesAndTheConnectionKeepsWorking()
     {
         using var alice = await platform.CreateMemberAsync();

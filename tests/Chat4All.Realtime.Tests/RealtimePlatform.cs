@@ -34,11 +34,11 @@ public class RealtimePlatform : PlatformFixture
     /// <summary>Settings a derived platform adds before the host starts.</summary>
     protected IDictionary<string, string?> ExtraSettings => _settings;
 
-    /// <summary>A user, an authenticated client and the raw access token (for <c>/ws?token=</c>).</summary>
-    public async Task<Member> CreateMemberAsync(Chat4AllHost? instance = null)
+    /// <summary>A user (of <paramref name="tenantId"/>, else the default tenant), an authenticated client and the raw access token (for <c>/ws?token=</c>).</summary>
+    public async Task<Member> CreateMemberAsync(Chat4AllHost? instance = null, Guid? tenantId = null)
     {
         var host = instance ?? Host;
-        var user = await host.CreateUserAsync();
+        var user = await host.CreateUserInTenantAsync(tenantId);
         var client = host.CreateHttpClient();
         var token = await OAuth.RequestTokenAsync(client, user);
         client.DefaultRequestHeaders.Authorization = new("Bearer", token.AccessToken);
