@@ -19,13 +19,12 @@ public sealed class TlsHostFixture : IAsyncLifetime
     {
         _database = await TestDatabase.CreateAsync();
         Certificate = await SelfSignedCertificate.WriteAsync(_data.Path);
-        var environment = new Dictionary<string, string>(Certificate.HostSettings)
+        var environment = HostProcess.Environment(_database.ConnectionString, await TestInfrastructure.RedisConnectionStringAsync(),
+            _data.Path, HostProcess.KeyPrefix("tlsfix"));
+        foreach (var (key, value) in Certificate.HostSettings)
         {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["ConnectionStrings__Redis"] = await TestInfrastructure.RedisConnectionStringAsync(),
-            ["Chat4All__DataDirectory"] = _data.Path,
-            ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-        };
+            environment[key] = value;
+        }
         _host = HostProcess.Start(environment, "--urls", "https://127.0.0.1:0");
         var address = await _host.WaitForAddressAsync();
         Assert.Equal(Uri.UriSchemeHttps, address.Scheme);

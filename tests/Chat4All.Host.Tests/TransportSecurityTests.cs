@@ -15,13 +15,12 @@ public sealed class TransportSecurityTests : IAsyncLifetime
     {
         _database = await TestDatabase.CreateAsync();
         _certificate = await SelfSignedCertificate.WriteAsync(_data.Path);
-        _environment = new Dictionary<string, string>(_certificate.HostSettings)
+        _environment = HostProcess.Environment(_database.ConnectionString, await TestInfrastructure.RedisConnectionStringAsync(),
+            _data.Path, HostProcess.KeyPrefix("tls"));
+        foreach (var (key, value) in _certificate.HostSettings)
         {
-            ["ConnectionStrings__Postgres"] = _database.ConnectionString,
-            ["ConnectionStrings__Redis"] = await TestInfrastructure.RedisConnectionStringAsync(),
-            ["Chat4All__DataDirectory"] = _data.Path,
-            ["Chat4All__Auth__Issuer"] = Chat4AllHost.TestIssuer,
-        };
+            _environment[key] = value;
+        }
     }
 
     public async Task DisposeAsync()
