@@ -6,6 +6,7 @@ using Chat4All.Client;
 using Chat4All.Cli.Auth;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
+using Chat4All.Contracts.Conversations;
 
 namespace Chat4All.Cli.Conversations;
 
@@ -87,7 +88,7 @@ public static class ConversationCommands
                 : new ConversationMetadata(parsed.GetValue(name), parsed.GetValue(description));
             // A private pair is idempotent by nature (same pair → same conversation), a group is not.
             var response = await session.Api.SendJsonAsync(HttpMethod.Post, "v1/conversations", new CreateConversationRequest(type, others, metadata),
-                CliJson.Default.CreateConversationRequest, CliJson.Default.Conversation, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
+                CliJson.Default.CreateConversationRequest, CliJson.Default.ConversationResponse, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
                 cancellationToken);
             if (session.Printer.Json)
             {
@@ -112,7 +113,7 @@ public static class ConversationCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}", CliJson.Default.Conversation, cancellationToken);
+            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}", CliJson.Default.ConversationResponse, cancellationToken);
             if (session.Printer.Json)
             {
                 session.Printer.Raw(response.Raw);

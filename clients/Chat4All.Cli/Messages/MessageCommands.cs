@@ -5,6 +5,8 @@ using Chat4All.Client;
 using Chat4All.Contracts.Events;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
+using Chat4All.Contracts.Messages;
+using Chat4All.Contracts.Conversations;
 
 namespace Chat4All.Cli.Messages;
 
@@ -73,7 +75,7 @@ public static class MessageCommands
     public static Task<ApiResponse<AcceptedMessage>> SendAsync(ApiSession session, Guid conversationId, MessagePayload payload, string[]? channels,
         string? priority, Guid messageId, CancellationToken cancellationToken) =>
         session.Api.SendJsonAsync(HttpMethod.Post, "v1/messages",
-            new SendMessageRequest(messageId, conversationId, payload, channels is { Length: > 0 } ? [.. channels] : null, priority),
+            new SendMessageRequest(messageId, conversationId, new PayloadRequest(payload.Type, payload.Text, payload.FileId), channels is { Length: > 0 } ? [.. channels] : null, priority),
             CliJson.Default.SendMessageRequest, CliJson.Default.AcceptedMessage, RetryMode.WithIdempotencyKey, cancellationToken);
 
     public static Command History(CliGlobals globals)
@@ -158,7 +160,7 @@ public static class MessageCommands
         return command;
     }
 
-    public static string Format(Message message, Guid? me) => Format(message.Seq, message.CreatedAt, message.SenderId, message.Payload, me);
+    public static string Format(MessageView message, Guid? me) => Format(message.Seq, message.CreatedAt, message.SenderId, message.Payload, me);
 
     public static string Format(long seq, DateTimeOffset createdAt, Guid senderId, MessagePayload payload, Guid? me)
     {
