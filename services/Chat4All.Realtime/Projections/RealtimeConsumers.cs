@@ -12,10 +12,8 @@ namespace Chat4All.Realtime.Projections;
 /// <summary>Who is in a conversation, from <c>conversation.created</c> (members never change afterwards).</summary>
 public sealed class ConversationCreatedConsumer(RealtimeDbContext db) : IIntegrationEventConsumer<ConversationCreated>
 {
-    public Task HandleAsync(IntegrationEvent envelope, ConversationCreated created, CancellationToken cancellationToken)
-    {
-        return Memberships.EnsureAsync(db, created.ConversationId, created.Members, cancellationToken);
-    }
+    public Task HandleAsync(IntegrationEvent envelope, ConversationCreated created, CancellationToken cancellationToken) =>
+        Memberships.EnsureAsync(db, created.ConversationId, created.Members, cancellationToken);
 }
 
 /// <summary>
