@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Auth;
 
 namespace Chat4All.Client;
 
@@ -65,7 +67,7 @@ public sealed class ApiConnection(HttpClient http, IAccessTokenSource tokens, Ac
     /// <c>next_cursor</c> through <paramref name="nextPath"/> until <c>has_more</c> is false.
     /// </summary>
     public async Task<ApiPages<TItem>> GetPagesAsync<TPage, TItem>(string firstPath, Func<string, string> nextPath, JsonTypeInfo<TPage> type,
-        Func<TPage, (List<TItem> Items, string? NextCursor, bool HasMore)> read, string itemsProperty, bool all, CancellationToken cancellationToken)
+        Func<TPage, (IReadOnlyList<TItem> Items, string? NextCursor, bool HasMore)> read, string itemsProperty, bool all, CancellationToken cancellationToken)
     {
         var items = new List<TItem>();
         var raw = new JsonArray();
@@ -191,11 +193,11 @@ public sealed class ApiConnection(HttpClient http, IAccessTokenSource tokens, Ac
                 using var json = JsonDocument.Parse(body);
                 if (json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String)
                 {
-                    oauth = json.RootElement.Deserialize(ClientJson.Default.OAuthError);
+                    oauth = json.RootElement.Deserialize(ContractJsonContext.Default.OAuthError);
                 }
                 else
                 {
-                    problem = json.RootElement.Deserialize(ClientJson.Default.ApiProblem);
+                    problem = json.RootElement.Deserialize(ContractJsonContext.Default.ApiProblem);
                 }
             }
         }

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Auth;
 
 namespace Chat4All.Client;
 

@@ -1,5 +1,9 @@
 using System.Net;
 using Chat4All.Contracts.Events;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Conversations;
+using Chat4All.Contracts.Messages;
+using Chat4All.Contracts.Users;
 
 namespace Chat4All.Client;
 
@@ -55,21 +59,21 @@ public sealed class Chat4AllClient : IDisposable
     public ClientCredentialsTokenSource? TokenSource => _ownedTokens;
 
     /// <summary>Who the token belongs to.</summary>
-    public async Task<WhoAmI> GetMeAsync(CancellationToken cancellationToken = default) =>
-        (await Connection.GetAsync("v1/me", ClientJson.Default.WhoAmI, cancellationToken)).Value;
+    public async Task<MeResponse> GetMeAsync(CancellationToken cancellationToken = default) =>
+        (await Connection.GetAsync("v1/me", ContractJsonContext.Default.MeResponse, cancellationToken)).Value;
 
     /// <summary>Users of the caller's tenant whose name starts with <paramref name="query"/> (one page).</summary>
-    public async Task<DirectoryPage> SearchUsersAsync(string? query = null, int limit = 20, string? cursor = null, CancellationToken cancellationToken = default) =>
-        (await Connection.GetAsync($"v1/users?limit={limit}" + Param("query", query) + Param("cursor", cursor), ClientJson.Default.DirectoryPage,
+    public async Task<UserDirectoryPage> SearchUsersAsync(string? query = null, int limit = 20, string? cursor = null, CancellationToken cancellationToken = default) =>
+        (await Connection.GetAsync($"v1/users?limit={limit}" + Param("query", query) + Param("cursor", cursor), ContractJsonContext.Default.UserDirectoryPage,
             cancellationToken)).Value;
 
     /// <summary>One user of the directory.</summary>
-    public async Task<DirectoryUser> GetUserAsync(Guid userId, CancellationToken cancellationToken = default) =>
-        (await Connection.GetAsync($"v1/users/{userId}", ClientJson.Default.DirectoryUser, cancellationToken)).Value;
+    public async Task<UserSummary> GetUserAsync(Guid userId, CancellationToken cancellationToken = default) =>
+        (await Connection.GetAsync($"v1/users/{userId}", ContractJsonContext.Default.UserSummary, cancellationToken)).Value;
 
     /// <summary>The caller's conversations, newest activity first (one page).</summary>
     public async Task<ConversationPage> ListConversationsAsync(int limit = 20, string? cursor = null, CancellationToken cancellationToken = default) =>
-        (await Connection.GetAsync($"v1/conversations?limit={limit}" + Param("cursor", cursor), ClientJson.Default.ConversationPage,
+        (await Connection.GetAsync($"v1/conversations?limit={limit}" + Param("cursor", cursor), ContractJsonContext.Default.ConversationPage,
             cancellationToken)).Value;
 
     /// <summary>Every conversation of the caller, page after page.</summary>
@@ -95,24 +99,24 @@ public sealed class Chat4AllClient : IDisposable
     }
 
     /// <summary>One conversation, with its members.</summary>
-    public async Task<Conversation> GetConversationAsync(Guid conversationId, CancellationToken cancellationToken = default) =>
-        (await Connection.GetAsync($"v1/conversations/{conversationId}", ClientJson.Default.Conversation, cancellationToken)).Value;
+    public async Task<ConversationResponse> GetConversationAsync(Guid conversationId, CancellationToken cancellationToken = default) =>
+        (await Connection.GetAsync($"v1/conversations/{conversationId}", ContractJsonContext.Default.ConversationResponse, cancellationToken)).Value;
 
     /// <summary>
     /// Creates a private (one other member) or group conversation. A private pair is idempotent by
     /// nature (the same pair answers the same conversation), so it is retried; a group is never repeated
     /// after an unknown outcome.
     /// </summary>
-    public async Task<Conversation> CreateConversationAsync(string type, IEnumerable<Guid> members, ConversationMetadata? metadata = null,
+    public async Task<ConversationResponse> CreateConversationAsync(string type, IEnumerable<Guid> members, ConversationMetadata? metadata = null,
         CancellationToken cancellationToken = default) =>
         (await Connection.SendJsonAsync(HttpMethod.Post, "v1/conversations", new CreateConversationRequest(type, [.. members], metadata),
-            ClientJson.Default.CreateConversationRequest, ClientJson.Default.Conversation, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
+            ContractJsonContext.Default.CreateConversationRequest, ContractJsonContext.Default.ConversationResponse, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
             cancellationToken)).Value;
 
     /// <summary>Adds members to a group (the owner only).</summary>
-    public async Task<Conversation> AddMembersAsync(Guid conversationId, IEnumerable<Guid> userIds, CancellationToken cancellationToken = default) =>
+    public async Task<ConversationResponse> AddMembersAsync(Guid conversationId, IEnumerable<Guid> userIds, CancellationToken cancellationToken = default) =>
         (await Connection.SendJsonAsync(HttpMethod.Post, $"v1/conversations/{conversationId}/members", new AddMembersRequest([.. userIds]),
-            ClientJson.Default.AddMembersRequest, ClientJson.Default.Conversation, RetryMode.SafeToRepeat, cancellationToken)).Value;
+            ContractJsonContext.Default.AddMembersRequest, ContractJsonContext.Default.ConversationResponse, RetryMode.SafeToRepeat, cancellationToken)).Value;
 
     /// <summary>Removes a member from a group (the owner), or leaves it (the member themself).</summary>
     public async Task RemoveMemberAsync(Guid conversationId, Guid userId, CancellationToken cancellationToken = default)
@@ -123,37 +127,37 @@ public sealed class Chat4AllClient : IDisposable
 
     /// <summary>Sends a text message; repeats after a lost answer are answered with the first result.</summary>
     public Task<AcceptedMessage> SendTextAsync(Guid conversationId, string text, IEnumerable<string>? channels = null, CancellationToken cancellationToken = default) =>
-        SendMessageAsync(new SendMessageRequest(null, conversationId, new MessagePayload("text", text, null), channels?.ToList(), null), cancellationToken);
+        SendMessageAsync(new SendMessageRequest(null, conversationId, new PayloadRequest("text", text, null), channels?.ToList(), null), cancellationToken);
 
     /// <summary>Sends a message; it carries an <c>Idempotency-Key</c> made for this call and reused by every retry.</summary>
     public async Task<AcceptedMessage> SendMessageAsync(SendMessageRequest request, CancellationToken cancellationToken = default) =>
-        (await Connection.SendJsonAsync(HttpMethod.Post, "v1/messages", request, ClientJson.Default.SendMessageRequest, ClientJson.Default.AcceptedMessage,
+        (await Connection.SendJsonAsync(HttpMethod.Post, "v1/messages", request, ContractJsonContext.Default.SendMessageRequest, ContractJsonContext.Default.AcceptedMessage,
             RetryMode.WithIdempotencyKey, cancellationToken)).Value;
 
     /// <summary>One message.</summary>
-    public async Task<Message> GetMessageAsync(Guid messageId, CancellationToken cancellationToken = default) =>
-        (await Connection.GetAsync($"v1/messages/{messageId}", ClientJson.Default.Message, cancellationToken)).Value;
+    public async Task<MessageDetail> GetMessageAsync(Guid messageId, CancellationToken cancellationToken = default) =>
+        (await Connection.GetAsync($"v1/messages/{messageId}", ContractJsonContext.Default.MessageDetail, cancellationToken)).Value;
 
     /// <summary>Replaces a text message's text (its sender only); keyed like a send.</summary>
     public async Task<MessageChanged> EditMessageAsync(Guid messageId, string text, CancellationToken cancellationToken = default) =>
-        (await Connection.SendJsonAsync(HttpMethod.Patch, $"v1/messages/{messageId}", new EditMessageRequest(text), ClientJson.Default.EditMessageRequest,
-            ClientJson.Default.MessageChanged, RetryMode.WithIdempotencyKey, cancellationToken)).Value;
+        (await Connection.SendJsonAsync(HttpMethod.Patch, $"v1/messages/{messageId}", new EditMessageRequest(text), ContractJsonContext.Default.EditMessageRequest,
+            ContractJsonContext.Default.MessageChanged, RetryMode.WithIdempotencyKey, cancellationToken)).Value;
 
     /// <summary>Deletes a message (its sender only), leaving a tombstone at its seq; deleting again changes nothing.</summary>
     public async Task<MessageChanged> DeleteMessageAsync(Guid messageId, CancellationToken cancellationToken = default) =>
-        (await Connection.SendAsync(HttpMethod.Delete, $"v1/messages/{messageId}", null, ClientJson.Default.MessageChanged, RetryMode.SafeToRepeat,
+        (await Connection.SendAsync(HttpMethod.Delete, $"v1/messages/{messageId}", null, ContractJsonContext.Default.MessageChanged, RetryMode.SafeToRepeat,
             cancellationToken)).Value;
 
     /// <summary>History after <paramref name="afterSeq"/> (oldest first), one page.</summary>
     public async Task<MessagePage> GetHistoryAsync(Guid conversationId, long afterSeq = 0, int limit = 50, string? cursor = null,
         CancellationToken cancellationToken = default) =>
         (await Connection.GetAsync($"v1/conversations/{conversationId}/messages?after_seq={afterSeq}&limit={limit}" + Param("cursor", cursor),
-            ClientJson.Default.MessagePage, cancellationToken)).Value;
+            ContractJsonContext.Default.MessagePage, cancellationToken)).Value;
 
     /// <summary>Moves the caller's read position (to the latest message when <paramref name="upToSeq"/> is null).</summary>
     public async Task<MarkReadResponse> MarkReadAsync(Guid conversationId, long? upToSeq = null, CancellationToken cancellationToken = default) =>
         (await Connection.SendJsonAsync(HttpMethod.Post, $"v1/conversations/{conversationId}/read", new MarkReadRequest(upToSeq),
-            ClientJson.Default.MarkReadRequest, ClientJson.Default.MarkReadResponse, RetryMode.SafeToRepeat, cancellationToken)).Value;
+            ContractJsonContext.Default.MarkReadRequest, ContractJsonContext.Default.MarkReadResponse, RetryMode.SafeToRepeat, cancellationToken)).Value;
 
     /// <summary>
     /// The live events of the caller's conversations: reconnects by itself and resumes each conversation

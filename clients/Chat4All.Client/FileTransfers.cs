@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Files;
 
 namespace Chat4All.Client;
 
@@ -94,7 +96,7 @@ public sealed class FileTransfers(ApiConnection api)
         }
 
         var point = options.Resume;
-        UploadStatus? status = null;
+        UploadStatusResponse? status = null;
         if (point is not null)
         {
             status = await StatusOrNullAsync(point.UploadId, cancellationToken);
@@ -143,12 +145,12 @@ public sealed class FileTransfers(ApiConnection api)
     }
 
     /// <summary>An upload's state on the server.</summary>
-    public async Task<UploadStatus> GetUploadStatusAsync(Guid uploadId, CancellationToken cancellationToken = default) =>
-        (await api.GetAsync($"v1/files/{uploadId}/status", ClientJson.Default.UploadStatus, cancellationToken)).Value;
+    public async Task<UploadStatusResponse> GetUploadStatusAsync(Guid uploadId, CancellationToken cancellationToken = default) =>
+        (await api.GetAsync($"v1/files/{uploadId}/status", ContractJsonContext.Default.UploadStatusResponse, cancellationToken)).Value;
 
     /// <summary>A file's metadata (name, size, type, SHA-256).</summary>
     public async Task<FileMetadata> GetMetadataAsync(Guid fileId, CancellationToken cancellationToken = default) =>
-        (await api.GetAsync($"v1/files/{fileId}", ClientJson.Default.FileMetadata, cancellationToken)).Value;
+        (await api.GetAsync($"v1/files/{fileId}", ContractJsonContext.Default.FileMetadata, cancellationToken)).Value;
 
     /// <summary>
     /// Downloads a file to <paramref name="destination"/> through <c>destination.part</c>: a partial
@@ -248,7 +250,7 @@ public sealed class FileTransfers(ApiConnection api)
     }
 
     /// <summary>The chunks to send: all of a new upload; of a resumed one, those the server has not received.</summary>
-    private static List<int> Missing(UploadResumePoint point, UploadStatus? status)
+    private static List<int> Missing(UploadResumePoint point, UploadStatusResponse? status)
     {
         if (status is null)
         {
@@ -373,8 +375,8 @@ public sealed class FileTransfers(ApiConnection api)
         {
             try
             {
-                return (await api.SendJsonAsync(HttpMethod.Post, "v1/files/initiate", request, ClientJson.Default.InitiateUploadRequest,
-                    ClientJson.Default.InitiatedUpload, RetryMode.Never, cancellationToken)).Value;
+                return (await api.SendJsonAsync(HttpMethod.Post, "v1/files/initiate", request, ContractJsonContext.Default.InitiateUploadRequest,
+                    ContractJsonContext.Default.InitiatedUpload, RetryMode.Never, cancellationToken)).Value;
             }
             catch (Chat4AllApiException ex) when (ex.Status == HttpStatusCode.NotFound && DateTimeOffset.UtcNow < deadline)
             {
@@ -383,7 +385,7 @@ public sealed class FileTransfers(ApiConnection api)
         }
     }
 
-    private async Task<UploadStatus> WaitForAssemblyAsync(Guid uploadId, CancellationToken cancellationToken)
+    private async Task<UploadStatusResponse> WaitForAssemblyAsync(Guid uploadId, CancellationToken cancellationToken)
     {
         var delay = TimeSpan.FromMilliseconds(100);
         var deadline = DateTimeOffset.UtcNow.AddMinutes(10);
@@ -405,7 +407,7 @@ public sealed class FileTransfers(ApiConnection api)
         }
     }
 
-    private async Task<UploadStatus?> StatusOrNullAsync(Guid uploadId, CancellationToken cancellationToken)
+    private async Task<UploadStatusResponse?> StatusOrNullAsync(Guid uploadId, CancellationToken cancellationToken)
     {
         try
         {

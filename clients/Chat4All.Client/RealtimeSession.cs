@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Chat4All.Contracts.Realtime;
+using Chat4All.Contracts;
 
 namespace Chat4All.Client;
 
@@ -133,8 +134,8 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
             if (_positions.Count > 0)
             {
                 await SendAsync(socket, JsonSerializer.SerializeToUtf8Bytes(
-                    new OutgoingFrame<ResumeData>(FrameTypes.Resume, new ResumeData(new Dictionary<Guid, long>(_positions))),
-                    ClientJson.Default.OutgoingFrameResumeData), cancellationToken);
+                    new ClientFrame<ResumeData>(FrameTypes.Resume, new ResumeData(new Dictionary<Guid, long>(_positions))),
+                    ContractJsonContext.Default.ClientFrameResumeData), cancellationToken);
             }
 
             var (stop, connected) = await ReceiveAsync(socket, onEvent, cancellationToken);
@@ -206,12 +207,12 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
                 return (false, connected);
             }
 
-            WireFrame frame;
+            ServerFrame<JsonElement> frame;
             JsonElement whole;
             try
             {
-                whole = JsonSerializer.Deserialize(buffer.WrittenSpan, ClientJson.Default.JsonElement);
-                frame = whole.Deserialize(ClientJson.Default.WireFrame)!;
+                whole = JsonSerializer.Deserialize(buffer.WrittenSpan, ContractJsonContext.Default.JsonElement);
+                frame = whole.Deserialize(ContractJsonContext.Default.ServerFrameJsonElement)!;
             }
             catch (JsonException)
             {
@@ -225,7 +226,7 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
                     break;
                 case FrameTypes.ConnectionEstablished:
                     connected = true;
-                    var established = frame.Data.Deserialize(ClientJson.Default.ConnectionEstablishedData);
+                    var established = frame.Data.Deserialize(ContractJsonContext.Default.ConnectionEstablishedData);
                     if (established is { HeartbeatIntervalS: > 0 })
                     {
                         silence = TimeSpan.FromSeconds((established.HeartbeatIntervalS * 2) + 10);
@@ -234,7 +235,7 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
                     notice?.Invoke($"connected (instance {established?.ServerInstance}, resuming {_positions.Count} conversations)");
                     break;
                 case FrameTypes.MessageCreated:
-                    var message = frame.Data.Deserialize(ClientJson.Default.MessageCreatedData)!;
+                    var message = frame.Data.Deserialize(ContractJsonContext.Default.MessageCreatedData)!;
                     if (!await HandleMessageAsync(new RealtimeEvent(frame.Type, frame.Timestamp, message, whole, message.ConversationId, false), onEvent,
                         cancellationToken))
                     {
@@ -243,7 +244,7 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
 
                     break;
                 case FrameTypes.Resumed:
-                    var resumed = frame.Data.Deserialize(ClientJson.Default.ResumedData)!;
+                    var resumed = frame.Data.Deserialize(ContractJsonContext.Default.ResumedData)!;
                     if (!resumed.Recovered && !await FillAsync(resumed.ConversationId, long.MaxValue, onEvent, cancellationToken))
                     {
                         return (true, connected);
@@ -251,7 +252,7 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
 
                     break;
                 case FrameTypes.Error:
-                    var error = frame.Data.Deserialize(ClientJson.Default.ErrorData);
+                    var error = frame.Data.Deserialize(ContractJsonContext.Default.ErrorData);
                     notice?.Invoke($"server error frame: {error?.Code} {error?.Message}");
                     break;
                 default:
@@ -268,15 +269,15 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
         return (false, connected);
     }
 
-    private static object? Typed(WireFrame frame)
+    private static object? Typed(ServerFrame<JsonElement> frame)
     {
         try
         {
             return frame.Type switch
             {
-                FrameTypes.MessageStatusUpdated => frame.Data.Deserialize(ClientJson.Default.MessageStatusUpdatedData),
-                FrameTypes.ConversationRead => frame.Data.Deserialize(ClientJson.Default.ConversationReadData),
-                FrameTypes.PresenceChanged => frame.Data.Deserialize(ClientJson.Default.PresenceChangedData),
+                FrameTypes.MessageStatusUpdated => frame.Data.Deserialize(ContractJsonContext.Default.MessageStatusUpdatedData),
+                FrameTypes.ConversationRead => frame.Data.Deserialize(ContractJsonContext.Default.ConversationReadData),
+                FrameTypes.PresenceChanged => frame.Data.Deserialize(ContractJsonContext.Default.PresenceChangedData),
                 _ => null,
             };
         }
@@ -320,7 +321,7 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
                 return true;
             }
 
-            var page = await api.GetAsync($"v1/conversations/{conversationId}/messages?after_seq={after}&limit=100", ClientJson.Default.MessagePage,
+            var page = await api.GetAsync($"v1/conversations/{conversationId}/messages?after_seq={after}&limit=100", ContractJsonContext.Default.MessagePage,
                 cancellationToken);
             using var raw = JsonDocument.Parse(page.Raw);
             var items = raw.RootElement.GetProperty("messages").EnumerateArray().ToList();
@@ -336,7 +337,7 @@ public sealed class RealtimeSession(ApiConnection api, Action<string>? notice = 
                 _positions[conversationId] = message.Seq;
                 progressed = true;
                 var now = DateTimeOffset.UtcNow;
-                var frame = JsonSerializer.SerializeToElement(new WireFrame(FrameTypes.MessageCreated, now, items[i].Clone()), ClientJson.Default.WireFrame);
+                var frame = JsonSerializer.SerializeToElement(new ServerFrame<JsonElement>(FrameTypes.MessageCreated, now, items[i].Clone()), ContractJsonContext.Default.ServerFrameJsonElement);
                 var data = new MessageCreatedData(message.MessageId, message.ConversationId, message.Seq, message.SenderId, message.Payload,
                     message.Channels ?? [], message.Status ?? "", message.CreatedAt);
                 if (!await onEvent(new RealtimeEvent(FrameTypes.MessageCreated, now, data, frame, conversationId, true)))

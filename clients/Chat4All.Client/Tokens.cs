@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Auth;
 
 namespace Chat4All.Client;
 
@@ -62,7 +64,7 @@ public static class TokenEndpoint
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         try
         {
-            return JsonSerializer.Deserialize(body, ClientJson.Default.TokenResponse) is { AccessToken.Length: > 0 } token
+            return JsonSerializer.Deserialize(body, ContractJsonContext.Default.TokenResponse) is { AccessToken.Length: > 0 } token
                 ? token
                 : throw new Chat4AllApiException(HttpMethod.Post, "/" + path, response.StatusCode, null, new OAuthError("invalid_response", "no access_token"), body);
         }

@@ -58,6 +58,8 @@ public static class ServiceDefaultsExtensions
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower;
+            // The contract's records (REST bodies included) are written by code generated at build time; the rest by reflection.
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, Chat4All.Contracts.ContractJsonContext.Default);
         });
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemDetailsDefaults.Customize);
         builder.Services.AddExceptionHandler<GlobalExceptionHandler>();

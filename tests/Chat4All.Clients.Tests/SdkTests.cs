@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Chat4All.Client;
+using Chat4All.Contracts.Conversations;
 
 namespace Chat4All.Clients.Tests;
 

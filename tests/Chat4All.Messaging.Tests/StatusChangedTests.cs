@@ -18,7 +18,7 @@ public sealed class StatusChangedTests(MessagingPlatform platform) : IClassFixtu
         var conversationId = change.ConversationId;
         await using var scope = platform.Host.Services.CreateAsyncScope();
         var consumer = ActivatorUtilities.CreateInstance<StatusChangedConsumer>(scope.ServiceProvider);
-        await consumer.HandleAsync(new IntegrationEvent(Guid.NewGuid(), Topics.MessageStatusChanged, nameof(MessageStatusChanged),
+        await ((IIntegrationEventConsumer)consumer).HandleAsync(new IntegrationEvent(Guid.NewGuid(), Topics.MessageStatusChanged, nameof(MessageStatusChanged),
             conversationId.ToString(), JsonSerializer.Serialize(change, ContractJson.Options), DateTimeOffset.UtcNow), CancellationToken.None);
     }
 

@@ -122,6 +122,46 @@ public sealed class WireContractTests(WireContractPlatform platform) : IClassFix
         Assert.NotNull(Check(schemas, "frame.message.created", JsonSerializer.SerializeToElement(created)));
     }
 
+    [Fact]
+    public async Task TheFramesOfAnEditADeleteAndAGroupsMembersAndNameValidateAgainstTheirAsyncApiSchemas()
+    {
+        var schemas = await SchemasAsync();
+        using var owner = await platform.CreateMemberAsync();
+        using var bob = await platform.CreateMemberAsync();
+        using var carol = await platform.CreateMemberAsync();
+        using var dave = await platform.CreateMemberAsync();
+        var conversationId = await owner.CreateConversationAsync(bob, carol);
+        await using var socket = await owner.ConnectAsync(platform.Host);
+        var received = new List<JsonElement>();
+        var (messageId, _) = await owner.SendAsync(conversationId, "to be edited");
+        await CollectUntilAsync(socket, received, FrameTypes.MessageCreated, d => d.GetProperty("message_id").GetGuid() == messageId);
+
+        // Each change, then its frame: an edit, a delete, a member added and removed, a rename.
+        (HttpMethod Method, string Path, object? Body, string Frame)[] changes =
+        [
+            (HttpMethod.Patch, $"/v1/messages/{messageId}", new { text = "edited" }, FrameTypes.MessageUpdated),
+            (HttpMethod.Delete, $"/v1/messages/{messageId}", null, FrameTypes.MessageDeleted),
+            (HttpMethod.Post, $"/v1/conversations/{conversationId}/members", new { user_ids = new[] { dave.Id } }, FrameTypes.ConversationMemberAdded),
+            (HttpMethod.Delete, $"/v1/conversations/{conversationId}/members/{dave.Id}", null, FrameTypes.ConversationMemberRemoved),
+            (HttpMethod.Patch, $"/v1/conversations/{conversationId}", new { name = "renamed", description = (string?)null }, FrameTypes.ConversationUpdated),
+        ];
+        foreach (var (method, path, body, frame) in changes)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+            using var response = await owner.Client.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            await CollectUntilAsync(socket, received, frame, d => d.GetProperty("conversation_id").GetGuid() == conversationId);
+        }
+
+        var types = received.Select(f => f.GetProperty("type").GetString()!).ToHashSet();
+        Assert.Superset(changes.Select(c => c.Frame).ToHashSet(), types);
+        var failures = received.Select(f => Check(schemas, "frame." + f.GetProperty("type").GetString(), f)).OfType<string>().ToList();
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+        var renamed = received.Last(f => f.GetProperty("type").GetString() == FrameTypes.ConversationUpdated).GetProperty("data").GetProperty("metadata");
+        Assert.Equal("renamed", renamed.GetProperty("name").GetString());
+        Assert.Equal(JsonValueKind.Null, renamed.GetProperty("description").ValueKind);
+    }
+
     /// <summary>Reads every frame into <paramref name="received"/> until one of <paramref name="type"/> (matching) has arrived.</summary>
     private static async Task CollectUntilAsync(WsClient socket, List<JsonElement> received, string type, Func<JsonElement, bool>? match = null)
     {

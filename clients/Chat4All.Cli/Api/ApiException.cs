@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using Chat4All.Client;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Auth;
 
 namespace Chat4All.Cli.Api;
 

@@ -1,6 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Chat4All.Client;
+using Chat4All.Contracts;
+using Chat4All.Contracts.Conversations;
+using Chat4All.Contracts.Messages;
+using Chat4All.Contracts.Users;
 
 namespace Chat4All.Cli.Api;
 
@@ -16,14 +20,14 @@ namespace Chat4All.Cli.Api;
     WriteIndented = false)]
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(ConversationPage))]
-[JsonSerializable(typeof(Conversation))]
+[JsonSerializable(typeof(ConversationResponse))]
 [JsonSerializable(typeof(CreateConversationRequest))]
 [JsonSerializable(typeof(MessagePage))]
 [JsonSerializable(typeof(SendMessageRequest))]
 [JsonSerializable(typeof(AcceptedMessage))]
 [JsonSerializable(typeof(MarkReadRequest))]
 [JsonSerializable(typeof(MarkReadResponse))]
-[JsonSerializable(typeof(DirectoryPage))]
+[JsonSerializable(typeof(UserDirectoryPage))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(Chat4All.Contracts.Events.MessagePayload))]
 [JsonSerializable(typeof(Auth.Profile))]

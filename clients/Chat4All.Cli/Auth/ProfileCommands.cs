@@ -51,7 +51,7 @@ public static class ProfileCommands
             using var session = globals.Open(parsed);
             var path = $"v1/users?limit={parsed.GetValue(limit)}" + (parsed.GetValue(query) is { Length: > 0 } q ? "&query=" + Uri.EscapeDataString(q) : "");
             var (users, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path, next => path + "&cursor=" + Uri.EscapeDataString(next),
-                CliJson.Default.DirectoryPage, page => (page.Items, page.NextCursor, page.HasMore), "items", parsed.GetValue(all), cancellationToken);
+                CliJson.Default.UserDirectoryPage, page => (page.Items, page.NextCursor, page.HasMore), "items", parsed.GetValue(all), cancellationToken);
             var printer = session.Printer;
             if (printer.Json)
             {

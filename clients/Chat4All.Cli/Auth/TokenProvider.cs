@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Chat4All.Client;
+using Chat4All.Contracts.Auth;
 
 namespace Chat4All.Cli.Auth;
 

@@ -6,6 +6,7 @@ using Chat4All.Client;
 using Chat4All.Cli.Auth;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
+using Chat4All.Contracts.Conversations;
 using Spectre.Console;
 
 namespace Chat4All.Cli.Conversations;
@@ -116,7 +117,7 @@ public static class ConversationCommands
                 : new ConversationMetadata(parsed.GetValue(name), parsed.GetValue(description));
             // A private pair is idempotent by nature (same pair → same conversation), a group is not.
             var response = await session.Api.SendJsonAsync(HttpMethod.Post, "v1/conversations", new CreateConversationRequest(type, others, metadata),
-                CliJson.Default.CreateConversationRequest, CliJson.Default.Conversation, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
+                CliJson.Default.CreateConversationRequest, CliJson.Default.ConversationResponse, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
                 cancellationToken);
             if (session.Printer.Json)
             {
@@ -142,7 +143,7 @@ public static class ConversationCommands
         {
             using var session = globals.Open(parsed);
             var expand = session.Printer.Json ? "" : "?expand=members";
-            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}{expand}", CliJson.Default.Conversation, cancellationToken);
+            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}{expand}", CliJson.Default.ConversationResponse, cancellationToken);
             if (session.Printer.Json)
             {
                 session.Printer.Raw(response.Raw);

@@ -8,6 +8,7 @@ using Chat4All.Contracts.Events;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Messages;
 using Chat4All.Cli.Output;
+using Chat4All.Contracts.Messages;
 
 namespace Chat4All.Cli.Files;
 

@@ -6,6 +6,8 @@ using Chat4All.Client;
 using Chat4All.Contracts.Events;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
+using Chat4All.Contracts.Conversations;
+using Chat4All.Contracts.Messages;
 using Spectre.Console;
 
 namespace Chat4All.Cli.Messages;
@@ -75,7 +77,7 @@ public static class MessageCommands
     public static Task<ApiResponse<AcceptedMessage>> SendAsync(ApiSession session, Guid conversationId, MessagePayload payload, string[]? channels,
         string? priority, Guid messageId, CancellationToken cancellationToken) =>
         session.Api.SendJsonAsync(HttpMethod.Post, "v1/messages",
-            new SendMessageRequest(messageId, conversationId, payload, channels is { Length: > 0 } ? [.. channels] : null, priority),
+            new SendMessageRequest(messageId, conversationId, new PayloadRequest(payload.Type, payload.Text, payload.FileId), channels is { Length: > 0 } ? [.. channels] : null, priority),
             CliJson.Default.SendMessageRequest, CliJson.Default.AcceptedMessage, RetryMode.WithIdempotencyKey, cancellationToken);
 
     public static Command History(CliGlobals globals)

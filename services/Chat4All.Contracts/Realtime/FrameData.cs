@@ -1,3 +1,4 @@
+using Chat4All.Contracts.Conversations;
 using Chat4All.Contracts.Events;
 
 namespace Chat4All.Contracts.Realtime;
@@ -48,3 +49,18 @@ public sealed record SubscriptionData(Guid ConversationId);
 
 /// <summary>Client → server: replay what came after each position (conversation id → last seq held).</summary>
 public sealed record ResumeData(IReadOnlyDictionary<Guid, long> Positions);
+
+/// <summary>Server → client: a text message was edited; <c>seq</c> is the edit's own position, <c>message_seq</c> the message's (docs/adr/0045).</summary>
+public sealed record MessageUpdatedData(Guid MessageId, Guid ConversationId, long Seq, long MessageSeq, Guid SenderId, MessagePayload Payload, DateTimeOffset EditedAt);
+
+/// <summary>Server → client: a message was deleted and is a tombstone at <c>message_seq</c>; <c>seq</c> is the deletion's own position.</summary>
+public sealed record MessageDeletedData(Guid MessageId, Guid ConversationId, long Seq, long MessageSeq, Guid SenderId, DateTimeOffset DeletedAt);
+
+/// <summary>Server → client: the group's owner added <c>user_ids</c>; the new members get it too.</summary>
+public sealed record ConversationMemberAddedData(Guid ConversationId, IReadOnlyList<Guid> UserIds, Guid AddedBy, DateTimeOffset AddedAt);
+
+/// <summary>Server → client: a member left or was removed; they keep the history up to <c>left_at_seq</c>.</summary>
+public sealed record ConversationMemberRemovedData(Guid ConversationId, Guid UserId, Guid RemovedBy, long LeftAtSeq, DateTimeOffset RemovedAt);
+
+/// <summary>Server → client: the group's new name and description.</summary>
+public sealed record ConversationUpdatedData(Guid ConversationId, ConversationMetadata Metadata, Guid UpdatedBy, DateTimeOffset UpdatedAt);

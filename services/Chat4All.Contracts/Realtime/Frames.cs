@@ -32,3 +32,9 @@ public static class CloseCodes
     public const int Forbidden = 4003;
     public const int PolicyViolation = 4008;
 }
+
+/// <summary>A frame the server sends: <c>{type, timestamp, data}</c>; <typeparamref name="TData"/> is the type's data record (see FrameData.cs).</summary>
+public sealed record ServerFrame<TData>(string Type, DateTimeOffset Timestamp, TData Data);
+
+/// <summary>A frame a client sends: <c>{type, data}</c>, no timestamp.</summary>
+public sealed record ClientFrame<TData>(string Type, TData Data);

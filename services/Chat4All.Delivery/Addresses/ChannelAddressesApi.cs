@@ -9,16 +9,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Chat4All.Contracts.Delivery;
 
 namespace Chat4All.Delivery.Addresses;
-
-public sealed record ChannelAddressView(string Channel, string Address, DateTimeOffset UpdatedAt);
-
-public sealed record ChannelAddressList(Guid UserId, IReadOnlyList<ChannelAddressView> Items);
-
-public sealed record SetChannelAddressRequest(string? Address);
-
-public sealed record SetChannelOrderRequest(IReadOnlyList<string?>? Channels);
 
 /// <summary>
 /// Where a user is reached on each channel. <c>/v1/me/channels</c> for the caller (scope messages),

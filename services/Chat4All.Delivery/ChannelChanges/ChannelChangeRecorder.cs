@@ -1,4 +1,3 @@
-using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.BuildingBlocks.StateStore;
 using Chat4All.Contracts.Events;
 using Chat4All.Delivery.Data;
@@ -18,14 +17,16 @@ public sealed class ChannelChangeRecorder(IStateStore store, DeliveryDbContext d
     // A group's recipients times the five channels, fallbacks included, stays far below this.
     private const int MaxDeliveriesPerMessage = 5000;
 
-    public async Task RecordAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    /// <summary>An edit: the new text goes to every channel the message was delivered on.</summary>
+    public Task EditedAsync(MessageUpdated updated, CancellationToken cancellationToken) =>
+        RecordAsync(updated.MessageId, updated.Seq, ChannelChange.Edit, updated.Payload.Text, cancellationToken);
+
+    /// <summary>A delete: every channel the message was delivered on recalls it.</summary>
+    public Task DeletedAsync(MessageDeleted deleted, CancellationToken cancellationToken) =>
+        RecordAsync(deleted.MessageId, deleted.Seq, ChannelChange.Recall, null, cancellationToken);
+
+    private async Task RecordAsync(Guid messageId, long seq, string kind, string? text, CancellationToken cancellationToken)
     {
-        var (messageId, seq, kind, text) = integrationEvent.Type switch
-        {
-            nameof(MessageUpdated) => integrationEvent.DataAs<MessageUpdated>() is var u ? (u.MessageId, u.Seq, ChannelChange.Edit, u.Payload.Text) : default,
-            nameof(MessageDeleted) => integrationEvent.DataAs<MessageDeleted>() is var d ? (d.MessageId, d.Seq, ChannelChange.Recall, (string?)null) : default,
-            _ => throw new ArgumentException($"'{integrationEvent.Type}' is not a message change.", nameof(integrationEvent)),
-        };
         var deliveries = await store.QueryAsync<DeliveryRecord>("message_id", messageId.ToString(), MaxDeliveriesPerMessage, cancellationToken);
         if (deliveries.Count == 0)
         {

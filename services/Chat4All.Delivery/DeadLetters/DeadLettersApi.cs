@@ -13,15 +13,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Chat4All.Contracts.Delivery;
 
 namespace Chat4All.Delivery.DeadLetters;
-
-public sealed record DeadLetterView(Guid DeliveryId, Guid MessageId, Guid ConversationId, Guid RecipientId, string Channel, int Attempts, string Reason,
-    DateTimeOffset DeadLetteredAt);
-
-public sealed record DeadLetterPage(IReadOnlyList<DeadLetterView> Items, string? NextCursor, bool HasMore);
-
-public sealed record ReplayAccepted(Guid DeliveryId, string Status);
 
 /// <summary>
 /// Operators' view of deliveries that failed for good (scope admin): list the open ones, newest

@@ -22,18 +22,20 @@ namespace Chat4All.Delivery.Deliveries;
 /// </summary>
 public sealed class DeliveryRouter(IStateStore store, DeliveryDbContext db, ChannelConnectors connectors, DeliveryDispatcher dispatcher,
     ChannelChangeRecorder channelChanges, TimeProvider time)
-    : IIntegrationEventConsumer
+    : IIntegrationEventConsumer<MessageCreated>, IIntegrationEventConsumer<MessageUpdated>, IIntegrationEventConsumer<MessageDeleted>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
-    {
-        if (integrationEvent.Type is nameof(MessageUpdated) or nameof(MessageDeleted))
-        {
-            // Edits and deletes share the topic, after the message they change (docs/adr/0065).
-            await channelChanges.RecordAsync(integrationEvent, cancellationToken);
-            return;
-        }
+    Task IIntegrationEventConsumer.HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
+        integrationEvent.RouteAsync(this, cancellationToken);
 
-        var created = integrationEvent.DataAs<MessageCreated>();
+    // Edits and deletes share the topic, after the message they change (docs/adr/0065).
+    public Task HandleAsync(IntegrationEvent envelope, MessageUpdated updated, CancellationToken cancellationToken) =>
+        channelChanges.EditedAsync(updated, cancellationToken);
+
+    public Task HandleAsync(IntegrationEvent envelope, MessageDeleted deleted, CancellationToken cancellationToken) =>
+        channelChanges.DeletedAsync(deleted, cancellationToken);
+
+    public async Task HandleAsync(IntegrationEvent envelope, MessageCreated created, CancellationToken cancellationToken)
+    {
         var recipients = created.Recipients.Where(r => r != created.SenderId).Distinct().ToList();
         if (recipients.Count == 0)
         {

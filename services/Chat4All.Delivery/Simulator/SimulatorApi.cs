@@ -4,16 +4,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Chat4All.Contracts.Delivery;
 
 namespace Chat4All.Delivery.Simulator;
-
-public sealed record SimulatedChannelState(string Channel, bool Outage, long ProviderMessages);
-
-public sealed record SetOutageRequest(bool Down);
-
-public sealed record SimulateInboundRequest(string? From, string? Text, string? InReplyTo);
-
-public sealed record SimulatedInbound(string Channel, string ProviderMessageId);
 
 /// <summary>
 /// Operator controls of the simulated providers (scope admin), for demos and drills: see each

@@ -12,19 +12,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Chat4All.Contracts.Files;
 
 namespace Chat4All.Files.Downloads;
-
-public sealed record FileMetadata(
-    Guid FileId,
-    Guid ConversationId,
-    Guid UploadedBy,
-    string Filename,
-    string MimeType,
-    long Size,
-    string ChecksumSha256,
-    string DownloadUrl,
-    DateTimeOffset CreatedAt);
 
 /// <summary><c>GET /v1/files/{file_id}</c> and its content, for members of the file's conversation only.</summary>
 public static class FilesApi

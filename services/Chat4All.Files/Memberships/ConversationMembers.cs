@@ -16,11 +16,10 @@ namespace Chat4All.Files.Memberships;
 /// of groups (<see cref="MemberAddedConsumer"/>, <see cref="MemberRemovedConsumer"/>), so it answers
 /// membership questions from its own schema, never by calling messaging.
 /// </summary>
-public sealed class ConversationCreatedConsumer(FilesDbContext db, IOptions<Chat4AllOptions> options) : IIntegrationEventConsumer
+public sealed class ConversationCreatedConsumer(FilesDbContext db, IOptions<Chat4AllOptions> options) : IIntegrationEventConsumer<ConversationCreated>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, ConversationCreated created, CancellationToken cancellationToken)
     {
-        var created = integrationEvent.DataAs<ConversationCreated>();
         var users = created.Members.Distinct().ToArray();
         // Events from before tenants carry none: those conversations are the default tenant's (as in messaging).
         var tenantId = created.TenantId ?? options.Value.DefaultTenantId;

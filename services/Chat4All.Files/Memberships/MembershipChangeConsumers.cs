@@ -6,11 +6,10 @@ using Microsoft.EntityFrameworkCore;
 namespace Chat4All.Files.Memberships;
 
 /// <summary>New members of a group may upload into it and download its files from now on (again, if they had left).</summary>
-public sealed class MemberAddedConsumer(FilesDbContext db) : IIntegrationEventConsumer
+public sealed class MemberAddedConsumer(FilesDbContext db) : IIntegrationEventConsumer<ConversationMemberAdded>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, ConversationMemberAdded added, CancellationToken cancellationToken)
     {
-        var added = integrationEvent.DataAs<ConversationMemberAdded>();
         var users = added.UserIds.Distinct().ToArray();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO files.memberships (conversation_id, user_id, tenant_id)
@@ -24,11 +23,10 @@ public sealed class MemberAddedConsumer(FilesDbContext db) : IIntegrationEventCo
 /// A member who left or was removed loses the conversation's files at once: no download, no upload
 /// (docs/adr/0041). The row stays, marked, so a late <c>conversation.created</c> cannot restore them.
 /// </summary>
-public sealed class MemberRemovedConsumer(FilesDbContext db) : IIntegrationEventConsumer
+public sealed class MemberRemovedConsumer(FilesDbContext db) : IIntegrationEventConsumer<ConversationMemberRemoved>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, ConversationMemberRemoved removed, CancellationToken cancellationToken)
     {
-        var removed = integrationEvent.DataAs<ConversationMemberRemoved>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO files.memberships (conversation_id, user_id, tenant_id, left_at_seq)
             VALUES ({removed.ConversationId}, {removed.UserId}, {removed.TenantId}, {removed.LeftAtSeq})

@@ -12,6 +12,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Chat4All.Contracts.Files;
 
 namespace Chat4All.Files.Uploads;
 

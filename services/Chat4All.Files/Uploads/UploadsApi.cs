@@ -13,37 +13,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Chat4All.Contracts.Files;
 
 namespace Chat4All.Files.Uploads;
-
-public sealed record InitiateUploadRequest(
-    [property: Required] Guid? ConversationId,
-    [property: Required] string? Filename,
-    [property: Required] long? FileSize,
-    [property: Required] string? MimeType,
-    string? ChecksumSha256,
-    long? ChunkSize);
-
-public sealed record InitiatedUpload(Guid UploadId, int TotalChunks, long ChunkSize, DateTimeOffset ExpiresAt);
-
-public sealed record ChunkStored(Guid UploadId, int ChunkNumber, int UploadedChunks, int TotalChunks, double Percentage);
-
-public sealed record UploadStatusResponse(
-    Guid UploadId,
-    string Status,
-    int UploadedChunks,
-    int TotalChunks,
-    double Percentage,
-    IReadOnlyList<int> ReceivedChunks,
-    IReadOnlyList<int> MissingChunks,
-    Guid? FileId,
-    string? DownloadUrl,
-    string? FailureReason,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset ExpiresAt,
-    DateTimeOffset? CompletedAt);
-
-public sealed record CompletionAccepted(Guid UploadId, string Status);
 
 /// <summary>
 /// Resumable uploads (docs/api.md §6): initiate, chunks in any order and in parallel, status with the

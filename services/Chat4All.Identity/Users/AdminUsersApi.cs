@@ -13,29 +13,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
+using Chat4All.Contracts.Users;
 
 namespace Chat4All.Identity.Users;
-
-// Nullable on purpose: JSON can carry null or omit anything, and the provisioner answers those with
-// a validation problem rather than a NullReferenceException.
-public sealed record CreateUserRequest(
-    [property: Required, StringLength(UserProvisioner.MaxNameLength, MinimumLength = 1)] string? Name,
-    IReadOnlyList<string?>? Scopes,
-    Guid? TenantId);
-
-public sealed record CreatedUserResponse(Guid UserId, string Name, Guid TenantId, string ClientId, string ClientSecret,
-    IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt);
-
-public sealed record UserResponse(Guid UserId, string Name, Guid TenantId, string ClientId, IReadOnlyList<string> Scopes,
-    DateTimeOffset CreatedAt, DateTimeOffset? DisabledAt)
-{
-    public static UserResponse From(User user) =>
-        new(user.Id, user.Name, user.TenantId, user.ClientId, user.Scopes, user.CreatedAt, user.DisabledAt);
-}
-
-public sealed record UserPage(IReadOnlyList<UserResponse> Items, string? NextCursor);
-
-public sealed record ClientSecretResponse(Guid UserId, string ClientId, string ClientSecret);
 
 /// <summary>
 /// <c>/v1/admin/users</c>: provisioning and lifecycle for holders of the <c>admin</c> scope. Disabling
@@ -123,7 +103,7 @@ public static class AdminUsersApi
             .Take(pageSize + 1)
             .ToListAsync(cancellationToken);
         var next = users.Count > pageSize ? Cursor.Encode(users[pageSize - 1].Id.ToString()) : null;
-        return TypedResults.Ok(new UserPage([.. users.Take(pageSize).Select(UserResponse.From)], next));
+        return TypedResults.Ok(new UserPage([.. users.Take(pageSize).Select(ToResponse)], next));
     }
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> DisableUser(
@@ -148,7 +128,7 @@ public static class AdminUsersApi
         await RevokeEverythingAsync(user, revoked, tokens, authorizations, cancellationToken);
         var actor = Actor(http);
         audit.UserChanged(user.Id, "disabled", actor);
-        return TypedResults.Ok(UserResponse.From(user));
+        return TypedResults.Ok(ToResponse(user));
     }
 
     public static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> EnableUser(
@@ -178,7 +158,7 @@ public static class AdminUsersApi
 
         var actor = Actor(http);
         audit.UserChanged(user.Id, "enabled", actor);
-        return TypedResults.Ok(UserResponse.From(user));
+        return TypedResults.Ok(ToResponse(user));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteUser(
@@ -245,4 +225,7 @@ public static class AdminUsersApi
     private static ProblemHttpResult UserNotFound(Guid userId) => Problems.NotFound("user_not_found", $"No user {userId}.");
 
     private static string Actor(HttpContext http) => "user:" + (http.User.FindFirst(ChatClaims.Subject)?.Value ?? "unknown");
+
+    private static UserResponse ToResponse(User user) =>
+        new(user.Id, user.Name, user.TenantId, user.ClientId, user.Scopes, user.CreatedAt, user.DisabledAt);
 }

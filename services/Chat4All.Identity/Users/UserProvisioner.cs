@@ -36,7 +36,7 @@ public sealed class UserProvisioner(
     TimeProvider time,
     IOptions<Chat4AllOptions> options)
 {
-    public const int MaxNameLength = 100;
+    public const int MaxNameLength = Contracts.Users.RenameRequest.MaxNameLength;
 
     public async Task<ProvisionedUser> CreateAsync(string? name, IReadOnlyCollection<string?>? scopes, Guid? tenantId,
         CancellationToken cancellationToken, string? clientId = null)

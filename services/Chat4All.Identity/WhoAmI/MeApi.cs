@@ -11,16 +11,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
+using Chat4All.Contracts.Users;
 
 namespace Chat4All.Identity.WhoAmI;
-
-/// <summary>Who the caller is: the token's subject, tenant and scopes, and the display name identity holds (null once the user is deleted).</summary>
-public sealed record MeResponse(string UserId, string? TenantId, string? Name, IReadOnlyList<string> Scopes);
-
-// Nullable on purpose: a missing or null name gets the same validation problem as an empty one.
-public sealed record RenameRequest([property: Required, StringLength(UserProvisioner.MaxNameLength, MinimumLength = 1), NoNul] string? Name);
-
-public sealed record RenamedUserResponse(Guid UserId, Guid TenantId, string Name);
 
 /// <summary>
 /// <c>/v1/me</c>: who the bearer token says the caller is, with their display name; <c>PATCH</c>

@@ -16,29 +16,10 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Chat4All.Contracts.Conversations;
+using Chat4All.Contracts.Users;
 
 namespace Chat4All.Messaging.Conversations;
-
-public sealed record ConversationMetadata(
-    [property: StringLength(ConversationMetadata.MaxNameLength), NoNul] string? Name,
-    [property: StringLength(ConversationMetadata.MaxDescriptionLength), NoNul] string? Description)
-{
-    public const int MaxNameLength = 200;
-    public const int MaxDescriptionLength = 1000;
-}
-
-public sealed record CreateConversationRequest([property: Required, NoNul] string Type, [property: Required] IReadOnlyList<Guid> Members, ConversationMetadata? Metadata);
-
-public sealed record ConversationResponse(Guid ConversationId, string Type, IReadOnlyList<Guid> Members, ConversationMetadata Metadata, DateTimeOffset CreatedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<UserRef>? MemberDetails = null);
-
-public sealed record LastMessagePreview(Guid MessageId, long Seq, Guid SenderId, string Preview, DateTimeOffset CreatedAt);
-
-public sealed record ConversationSummary(Guid ConversationId, string Type, ConversationMetadata Metadata, IReadOnlyList<Guid> Members,
-    LastMessagePreview? LastMessage, long UnreadCount, DateTimeOffset UpdatedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<UserRef>? MemberDetails = null);
-
-public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, string? NextCursor, bool HasMore);
 
 /// <summary>
 /// <c>/v1/conversations</c>: create, list (newest activity first), get. A conversation lives in its

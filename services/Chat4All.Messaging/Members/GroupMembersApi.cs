@@ -14,15 +14,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Chat4All.Contracts.Conversations;
 
 namespace Chat4All.Messaging.Members;
-
-// No [Required]: the handler checks who is asking before what was asked, so an outsider learns nothing from a 400.
-public sealed record AddMembersRequest(IReadOnlyList<Guid>? UserIds);
-
-public sealed record UpdateConversationRequest(
-    [property: StringLength(ConversationMetadata.MaxNameLength), NoNul] string? Name,
-    [property: StringLength(ConversationMetadata.MaxDescriptionLength), NoNul] string? Description);
 
 /// <summary>
 /// Group membership (docs/adr/0041): the creator is the owner, who adds and removes members and

@@ -18,11 +18,10 @@ namespace Chat4All.Messaging.Messages;
 /// dropped with a warning rather than retried forever.
 /// </summary>
 public sealed partial class InboundMessageConsumer(MessagingDbContext db, OutboxSignal outbox, IOptions<MessagingOptions> options,
-    MessagingMetrics metrics, ILogger<InboundMessageConsumer> logger) : IIntegrationEventConsumer
+    MessagingMetrics metrics, ILogger<InboundMessageConsumer> logger) : IIntegrationEventConsumer<MessageInbound>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, MessageInbound inbound, CancellationToken cancellationToken)
     {
-        var inbound = integrationEvent.DataAs<MessageInbound>();
         if (inbound.Payload is not { Type: "text", Text: { Length: > 0 } text } || text.Length > options.Value.MaxTextLength)
         {
             LogDropped(logger, inbound.MessageId, "not a text within the length limit");

@@ -9,12 +9,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Chat4All.Contracts.Conversations;
 
 namespace Chat4All.Messaging.Receipts;
-
-public sealed record MarkReadRequest(long? UpToSeq);
-
-public sealed record MarkReadResponse(Guid ConversationId, long ReadUpToSeq, int MessagesMarkedRead);
 
 /// <summary><c>POST /v1/conversations/{id}/read</c>: moves the caller's read position forward (never back).</summary>
 public static class ReadApi

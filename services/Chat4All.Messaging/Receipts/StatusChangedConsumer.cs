@@ -20,7 +20,7 @@ namespace Chat4All.Messaging.Receipts;
 /// an edit or delete did on the channel (<c>channel_change</c>) sets it on the receipt, the latest
 /// change (by seq) winning (docs/adr/0065).
 /// </summary>
-public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationEventBatchConsumer
+public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationEventBatchConsumer<MessageStatusChanged>
 {
     // One statement per event: insert, or move forward only. rank() is spelled out as CASE for PostgreSQL.
     private const string Upsert = """
@@ -56,13 +56,10 @@ public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationE
         WHERE m.message_id = agg.message_id AND m.status <> agg.status
         """;
 
-    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
-        HandleBatchAsync([integrationEvent], cancellationToken);
-
-    public async Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    public async Task HandleBatchAsync(IReadOnlyList<ReceivedEvent<MessageStatusChanged>> integrationEvents, CancellationToken cancellationToken)
     {
-        // Read every event first: one unreadable event fails the batch before anything is written.
-        var changes = integrationEvents.Select(Read).ToList();
+        // Check every event first: one with an unknown status fails the batch before anything is written.
+        var changes = integrationEvents.Select(e => Checked(e.Data)).ToList();
 
         var strategy = db.Database.CreateExecutionStrategy();
         await strategy.ExecuteAsync(async ct =>
@@ -125,11 +122,8 @@ public sealed class StatusChangedConsumer(MessagingDbContext db) : IIntegrationE
         }, cancellationToken);
     }
 
-    private static MessageStatusChanged Read(IntegrationEvent integrationEvent)
-    {
-        var change = integrationEvent.DataAs<MessageStatusChanged>();
-        return DeliveryStatuses.Rank(change.NewStatus) < 0
+    private static MessageStatusChanged Checked(MessageStatusChanged change) =>
+        DeliveryStatuses.Rank(change.NewStatus) < 0
             ? throw new JsonException($"Unknown delivery status '{change.NewStatus}'.")
             : change;
-    }
 }

@@ -2,11 +2,9 @@ using Chat4All.Messaging.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
+using Chat4All.Contracts.Users;
 
 namespace Chat4All.Messaging.Users;
-
-/// <summary>A user id with its display name, where a response expands ids (<c>?expand=</c>); the name is null for a user messaging has not heard of yet.</summary>
-public sealed record UserRef(Guid UserId, string? Name);
 
 /// <summary>
 /// <c>?expand=a,b</c>: the comma-separated names of the id fields a response should also give as

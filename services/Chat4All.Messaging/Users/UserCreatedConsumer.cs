@@ -10,11 +10,10 @@ namespace Chat4All.Messaging.Users;
 /// tenant. Existing users reach it through the backfill identity's outbox migration enqueued. A
 /// redelivered event is a no-op, and so is one that arrives after a rename of the same user.
 /// </summary>
-public sealed class UserCreatedConsumer(MessagingDbContext db) : IIntegrationEventConsumer
+public sealed class UserCreatedConsumer(MessagingDbContext db) : IIntegrationEventConsumer<UserCreated>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, UserCreated user, CancellationToken cancellationToken)
     {
-        var user = integrationEvent.DataAs<UserCreated>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO messaging.users (user_id, tenant_id, name, created_at, name_updated_at)
             VALUES ({user.UserId}, {user.TenantId}, {user.Name}, {user.CreatedAt}, {user.CreatedAt})

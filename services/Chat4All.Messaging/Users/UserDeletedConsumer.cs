@@ -11,11 +11,10 @@ namespace Chat4All.Messaging.Users;
 /// may come before the user's <c>user.created</c> (topics are not ordered with each other), and then
 /// creates the row already deleted, which the later <c>user.created</c> leaves alone.
 /// </summary>
-public sealed class UserDeletedConsumer(MessagingDbContext db) : IIntegrationEventConsumer
+public sealed class UserDeletedConsumer(MessagingDbContext db) : IIntegrationEventConsumer<UserDeleted>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, UserDeleted deleted, CancellationToken cancellationToken)
     {
-        var deleted = integrationEvent.DataAs<UserDeleted>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO messaging.users (user_id, tenant_id, name, created_at, name_updated_at, deleted_at)
             VALUES ({deleted.UserId}, {deleted.TenantId}, {deleted.Name}, {deleted.DeletedAt}, {deleted.DeletedAt}, {deleted.DeletedAt})

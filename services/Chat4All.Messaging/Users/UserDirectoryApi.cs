@@ -9,13 +9,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
+using Chat4All.Contracts.Users;
 
 namespace Chat4All.Messaging.Users;
-
-/// <summary>A person as others see them: an id and a display name.</summary>
-public sealed record UserSummary(Guid UserId, string Name);
-
-public sealed record UserDirectoryPage(IReadOnlyList<UserSummary> Items, string? NextCursor, bool HasMore);
 
 /// <summary>
 /// <c>/v1/users</c>: the caller's tenant's user directory, served from messaging's users read model

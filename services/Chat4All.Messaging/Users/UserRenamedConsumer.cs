@@ -10,11 +10,10 @@ namespace Chat4All.Messaging.Users;
 /// (topics are not ordered with each other, so a rename may even come before its user's
 /// <c>user.created</c>, and then creates the row).
 /// </summary>
-public sealed class UserRenamedConsumer(MessagingDbContext db) : IIntegrationEventConsumer
+public sealed class UserRenamedConsumer(MessagingDbContext db) : IIntegrationEventConsumer<UserRenamed>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, UserRenamed renamed, CancellationToken cancellationToken)
     {
-        var renamed = integrationEvent.DataAs<UserRenamed>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO messaging.users (user_id, tenant_id, name, created_at, name_updated_at)
             VALUES ({renamed.UserId}, {renamed.TenantId}, {renamed.Name}, {renamed.RenamedAt}, {renamed.RenamedAt})

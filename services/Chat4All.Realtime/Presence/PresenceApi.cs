@@ -8,12 +8,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Chat4All.Contracts.Realtime;
 
 namespace Chat4All.Realtime.Presence;
-
-public sealed record PresenceView(Guid UserId, string Status, int Connections, DateTimeOffset? LastSeenAt);
-
-public sealed record PresenceList(IReadOnlyList<PresenceView> Items);
 
 /// <summary>
 /// <c>GET /v1/presence?user_ids=a,b</c>: presence of the caller's correspondents (users they have

@@ -1,5 +1,6 @@
 using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.BuildingBlocks.Redis;
+using Chat4All.Contracts.Conversations;
 using Chat4All.Contracts.Events;
 using Chat4All.Contracts.Realtime;
 using Chat4All.Realtime.Data;
@@ -16,11 +17,10 @@ namespace Chat4All.Realtime.Projections;
 /// forgets the cached member list, and every member — the new ones included — gets the frame.
 /// </summary>
 public sealed class MemberAddedConsumer(RealtimeDbContext db, MembersCacheInvalidation invalidation, RealtimeFanout fanout, TimeProvider time)
-    : IIntegrationEventConsumer
+    : IIntegrationEventConsumer<ConversationMemberAdded>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, ConversationMemberAdded added, CancellationToken cancellationToken)
     {
-        var added = integrationEvent.DataAs<ConversationMemberAdded>();
         var users = added.UserIds.Distinct().ToArray();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO realtime.memberships (conversation_id, user_id)
@@ -28,13 +28,8 @@ public sealed class MemberAddedConsumer(RealtimeDbContext db, MembersCacheInvali
             ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at_seq = NULL
             """, cancellationToken);
         await invalidation.ChangedAsync(added.ConversationId);
-        await fanout.PublishMembershipAsync(added.Members.Union(users), Frames.Serialize(FrameTypes.ConversationMemberAdded, new
-        {
-            conversation_id = added.ConversationId,
-            user_ids = added.UserIds,
-            added_by = added.AddedBy,
-            added_at = added.AddedAt,
-        }, time.GetUtcNow()), added.ConversationId, joined: users);
+        await fanout.PublishMembershipAsync(added.Members.Union(users), Frames.Serialize(FrameTypes.ConversationMemberAdded,
+            new ConversationMemberAddedData(added.ConversationId, added.UserIds, added.AddedBy, added.AddedAt), time.GetUtcNow()), added.ConversationId, joined: users);
     }
 }
 
@@ -45,43 +40,32 @@ public sealed class MemberAddedConsumer(RealtimeDbContext db, MembersCacheInvali
 /// sockets drop every later frame of the conversation.
 /// </summary>
 public sealed class MemberRemovedConsumer(RealtimeDbContext db, MembersCacheInvalidation invalidation, RealtimeFanout fanout, TimeProvider time)
-    : IIntegrationEventConsumer
+    : IIntegrationEventConsumer<ConversationMemberRemoved>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, ConversationMemberRemoved removed, CancellationToken cancellationToken)
     {
-        var removed = integrationEvent.DataAs<ConversationMemberRemoved>();
         await db.Database.ExecuteSqlAsync($"""
             INSERT INTO realtime.memberships (conversation_id, user_id, left_at_seq)
             VALUES ({removed.ConversationId}, {removed.UserId}, {removed.LeftAtSeq})
             ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at_seq = excluded.left_at_seq
             """, cancellationToken);
         await invalidation.ChangedAsync(removed.ConversationId);
-        await fanout.PublishMembershipAsync(removed.Members.Append(removed.UserId), Frames.Serialize(FrameTypes.ConversationMemberRemoved, new
-        {
-            conversation_id = removed.ConversationId,
-            user_id = removed.UserId,
-            removed_by = removed.RemovedBy,
-            left_at_seq = removed.LeftAtSeq,
-            removed_at = removed.RemovedAt,
-        }, time.GetUtcNow()), removed.ConversationId, left: removed.UserId, leftAtSeq: removed.LeftAtSeq);
+        await fanout.PublishMembershipAsync(removed.Members.Append(removed.UserId), Frames.Serialize(FrameTypes.ConversationMemberRemoved,
+            new ConversationMemberRemovedData(removed.ConversationId, removed.UserId, removed.RemovedBy, removed.LeftAtSeq, removed.RemovedAt),
+            time.GetUtcNow()), removed.ConversationId, left: removed.UserId, leftAtSeq: removed.LeftAtSeq);
     }
 }
 
 /// <summary>A group's new name or description, to its members.</summary>
 public sealed class ConversationUpdatedConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
-    : IIntegrationEventConsumer
+    : IIntegrationEventConsumer<ConversationUpdated>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, ConversationUpdated updated, CancellationToken cancellationToken)
     {
-        var updated = integrationEvent.DataAs<ConversationUpdated>();
         var members = await membersCache.OfAsync(db, updated.ConversationId, cancellationToken);
-        await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationUpdated, new
-        {
-            conversation_id = updated.ConversationId,
-            metadata = new { name = updated.Name, description = updated.Description },
-            updated_by = updated.UpdatedBy,
-            updated_at = updated.UpdatedAt,
-        }, time.GetUtcNow()), updated.ConversationId);
+        await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationUpdated,
+            new ConversationUpdatedData(updated.ConversationId, new ConversationMetadata(updated.Name, updated.Description), updated.UpdatedBy,
+                updated.UpdatedAt), time.GetUtcNow()), updated.ConversationId);
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Chat4All.BuildingBlocks.EventBus;
 using Chat4All.Contracts.Events;
 using Chat4All.Contracts.Realtime;
 using Chat4All.Realtime.Data;
@@ -21,36 +20,19 @@ internal static class MessageChanges
     private static readonly string[] PayloadFileId = ["payload", "file_id"];
 
     public static Task UpdatedAsync(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time,
-        IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+        MessageUpdated updated, CancellationToken cancellationToken)
     {
-        var updated = integrationEvent.DataAs<MessageUpdated>();
-        var data = JsonSerializer.Serialize(new
-        {
-            message_id = updated.MessageId,
-            conversation_id = updated.ConversationId,
-            seq = updated.Seq,
-            message_seq = updated.MessageSeq,
-            sender_id = updated.SenderId,
-            payload = updated.Payload,
-            edited_at = updated.EditedAt,
-        }, ContractJson.Options);
+        var data = JsonSerializer.Serialize(new MessageUpdatedData(updated.MessageId, updated.ConversationId, updated.Seq, updated.MessageSeq,
+            updated.SenderId, updated.Payload, updated.EditedAt), ContractJson.Options);
         return LogAndPublishAsync(db, membersCache, fanout, time, FrameTypes.MessageUpdated, updated.ConversationId, updated.Seq, updated.MessageId,
             data, updated.EditedAt, cancellationToken);
     }
 
     public static async Task DeletedAsync(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time,
-        IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+        MessageDeleted deleted, CancellationToken cancellationToken)
     {
-        var deleted = integrationEvent.DataAs<MessageDeleted>();
-        var data = JsonSerializer.Serialize(new
-        {
-            message_id = deleted.MessageId,
-            conversation_id = deleted.ConversationId,
-            seq = deleted.Seq,
-            message_seq = deleted.MessageSeq,
-            sender_id = deleted.SenderId,
-            deleted_at = deleted.DeletedAt,
-        }, ContractJson.Options);
+        var data = JsonSerializer.Serialize(new MessageDeletedData(deleted.MessageId, deleted.ConversationId, deleted.Seq, deleted.MessageSeq,
+            deleted.SenderId, deleted.DeletedAt), ContractJson.Options);
         // jsonb_set leaves an entry without a payload as it is; a redelivered deletion scrubs again, harmlessly.
         await db.Database.ExecuteSqlAsync($"""
             UPDATE realtime.message_log

@@ -10,13 +10,10 @@ using Microsoft.EntityFrameworkCore;
 namespace Chat4All.Realtime.Projections;
 
 /// <summary>Who is in a conversation, from <c>conversation.created</c> (members never change afterwards).</summary>
-public sealed class ConversationCreatedConsumer(RealtimeDbContext db) : IIntegrationEventConsumer
+public sealed class ConversationCreatedConsumer(RealtimeDbContext db) : IIntegrationEventConsumer<ConversationCreated>
 {
-    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
-    {
-        var created = integrationEvent.DataAs<ConversationCreated>();
-        return Memberships.EnsureAsync(db, created.ConversationId, created.Members, cancellationToken);
-    }
+    public Task HandleAsync(IntegrationEvent envelope, ConversationCreated created, CancellationToken cancellationToken) =>
+        Memberships.EnsureAsync(db, created.ConversationId, created.Members, cancellationToken);
 }
 
 /// <summary>
@@ -25,18 +22,19 @@ public sealed class ConversationCreatedConsumer(RealtimeDbContext db) : IIntegra
 /// Edits and deletes share the topic, in seq order, and are handled by <see cref="MessageChanges"/>.
 /// </summary>
 public sealed class MessageCreatedConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
-    : IIntegrationEventConsumer
+    : IIntegrationEventConsumer<MessageCreated>, IIntegrationEventConsumer<MessageUpdated>, IIntegrationEventConsumer<MessageDeleted>
 {
-    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) => integrationEvent.Type switch
-    {
-        nameof(MessageUpdated) => MessageChanges.UpdatedAsync(db, membersCache, fanout, time, integrationEvent, cancellationToken),
-        nameof(MessageDeleted) => MessageChanges.DeletedAsync(db, membersCache, fanout, time, integrationEvent, cancellationToken),
-        _ => CreatedAsync(integrationEvent, cancellationToken),
-    };
+    Task IIntegrationEventConsumer.HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
+        integrationEvent.RouteAsync(this, cancellationToken);
 
-    private async Task CreatedAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public Task HandleAsync(IntegrationEvent envelope, MessageUpdated updated, CancellationToken cancellationToken) =>
+        MessageChanges.UpdatedAsync(db, membersCache, fanout, time, updated, cancellationToken);
+
+    public Task HandleAsync(IntegrationEvent envelope, MessageDeleted deleted, CancellationToken cancellationToken) =>
+        MessageChanges.DeletedAsync(db, membersCache, fanout, time, deleted, cancellationToken);
+
+    public async Task HandleAsync(IntegrationEvent envelope, MessageCreated created, CancellationToken cancellationToken)
     {
-        var created = integrationEvent.DataAs<MessageCreated>();
         List<Guid> members = [created.SenderId, .. created.Recipients];
         var data = JsonSerializer.Serialize(new MessageCreatedData(created.MessageId, created.ConversationId, created.Seq, created.SenderId,
             created.Payload, created.Channels, DeliveryStatuses.Accepted, created.CreatedAt), ContractJson.Options);
@@ -64,11 +62,10 @@ public sealed class MessageCreatedConsumer(RealtimeDbContext db, ConversationMem
 
 /// <summary>A member's read position, to every member (the reader's other devices included).</summary>
 public sealed class ConversationReadConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
-    : IIntegrationEventConsumer
+    : IIntegrationEventConsumer<ConversationRead>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, ConversationRead read, CancellationToken cancellationToken)
     {
-        var read = integrationEvent.DataAs<ConversationRead>();
         var members = await membersCache.OfAsync(db, read.ConversationId, cancellationToken);
         await fanout.PublishAsync(members, Frames.Serialize(FrameTypes.ConversationRead,
             new ConversationReadData(read.ConversationId, read.UserId, read.ReadUpToSeq, read.ReadAt),
@@ -82,14 +79,11 @@ public sealed class ConversationReadConsumer(RealtimeDbContext db, ConversationM
 /// conversation; the frames keep the batch's order.
 /// </summary>
 public sealed class StatusChangedConsumer(RealtimeDbContext db, ConversationMembersCache membersCache, RealtimeFanout fanout, TimeProvider time)
-    : IIntegrationEventBatchConsumer
+    : IIntegrationEventBatchConsumer<MessageStatusChanged>
 {
-    public Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken) =>
-        HandleBatchAsync([integrationEvent], cancellationToken);
-
-    public async Task HandleBatchAsync(IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    public async Task HandleBatchAsync(IReadOnlyList<ReceivedEvent<MessageStatusChanged>> integrationEvents, CancellationToken cancellationToken)
     {
-        var changes = integrationEvents.Select(e => e.DataAs<MessageStatusChanged>()).Where(c => c.OldStatus != c.NewStatus).ToList();
+        var changes = integrationEvents.Select(e => e.Data).Where(c => c.OldStatus != c.NewStatus).ToList();
         var members = new Dictionary<Guid, IReadOnlyList<Guid>>();
         var publishes = new List<Task>(changes.Count);
         foreach (var change in changes)
@@ -110,11 +104,10 @@ public sealed class StatusChangedConsumer(RealtimeDbContext db, ConversationMemb
 }
 
 /// <summary>A user's presence, to everyone they have exchanged a message with (docs/adr/0028).</summary>
-public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer
+public sealed class PresenceChangedConsumer(RealtimeDbContext db, RealtimeFanout fanout, TimeProvider time) : IIntegrationEventConsumer<PresenceChanged>
 {
-    public async Task HandleAsync(IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    public async Task HandleAsync(IntegrationEvent envelope, PresenceChanged changed, CancellationToken cancellationToken)
     {
-        var changed = integrationEvent.DataAs<PresenceChanged>();
         var contacts = await Memberships.CorrespondentsOfAsync(db, changed.UserId, cancellationToken);
         await fanout.PublishAsync(contacts, Frames.Serialize(FrameTypes.PresenceChanged,
             new PresenceChangedData(changed.UserId, changed.Status, changed.LastSeenAt), time.GetUtcNow()));

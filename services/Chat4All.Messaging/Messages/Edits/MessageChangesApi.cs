@@ -14,18 +14,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Chat4All.Contracts.Messages;
 
 namespace Chat4All.Messaging.Messages.Edits;
-
-public sealed record EditMessageRequest([property: Required, NoNul] string? Text);
-
-/// <summary>A message after an edit or a delete: <c>change_seq</c> is the position of its latest change in the conversation's sequence.</summary>
-public sealed record MessageChanged(Guid MessageId, Guid ConversationId, long Seq, long? ChangeSeq, MessagePayload Payload,
-    DateTimeOffset? EditedAt, DateTimeOffset? DeletedAt);
-
-public sealed record MessageEditView(long Seq, string PreviousText, string Text, DateTimeOffset EditedAt);
-
-public sealed record MessageEditsPage(Guid MessageId, IReadOnlyList<MessageEditView> Edits);
 
 /// <summary>
 /// <c>PATCH</c> and <c>DELETE /v1/messages/{id}</c> and the edit history (docs/adr/0045). Only the

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Chat4All.ServiceDefaults.Http;
+namespace Chat4All.Contracts;
 
 /// <summary>
 /// Refuses text containing NUL (U+0000): PostgreSQL <c>text</c> cannot store it, and no channel carries
