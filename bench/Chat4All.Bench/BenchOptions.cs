@@ -29,6 +29,9 @@ internal enum ScenarioSelection
     /// <summary>Messages into groups of three at fixed rates with every socket open: frames, deliveries, receipts, backlogs, drain and CPU per unit.</summary>
     Pipeline,
 
+    /// <summary>A delivery backlog of --messages ["all"] messages, then messages at a fixed rate with sockets open: socket latency while the backlog is queued.</summary>
+    Isolation,
+
     /// <summary>Faults injected into a scripts/ha.sh cluster under steady load: what a retrying client saw, loss and duplicates.</summary>
     Chaos,
 }
@@ -133,7 +136,7 @@ internal sealed record BenchOptions(
           --warmup <seconds>          unrecorded warm-up per target (default 3, max 600)
           --concurrency <n>           workers for the authenticated no-op (default 32, max 1024)
           --token-concurrency <n>     workers for token issuance (default 8; it is CPU-heavy server-side)
-          --scenario all|token|noop|messages|deliveries|connections|realtime-latency|uploads|pipeline|chaos
+          --scenario all|token|noop|messages|deliveries|connections|realtime-latency|uploads|pipeline|isolation|chaos
                                       what to run (default all = token + noop; the others run only
                                       when named, because they need the setup below)
           --markdown                  print the results as a Markdown table
@@ -218,6 +221,11 @@ internal sealed record BenchOptions(
           --key-prefix <prefix>       the host's Chat4All__EventBus__KeyPrefix (default chat4all)
           --host-pid <pid>            the host process for Host CPU % (default: listening on --url's port)
           Rate limiting must be off; eval "$(scripts/infra.sh env)" exports the connection strings.
+
+        The isolation scenario (the pipeline scenario's users, groups, backlogs and CPU): first --messages
+        messages with ["all"] as fast as they are accepted (the delivery backlog; 5000 queue ~50,000
+        deliveries), then sockets open and the first of --rates for --duration with --channels: socket
+        latency while the backlog is queued, the backlog at the start and end of that window.
 
         The uploads scenario (initiate, POST every chunk, complete, wait for completed; per entry of --parallel):
           --file-size <MiB>           file size (default 2048 = 2 GiB, the API's maximum; at least 1)
@@ -408,12 +416,13 @@ internal sealed record BenchOptions(
                         "REALTIME-LATENCY" => ScenarioSelection.RealtimeLatency,
                         "UPLOADS" => ScenarioSelection.Uploads,
                         "PIPELINE" => ScenarioSelection.Pipeline,
+                        "ISOLATION" => ScenarioSelection.Isolation,
                         "CHAOS" => ScenarioSelection.Chaos,
                         _ => null,
                     };
                     if (scenario is null)
                     {
-                        error = $"--scenario must be all, token, noop, messages, deliveries, connections, realtime-latency, uploads, pipeline or chaos (got '{value}').";
+                        error = $"--scenario must be all, token, noop, messages, deliveries, connections, realtime-latency, uploads, pipeline, isolation or chaos (got '{value}').";
                         return null;
                     }
 

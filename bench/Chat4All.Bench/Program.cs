@@ -70,7 +70,7 @@ var maxConcurrency = options.Scenario switch
     // Token fetches and user provisioning during setup, plus the /metrics scrape; the sockets have their own handlers.
     ScenarioSelection.Connections => 16,
     // The open-loop sends plus the /metrics scrape.
-    ScenarioSelection.RealtimeLatency or ScenarioSelection.Pipeline => options.MaxInFlight + 1,
+    ScenarioSelection.RealtimeLatency or ScenarioSelection.Pipeline or ScenarioSelection.Isolation => options.MaxInFlight + 1,
     // The chunk requests in flight plus setup and status polls.
     ScenarioSelection.Uploads => options.UploadParallelism.Max() + 2,
     _ => Math.Max(options.Concurrency, options.TokenConcurrency),
@@ -160,6 +160,12 @@ if (runPipeline)
 {
     // Its own groups, three sockets per rate, backlogs and CPU; see PipelineScenario.
     return await new PipelineScenario(options, client, users).RunAsync(cancellationToken);
+}
+
+if (options.Scenario is ScenarioSelection.Isolation)
+{
+    // A delivery backlog, then open-loop sends with sockets open; see IsolationScenario.
+    return await new IsolationScenario(options, client, users).RunAsync(cancellationToken);
 }
 
 if (options.Scenario is ScenarioSelection.Chaos)
