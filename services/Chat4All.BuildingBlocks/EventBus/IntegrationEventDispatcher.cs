@@ -30,6 +30,7 @@ internal sealed partial class IntegrationEventDispatcher(
     IServiceScopeFactory scopes,
     ProcessedEvents processed,
     EventBusMetrics metrics,
+    BackgroundLane backgroundLane,
     TimeProvider time,
     ILogger<IntegrationEventDispatcher> logger)
 {
@@ -120,6 +121,8 @@ internal sealed partial class IntegrationEventDispatcher(
         where TConsumer : IIntegrationEventConsumer
     {
         var (topic, group) = (subscription.Topic, subscription.ConsumerGroup);
+        // Waiting for the lane is not handler time: the duration metric starts once the handler may run.
+        using var turn = await backgroundLane.EnterAsync(group, cancellationToken);
         var started = time.GetTimestamp();
         try
         {
