@@ -16,7 +16,7 @@ namespace Chat4All.Bench;
 /// </summary>
 internal sealed class DeliveriesScenario : IBenchScenario
 {
-    private static readonly Option<int> MessageCount = BenchOption.Int("--messages", "messages to send", 1000, 1, 100_000);
+    internal static readonly Option<int> MessageCount = BenchOption.Int("--messages", "messages to send", 1000, 1, 100_000);
 
     private static readonly Option<int> SendConcurrency = BenchOption.Int("--send-concurrency", "sends in flight at once", 16, 1, BenchOption.MaxConcurrency);
 

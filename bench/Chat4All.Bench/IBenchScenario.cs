@@ -47,6 +47,7 @@ internal static class BenchScenarios
         new RealtimeLatencyScenario(),
         new UploadsScenario(),
         new PipelineScenario(),
+        new IsolationScenario(),
         new ChaosScenario(),
     ];
 }

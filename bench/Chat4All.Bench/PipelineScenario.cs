@@ -17,7 +17,7 @@ namespace Chat4All.Bench;
 /// </summary>
 internal sealed class PipelineScenario : IBenchScenario
 {
-    private static readonly Option<IReadOnlyList<string>?> Channels = new("--channels")
+    internal static readonly Option<IReadOnlyList<string>?> Channels = new("--channels")
     {
         Description = "the messages' channels: all (default: broadcast on every channel the recipient has an address on), default (the field left out: " +
             "each recipient's preferred channel) or a comma-separated list",
@@ -30,9 +30,9 @@ internal sealed class PipelineScenario : IBenchScenario
 
     private static readonly Option<TimeSpan> DrainTimeout = BenchOption.Seconds("--drain-timeout", "after the last send, how long to wait for every backlog to empty", 60);
 
-    private static readonly Option<string?> Redis = BenchOption.Text("--redis", $"Redis host:port, for stream lag (default ${CommonOptions.RedisEnvironmentVariable}; redis-cli)");
+    internal static readonly Option<string?> Redis = BenchOption.Text("--redis", $"Redis host:port, for stream lag (default ${CommonOptions.RedisEnvironmentVariable}; redis-cli)");
 
-    private static readonly Option<string> KeyPrefix = new("--key-prefix")
+    internal static readonly Option<string> KeyPrefix = new("--key-prefix")
     {
         Description = "the host's Chat4All__EventBus__KeyPrefix (default chat4all)",
         DefaultValueFactory = _ => "chat4all",

@@ -40,6 +40,7 @@ public static partial class EventBusExtensions
         // Redis serves both runtimes: the Streams adapter, and event-id dedupe for Dapr deliveries.
         builder.AddChat4AllRedis();
         services.TryAddSingleton<ProcessedEvents>();
+        services.TryAddSingleton<BackgroundLane>();
         services.TryAddSingleton<IntegrationEventDispatcher>();
         services.TryAddSingleton<IDeadLetterReader, RedisDeadLetterReader>();
 

@@ -72,6 +72,22 @@ public sealed class EventBusOptions : IValidatableObject
     [Range(1000, long.MaxValue)]
     public long? MaxStreamLength { get; set; }
 
+    /// <summary>
+    /// Consumer groups whose handlers are the realtime lane (ADR 0044): they never wait for
+    /// <see cref="BackgroundConcurrency"/>, so frames to open sockets do not queue behind delivery
+    /// and projection work. Comma-separated; empty puts every group in the background lane.
+    /// </summary>
+    [RegularExpression("^[A-Za-z0-9_.,-]*$")]
+    public string PriorityGroups { get; set; } = "realtime";
+
+    /// <summary>
+    /// Most handler calls of the other groups running at once in this process (a read batch or one
+    /// event each); the rest wait their turn. Bounds how much of the machine background work takes
+    /// while it has a backlog, leaving the rest to the priority groups and to requests.
+    /// </summary>
+    [Range(1, 1024)]
+    public int BackgroundConcurrency { get; set; } = Math.Max(4, 2 * Environment.ProcessorCount);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (PollInterval >= LeaseDuration)

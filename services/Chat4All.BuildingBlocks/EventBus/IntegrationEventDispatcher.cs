@@ -30,31 +30,63 @@ internal sealed partial class IntegrationEventDispatcher(
     IServiceScopeFactory scopes,
     ProcessedEvents processed,
     EventBusMetrics metrics,
+    BackgroundLane backgroundLane,
     TimeProvider time,
     ILogger<IntegrationEventDispatcher> logger)
 {
     public async Task<DispatchOutcome> DispatchAsync(EventSubscription subscription, IntegrationEvent integrationEvent, CancellationToken cancellationToken)
     {
-        var (topic, group) = (subscription.Topic, subscription.ConsumerGroup);
-        if (await processed.ContainsAsync(group, integrationEvent.Id, cancellationToken))
+        if ((await AlreadyHandledAsync(subscription, [integrationEvent], cancellationToken))[0])
         {
-            metrics.Duplicate(topic, group);
-            LogDuplicate(logger, integrationEvent.Id, topic, group);
             return DispatchOutcome.Duplicate;
         }
 
-        using var activity = StartActivity(subscription, integrationEvent);
-        using var logScope = logger.BeginScope(EventLogScope.Of(integrationEvent));
-        var failure = await RunConsumerAsync<IIntegrationEventConsumer>(subscription, activity, 1,
-            consumer => consumer.HandleAsync(integrationEvent, cancellationToken), cancellationToken);
-        if (failure is not null)
+        var outcome = await HandleAsync(subscription, integrationEvent, cancellationToken);
+        if (outcome.Status is DispatchStatus.Handled)
         {
-            return failure.Value;
+            await MarkHandledAsync(subscription, [integrationEvent.Id], cancellationToken);
         }
 
-        await processed.AddAsync(group, integrationEvent.Id, cancellationToken);
-        return DispatchOutcome.Handled;
+        return outcome;
     }
+
+    /// <summary>
+    /// Which of <paramref name="integrationEvents"/> the group already handled (or that repeat an
+    /// earlier event of the list), in their order, in one lookup; each counts as a duplicate. With <see cref="HandleAsync"/> and
+    /// <see cref="MarkHandledAsync"/> it lets the Redis Streams worker dedupe a whole read batch with
+    /// one lookup and one flight of marks.
+    /// </summary>
+    public async Task<bool[]> AlreadyHandledAsync(EventSubscription subscription, IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
+    {
+        var seen = await processed.ContainAsync(subscription.ConsumerGroup, [.. integrationEvents.Select(e => e.Id)], cancellationToken);
+        var inThisList = new HashSet<Guid>();
+        for (var i = 0; i < seen.Length; i++)
+        {
+            // A second copy in the same list (the relay published it twice) is a duplicate of the first,
+            // which the lookup cannot know yet.
+            seen[i] |= !inThisList.Add(integrationEvents[i].Id);
+            if (seen[i])
+            {
+                metrics.Duplicate(subscription.Topic, subscription.ConsumerGroup);
+                LogDuplicate(logger, integrationEvents[i].Id, subscription.Topic, subscription.ConsumerGroup);
+            }
+        }
+
+        return seen;
+    }
+
+    /// <summary>Runs the consumers for one event, without the dedupe lookup or mark (the caller does those).</summary>
+    public async Task<DispatchOutcome> HandleAsync(EventSubscription subscription, IntegrationEvent integrationEvent, CancellationToken cancellationToken)
+    {
+        using var activity = StartActivity(subscription, integrationEvent);
+        using var logScope = logger.BeginScope(EventLogScope.Of(integrationEvent));
+        return await RunConsumerAsync<IIntegrationEventConsumer>(subscription, activity, 1,
+            consumer => consumer.HandleAsync(integrationEvent, cancellationToken), cancellationToken) ?? DispatchOutcome.Handled;
+    }
+
+    /// <summary>Remembers handled events for the group, in one flight.</summary>
+    public Task MarkHandledAsync(EventSubscription subscription, IReadOnlyList<Guid> eventIds, CancellationToken cancellationToken) =>
+        eventIds.Count == 0 ? Task.CompletedTask : processed.AddAsync(subscription.ConsumerGroup, eventIds, cancellationToken);
 
     /// <summary>
     /// The batch path (<see cref="IIntegrationEventBatchConsumer"/>): the group's already-handled ids
@@ -64,22 +96,8 @@ internal sealed partial class IntegrationEventDispatcher(
     /// </summary>
     public async Task<DispatchOutcome> DispatchBatchAsync(EventSubscription subscription, IReadOnlyList<IntegrationEvent> integrationEvents, CancellationToken cancellationToken)
     {
-        var (topic, group) = (subscription.Topic, subscription.ConsumerGroup);
-        var seen = await processed.ContainAsync(group, [.. integrationEvents.Select(e => e.Id)], cancellationToken);
-        var fresh = new List<IntegrationEvent>(integrationEvents.Count);
-        for (var i = 0; i < integrationEvents.Count; i++)
-        {
-            if (seen[i])
-            {
-                metrics.Duplicate(topic, group);
-                LogDuplicate(logger, integrationEvents[i].Id, topic, group);
-            }
-            else
-            {
-                fresh.Add(integrationEvents[i]);
-            }
-        }
-
+        var seen = await AlreadyHandledAsync(subscription, integrationEvents, cancellationToken);
+        var fresh = integrationEvents.Where((_, i) => !seen[i]).ToList();
         if (fresh.Count == 0)
         {
             return DispatchOutcome.Duplicate;
@@ -93,7 +111,7 @@ internal sealed partial class IntegrationEventDispatcher(
             return failure.Value;
         }
 
-        await processed.AddAsync(group, [.. fresh.Select(e => e.Id)], cancellationToken);
+        await MarkHandledAsync(subscription, [.. fresh.Select(e => e.Id)], cancellationToken);
         return DispatchOutcome.Handled;
     }
 
@@ -103,6 +121,8 @@ internal sealed partial class IntegrationEventDispatcher(
         where TConsumer : IIntegrationEventConsumer
     {
         var (topic, group) = (subscription.Topic, subscription.ConsumerGroup);
+        // Waiting for the lane is not handler time: the duration metric starts once the handler may run.
+        using var turn = await backgroundLane.EnterAsync(group, cancellationToken);
         var started = time.GetTimestamp();
         try
         {

@@ -11,18 +11,17 @@ namespace Chat4All.BuildingBlocks.EventBus;
 /// </summary>
 internal sealed class ProcessedEvents(IConnectionMultiplexer redis, IOptions<EventBusOptions> options)
 {
-    public async Task<bool> ContainsAsync(string consumerGroup, Guid eventId, CancellationToken cancellationToken) =>
-        await redis.GetDatabase()
-            .KeyExistsAsync(RedisStreamKeys.Processed(options.Value.KeyPrefix, consumerGroup, eventId))
-            .WaitAsync(cancellationToken);
-
-    /// <summary>One flight of pipelined EXISTS for a batch, in the order of <paramref name="eventIds"/>.</summary>
+    /// <summary>
+    /// Which of <paramref name="eventIds"/> the group has handled, in their order: one <c>MGET</c>
+    /// for the whole list (a command per read batch rather than an <c>EXISTS</c> per event).
+    /// </summary>
     public async Task<bool[]> ContainAsync(string consumerGroup, IReadOnlyList<Guid> eventIds, CancellationToken cancellationToken)
     {
-        var database = redis.GetDatabase();
         var prefix = options.Value.KeyPrefix;
-        return await Task.WhenAll(eventIds.Select(id => database.KeyExistsAsync(RedisStreamKeys.Processed(prefix, consumerGroup, id))))
+        var values = await redis.GetDatabase()
+            .StringGetAsync([.. eventIds.Select(id => (RedisKey)RedisStreamKeys.Processed(prefix, consumerGroup, id))])
             .WaitAsync(cancellationToken);
+        return [.. values.Select(v => !v.IsNull)];
     }
 
     /// <summary>One flight of pipelined SETs for a handled batch.</summary>
@@ -34,9 +33,4 @@ internal sealed class ProcessedEvents(IConnectionMultiplexer redis, IOptions<Eve
         await Task.WhenAll(eventIds.Select(id => database.StringSetAsync(RedisStreamKeys.Processed(prefix, consumerGroup, id), 1, window)))
             .WaitAsync(cancellationToken);
     }
-
-    public async Task AddAsync(string consumerGroup, Guid eventId, CancellationToken cancellationToken) =>
-        await redis.GetDatabase()
-            .StringSetAsync(RedisStreamKeys.Processed(options.Value.KeyPrefix, consumerGroup, eventId), 1, options.Value.DedupeWindow)
-            .WaitAsync(cancellationToken);
 }

@@ -142,15 +142,7 @@ internal sealed class RedisShardWorker : IDisposable
                         continue;
                     }
 
-                    foreach (var entry in entries)
-                    {
-                        if (halt.IsCancellationRequested)
-                        {
-                            break; // the rest stay pending; the next owner claims them first
-                        }
-
-                        await ProcessAsync(entry, halt, leaseLost);
-                    }
+                    await ProcessAsync(entries, halt, leaseLost);
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException && !halt.IsCancellationRequested)
                 {
@@ -216,31 +208,86 @@ internal sealed class RedisShardWorker : IDisposable
         return true;
     }
 
-    private async Task ProcessAsync(StreamEntry entry, CancellationToken halt, CancellationToken leaseLost)
+    /// <summary>
+    /// Entries one at a time, in order, each retried in place and dead-lettered after the last
+    /// attempt — with the dedupe of the whole list in one lookup, and the handled entries' marks and
+    /// acknowledgement in one flight and one <c>XACK</c> (ADR 0044): before a retry wait or a dead
+    /// letter, at the end, and when stopped. A failing entry thus holds back the others only for its
+    /// own attempts, and never leaves an entry handled before it unacknowledged meanwhile.
+    /// </summary>
+    private async Task ProcessAsync(IReadOnlyList<StreamEntry> entries, CancellationToken halt, CancellationToken leaseLost)
     {
-        if (!RedisStreamEntries.TryDecode(Topic, entry, out var integrationEvent, out var malformed))
+        var decoded = new List<(StreamEntry Entry, IntegrationEvent Event)>(entries.Count);
+        foreach (var entry in entries)
         {
-            // Not ours to interpret and retrying cannot help, but never drop it: park it for an operator.
-            await DeadLetterAsync(entry, malformed, attempts: 0);
+            if (RedisStreamEntries.TryDecode(Topic, entry, out var integrationEvent, out var malformed))
+            {
+                decoded.Add((entry, integrationEvent));
+            }
+            else
+            {
+                // Not ours to interpret and retrying cannot help, but never drop it: park it for an operator.
+                await DeadLetterAsync(entry, malformed, attempts: 0);
+            }
+        }
+
+        if (decoded.Count == 0)
+        {
             return;
         }
 
+        var seen = await _context.Dispatcher.AlreadyHandledAsync(_subscription, [.. decoded.Select(d => d.Event)], leaseLost);
+        var done = new HandledEntries();
+        try
+        {
+            for (var i = 0; i < decoded.Count; i++)
+            {
+                if (halt.IsCancellationRequested)
+                {
+                    break; // the rest stay pending; the next owner claims them first
+                }
+
+                if (seen[i])
+                {
+                    done.Skipped(decoded[i].Entry.Id);
+                }
+                else if (await HandleWithRetriesAsync(decoded[i].Entry, decoded[i].Event, done, halt))
+                {
+                    done.Handled(decoded[i].Entry.Id, decoded[i].Event.Id);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (halt.IsCancellationRequested)
+        {
+            // Stopped or lease lost mid-entry: what was handled before it is still acknowledged, so the
+            // next owner does not do it again; a failure to do so only means it will.
+            await FlushAsync(done).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+
+        await FlushAsync(done);
+    }
+
+    /// <summary>True once handled; false once dead-lettered (which acknowledges it).</summary>
+    private async Task<bool> HandleWithRetriesAsync(StreamEntry entry, IntegrationEvent integrationEvent, HandledEntries done, CancellationToken halt)
+    {
         var maxAttempts = _context.Options.MaxDeliveryAttempts;
         for (var attempt = 1; ; attempt++)
         {
             EnsureLeaseIsFresh(halt);
-            var outcome = await _context.Dispatcher.DispatchAsync(_subscription, integrationEvent, leaseLost);
+            var outcome = await _context.Dispatcher.HandleAsync(_subscription, integrationEvent, _leaseLost.Token);
             if (outcome.Status is not DispatchStatus.Failed)
             {
-                await Database.StreamAcknowledgeAsync(_stream, Group, entry.Id);
-                return;
+                return true;
             }
 
+            // The entries handled before this one are settled before it waits or is parked.
+            await FlushAsync(done);
             var error = outcome.Error!;
             if (attempt >= maxAttempts)
             {
                 await DeadLetterAsync(entry, $"{error.GetType().FullName}: {error.Message}", attempt);
-                return;
+                return false;
             }
 
             var delay = RetryDelay(attempt);
@@ -248,6 +295,19 @@ internal sealed class RedisShardWorker : IDisposable
             EventBusLog.HandlerFailed(_context.Logger, error, _subscription.ConsumerNames, integrationEvent.Id, Topic, attempt, maxAttempts, delay);
             await Task.Delay(delay, _context.Time, halt);
         }
+    }
+
+    // Marks before the XACK: a crash in between redelivers entries the dedupe then skips.
+    private async Task FlushAsync(HandledEntries done)
+    {
+        if (done.EntryIds.Count == 0)
+        {
+            return;
+        }
+
+        await _context.Dispatcher.MarkHandledAsync(_subscription, done.EventIds, CancellationToken.None);
+        await Database.StreamAcknowledgeAsync(_stream, Group, [.. done.EntryIds]);
+        done.Clear();
     }
 
     // Appended before the XACK: a crash in between can leave a second copy of a dead letter (it
@@ -284,15 +344,10 @@ internal sealed class RedisShardWorker : IDisposable
                 await Database.StreamAcknowledgeAsync(_stream, Group, result.DeletedIds);
             }
 
-            foreach (var entry in result.ClaimedEntries)
-            {
-                halt.ThrowIfCancellationRequested();
-                if (!entry.IsNull)
-                {
-                    reclaimed++;
-                    await ProcessAsync(entry, halt, leaseLost);
-                }
-            }
+            halt.ThrowIfCancellationRequested();
+            var claimed = result.ClaimedEntries.Where(e => !e.IsNull).ToList();
+            reclaimed += claimed.Count;
+            await ProcessAsync(claimed, halt, leaseLost);
 
             cursor = result.NextStartId;
         }
@@ -371,5 +426,27 @@ internal sealed class RedisShardWorker : IDisposable
     {
         var delay = TimeSpan.FromMilliseconds(100 * Math.Pow(2, Math.Min(failures - 1, 10)));
         return delay < MaxOutageBackoff ? delay : MaxOutageBackoff;
+    }
+
+    /// <summary>Entries settled since the last flush: every one to acknowledge, and the event ids handled among them to mark.</summary>
+    private sealed class HandledEntries
+    {
+        public List<RedisValue> EntryIds { get; } = [];
+
+        public List<Guid> EventIds { get; } = [];
+
+        public void Skipped(RedisValue entryId) => EntryIds.Add(entryId);
+
+        public void Handled(RedisValue entryId, Guid eventId)
+        {
+            EntryIds.Add(entryId);
+            EventIds.Add(eventId);
+        }
+
+        public void Clear()
+        {
+            EntryIds.Clear();
+            EventIds.Clear();
+        }
     }
 }

@@ -155,6 +155,100 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WhileAFailingEntryOfAReadBatchIsRetriedTheEntriesBeforeItAreAlreadyAcknowledgedAndRememberedAndTheOnesAfterItFollowOnceInOrder()
+    {
+        var events = Enumerable.Range(0, 12).Select(i => BusHost.NewEvent("conversation-" + (i % 3), type: i == 6 ? "Poison" : "TestHappened")).ToList();
+        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deliveries = new Deliveries
+        {
+            Behavior = async (e, cancellationToken) =>
+            {
+                if (e.Id == events[0].Id)
+                {
+                    await published.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                }
+
+                if (e.Type == "Poison")
+                {
+                    throw new InvalidOperationException("poison");
+                }
+            },
+        };
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", new Dictionary<string, string?>
+        {
+            ["Chat4All:EventBus:Shards"] = "1",
+            ["Chat4All:EventBus:MaxDeliveryAttempts"] = "3",
+            ["Chat4All:EventBus:InitialRetryDelay"] = "00:00:02",
+        });
+
+        // The first event holds the shard until the rest are published, so events 1..11 are one read batch.
+        await host.Bus.PublishAsync(events[0], CancellationToken.None);
+        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
+        foreach (var e in events.Skip(1))
+        {
+            await host.Bus.PublishAsync(e, CancellationToken.None);
+        }
+
+        published.SetResult();
+        var stream = _redis.Stream("conversation-0", shards: 1);
+        await deliveries.WaitUntilAsync(calls => calls.Any(c => c.Event.Type == "Poison"));
+
+        // During the poison's retry wait: only it and the entries after it are pending, and the ones
+        // before it are remembered as handled (a redelivery of them would be skipped).
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(stream, BusHost.Group)).PendingMessageCount == 6);
+        foreach (var handled in events.Take(6))
+        {
+            Assert.True(await _redis.Database.KeyExistsAsync(RedisStreamKeys.Processed(_redis.Prefix, BusHost.Group, handled.Id)));
+        }
+
+        var good = events.Where(e => e.Type != "Poison").Select(e => e.Id).ToList();
+        await deliveries.WaitUntilAsync(calls => good.All(id => calls.Any(c => c.Event.Id == id)), TimeSpan.FromSeconds(30));
+        Assert.Equal(good, deliveries.Calls.Where(c => c.Event.Type != "Poison").Select(c => c.Event.Id));
+        Assert.Equal(3, deliveries.Calls.Count(c => c.Event.Type == "Poison"));
+        var deadLetter = Assert.Single(await host.Services.GetRequiredService<IDeadLetterReader>().ReadAsync(BusHost.Topic, 10, CancellationToken.None));
+        Assert.Equal(events[6], deadLetter.Event);
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(stream, BusHost.Group)).PendingMessageCount == 0);
+        foreach (var handled in good)
+        {
+            Assert.True(await _redis.Database.KeyExistsAsync(RedisStreamKeys.Processed(_redis.Prefix, BusHost.Group, handled)));
+        }
+    }
+
+    [Fact]
+    public async Task TwoCopiesOfOneEventInOneReadBatchAreHandledOnce()
+    {
+        var first = BusHost.NewEvent("conversation-5");
+        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deliveries = new Deliveries
+        {
+            Behavior = async (e, cancellationToken) =>
+            {
+                if (e.Id == first.Id)
+                {
+                    await published.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                }
+            },
+        };
+        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", new Dictionary<string, string?>
+        {
+            ["Chat4All:EventBus:Shards"] = "1",
+        });
+        var twice = BusHost.NewEvent("conversation-5");
+        var sentinel = BusHost.NewEvent("conversation-5");
+
+        await host.Bus.PublishAsync(first, CancellationToken.None);
+        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
+        await host.Bus.PublishAsync(twice, CancellationToken.None);
+        await host.Bus.PublishAsync(twice, CancellationToken.None);
+        await host.Bus.PublishAsync(sentinel, CancellationToken.None);
+        published.SetResult();
+
+        await deliveries.WaitUntilAsync(calls => calls.Any(c => c.Event.Id == sentinel.Id));
+        Assert.Equal([first.Id, twice.Id, sentinel.Id], deliveries.Calls.Select(c => c.Event.Id));
+        await RedisScope.WaitUntilAsync(async () => (await _redis.Database.StreamPendingAsync(_redis.Stream("conversation-5", shards: 1), BusHost.Group)).PendingMessageCount == 0);
+    }
+
+    [Fact]
     public async Task ABatchConsumerTakesAReadBatchInOneCallAndAPoisonInItSendsThatBatchOneByOneSoOnlyThePoisonIsDeadLettered()
     {
         var events = Enumerable.Range(0, 40).Select(i => BusHost.NewEvent("conversation-" + (i % 3), type: i == 17 ? "Poison" : "TestHappened")).ToList();
