@@ -185,27 +185,9 @@ internal sealed class IsolationScenario : IBenchScenario
                 await Task.Delay(100, cancellationToken);
             }
 
-            long accepted = 0, errors = 0, lastAccepted = 0;
-            var latencies = new List<double>();
-            for (var i = 0; i < slots; i++)
-            {
-                if (run.MessageIds[i] is not { } id)
-                {
-                    errors++;
-                    continue;
-                }
-
-                accepted++;
-                lastAccepted = Math.Max(lastAccepted, run.ResponseTicks[i]);
-                if (frames.TryGetValue(id, out var arrived))
-                {
-                    latencies.Add((double)(arrived - run.SendTicks[i]) * 1000 / Stopwatch.Frequency);
-                }
-            }
-
-            latencies.Sort();
+            var (accepted, errors, acceptedPerSecond) = run.Outcome();
+            var latencies = run.LatenciesTo(frames);
             var window = CpuSample.Between(cpuBefore, cpuAfter);
-            var acceptedPerSecond = lastAccepted > run.Origin ? accepted / ((double)(lastAccepted - run.Origin) / Stopwatch.Frequency) : double.NaN;
             string[] row =
             [
                 ResultTable.Format(backlogMessages),

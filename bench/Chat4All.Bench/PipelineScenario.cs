@@ -237,30 +237,9 @@ internal sealed class PipelineScenario : IBenchScenario
             var cpuAfter = CpuSample.Take(host);
             var metricsAfter = await PrometheusText.TryScrapeAsync(client, options.Url, CancellationToken.None);
 
-            long accepted = 0, errors = 0, lastAccepted = 0;
-            var socketLatencies = new List<double>();
-            var receiptLatencies = new List<double>();
-            for (var i = 0; i < slots; i++)
-            {
-                if (run.MessageIds[i] is not { } id)
-                {
-                    errors++;
-                    continue;
-                }
-
-                accepted++;
-                lastAccepted = Math.Max(lastAccepted, run.ResponseTicks[i]);
-                if (frames.Created.TryGetValue(id, out var arrived))
-                {
-                    socketLatencies.Add(Milliseconds(arrived - run.SendTicks[i]));
-                }
-
-                if (frames.FirstReceipt.TryGetValue(id, out var receipt))
-                {
-                    receiptLatencies.Add(Milliseconds(receipt - run.SendTicks[i]));
-                }
-            }
-
+            var (accepted, errors, acceptedPerSecond) = run.Outcome();
+            var socketLatencies = run.LatenciesTo(frames.Created);
+            var receiptLatencies = run.LatenciesTo(frames.FirstReceipt);
             var sendTicks = new Dictionary<string, long>(StringComparer.Ordinal);
             for (var i = 0; i < slots; i++)
             {
@@ -276,13 +255,11 @@ internal sealed class PipelineScenario : IBenchScenario
             var deliveredByHost = metricsBefore is not null && metricsAfter is not null
                 ? (long)(metricsAfter.Sum(StatusChangesMetric, s => s.Label("status") == "delivered") - metricsBefore.Sum(StatusChangesMetric, s => s.Label("status") == "delivered"))
                 : deliveredLatencies.Count;
-            socketLatencies.Sort();
-            receiptLatencies.Sort();
             deliveredLatencies.Sort();
             var window = CpuSample.Between(cpuBefore, cpuAfter);
             return new RateResult(
                 rate, slots, accepted, errors,
-                lastAccepted > run.Origin ? accepted / ((double)(lastAccepted - run.Origin) / Stopwatch.Frequency) : double.NaN,
+                acceptedPerSecond,
                 [.. socketLatencies], accepted - socketLatencies.Count, [.. deliveredLatencies], deliveredByHost, [.. receiptLatencies],
                 endBacklog, drainSeconds, window, CpuSample.Between(cpuBefore, sendCpu), loadAverage, run.FirstError, frames.OutOfOrder);
         }

@@ -513,6 +513,38 @@ internal sealed class RealtimeLatencyScenario : IBenchScenario
 
         public string? FirstError => Volatile.Read(ref firstError);
 
+        /// <summary>Accepted and failed sends, and accepted messages per second from the first slot to the last response.</summary>
+        public (long Accepted, long Errors, double AcceptedPerSecond) Outcome()
+        {
+            long accepted = 0, lastAccepted = 0;
+            for (var i = 0; i < slots; i++)
+            {
+                if (MessageIds[i] is not null)
+                {
+                    accepted++;
+                    lastAccepted = Math.Max(lastAccepted, ResponseTicks[i]);
+                }
+            }
+
+            return (accepted, slots - accepted, lastAccepted > Origin ? accepted / ((double)(lastAccepted - Origin) / Stopwatch.Frequency) : double.NaN);
+        }
+
+        /// <summary>POST sent → arrival in ms, sorted, for every accepted message that has an arrival tick in <paramref name="arrivals"/>.</summary>
+        public List<double> LatenciesTo(IReadOnlyDictionary<string, long> arrivals)
+        {
+            var latencies = new List<double>();
+            for (var i = 0; i < slots; i++)
+            {
+                if (MessageIds[i] is { } id && arrivals.TryGetValue(id, out var arrived))
+                {
+                    latencies.Add((double)(arrived - SendTicks[i]) * 1000 / Stopwatch.Frequency);
+                }
+            }
+
+            latencies.Sort();
+            return latencies;
+        }
+
         public async Task ExecuteAsync(CancellationToken cancellationToken)
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

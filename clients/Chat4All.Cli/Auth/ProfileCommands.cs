@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Chat4All.Contracts;
 using Chat4All.Cli.Api;
 using Chat4All.Cli.CommandLine;
 using Chat4All.Cli.Output;
@@ -17,7 +18,7 @@ public static class ProfileCommands
         command.SetAction(async (parsed, cancellationToken) =>
         {
             using var session = globals.Open(parsed);
-            var me = await session.Api.GetAsync("v1/me", CliJson.Default.JsonElement, cancellationToken);
+            var me = await session.Api.GetAsync("v1/me", ContractJsonContext.Default.JsonElement, cancellationToken);
             var printer = session.Printer;
             var store = globals.StoreFor(parsed);
             if (printer.Json)
@@ -51,7 +52,7 @@ public static class ProfileCommands
             using var session = globals.Open(parsed);
             var path = $"v1/users?limit={parsed.GetValue(limit)}" + (parsed.GetValue(query) is { Length: > 0 } q ? "&query=" + Uri.EscapeDataString(q) : "");
             var (users, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path, next => path + "&cursor=" + Uri.EscapeDataString(next),
-                CliJson.Default.UserDirectoryPage, page => (page.Items, page.NextCursor, page.HasMore), "items", parsed.GetValue(all), cancellationToken);
+                ContractJsonContext.Default.UserDirectoryPage, page => (page.Items, page.NextCursor, page.HasMore), "items", parsed.GetValue(all), cancellationToken);
             var printer = session.Printer;
             if (printer.Json)
             {

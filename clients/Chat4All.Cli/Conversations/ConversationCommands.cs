@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
+using Chat4All.Contracts;
 using Chat4All.Cli.Api;
 using Chat4All.Client;
 using Chat4All.Cli.Auth;
@@ -35,7 +36,7 @@ public static class ConversationCommands
             var printer = session.Printer;
             // People read names; scripts get exactly the server's page as before (no expansion).
             var path = $"v1/conversations?limit={parsed.GetValue(limit)}" + (printer.Json ? "" : "&expand=members");
-            var (items, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path, next => path + "&cursor=" + next, CliJson.Default.ConversationPage,
+            var (items, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path, next => path + "&cursor=" + next, ContractJsonContext.Default.ConversationPage,
                 page => (page.Items, page.NextCursor, page.HasMore), "items", parsed.GetValue(all), cancellationToken);
 
             if (printer.Json)
@@ -117,7 +118,7 @@ public static class ConversationCommands
                 : new ConversationMetadata(parsed.GetValue(name), parsed.GetValue(description));
             // A private pair is idempotent by nature (same pair → same conversation), a group is not.
             var response = await session.Api.SendJsonAsync(HttpMethod.Post, "v1/conversations", new CreateConversationRequest(type, others, metadata),
-                CliJson.Default.CreateConversationRequest, CliJson.Default.ConversationResponse, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
+                ContractJsonContext.Default.CreateConversationRequest, ContractJsonContext.Default.ConversationResponse, type == "private" ? RetryMode.SafeToRepeat : RetryMode.Never,
                 cancellationToken);
             if (session.Printer.Json)
             {
@@ -143,7 +144,7 @@ public static class ConversationCommands
         {
             using var session = globals.Open(parsed);
             var expand = session.Printer.Json ? "" : "?expand=members";
-            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}{expand}", CliJson.Default.ConversationResponse, cancellationToken);
+            var response = await session.Api.GetAsync($"v1/conversations/{parsed.GetValue(id)}{expand}", ContractJsonContext.Default.ConversationResponse, cancellationToken);
             if (session.Printer.Json)
             {
                 session.Printer.Raw(response.Raw);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Chat4All.Contracts;
 using Chat4All.Cli.Api;
 using Chat4All.Client;
 using Chat4All.Contracts.Events;
@@ -78,7 +79,7 @@ public static class MessageCommands
         string? priority, Guid messageId, CancellationToken cancellationToken) =>
         session.Api.SendJsonAsync(HttpMethod.Post, "v1/messages",
             new SendMessageRequest(messageId, conversationId, new PayloadRequest(payload.Type, payload.Text, payload.FileId), channels is { Length: > 0 } ? [.. channels] : null, priority),
-            CliJson.Default.SendMessageRequest, CliJson.Default.AcceptedMessage, RetryMode.WithIdempotencyKey, cancellationToken);
+            ContractJsonContext.Default.SendMessageRequest, ContractJsonContext.Default.AcceptedMessage, RetryMode.WithIdempotencyKey, cancellationToken);
 
     public static Command History(CliGlobals globals)
     {
@@ -109,7 +110,7 @@ public static class MessageCommands
             // People read senders' names; scripts get exactly the server's page (no expansion).
             var path = $"v1/conversations/{conversationId}/messages?" + (session.Printer.Json ? "" : "expand=sender&");
             var (messages, raw, cursor, hasMore) = await session.Api.GetPagesAsync(path + query, next => path + $"limit={parsed.GetValue(limit)}&cursor={next}",
-                CliJson.Default.MessagePage, page => (page.Messages, page.NextCursor, page.HasMore), "messages", parsed.GetValue(all), cancellationToken);
+                ContractJsonContext.Default.MessagePage, page => (page.Messages, page.NextCursor, page.HasMore), "messages", parsed.GetValue(all), cancellationToken);
 
             if (session.Printer.Json)
             {
@@ -159,7 +160,7 @@ public static class MessageCommands
         {
             using var session = globals.Open(parsed);
             var response = await session.Api.SendJsonAsync(HttpMethod.Post, $"v1/conversations/{parsed.GetValue(conversation)}/read", new MarkReadRequest(parsed.GetValue(upTo)),
-                CliJson.Default.MarkReadRequest, CliJson.Default.MarkReadResponse, RetryMode.SafeToRepeat, cancellationToken);
+                ContractJsonContext.Default.MarkReadRequest, ContractJsonContext.Default.MarkReadResponse, RetryMode.SafeToRepeat, cancellationToken);
             if (session.Printer.Json)
             {
                 session.Printer.Raw(response.Raw);
@@ -183,7 +184,7 @@ public static class MessageCommands
             using var session = globals.Open(parsed);
             var printer = session.Printer;
             var response = await session.Api.GetAsync($"v1/messages/{parsed.GetValue(id)}" + (printer.Json ? "" : "?expand=sender"),
-                CliJson.Default.JsonElement, cancellationToken);
+                ContractJsonContext.Default.JsonElement, cancellationToken);
             if (printer.Json)
             {
                 printer.Raw(response.Raw);
@@ -198,7 +199,7 @@ public static class MessageCommands
                 names.Remember(senderId, senderName.GetString());
             }
 
-            var payload = message.GetProperty("payload").Deserialize(CliJson.Default.MessagePayload)!;
+            var payload = message.GetProperty("payload").Deserialize(ContractJsonContext.Default.MessagePayload)!;
             printer.Styled($"#{message.GetProperty("seq").GetInt64()} in {Markup.Escape(message.GetProperty("conversation_id").GetString()!)}  " +
                 Said(await names.NameAsync(senderId, cancellationToken), payload));
             var deliveries = message.GetProperty("deliveries").EnumerateArray().ToList();

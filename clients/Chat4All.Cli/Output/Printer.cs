@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Chat4All.Contracts;
 using Chat4All.Cli.Api;
 using Chat4All.Contracts.Events;
 using Spectre.Console;
@@ -144,7 +145,7 @@ public sealed class Printer(CliContext context, OutputFormat format)
             body["code"] = api.Code;
             if (api.Problem is { } problem)
             {
-                body["problem"] = JsonSerializer.SerializeToNode(problem, CliJson.Default.ApiProblem);
+                body["problem"] = JsonSerializer.SerializeToNode(problem, ContractJsonContext.Default.ApiProblem);
             }
         }
 

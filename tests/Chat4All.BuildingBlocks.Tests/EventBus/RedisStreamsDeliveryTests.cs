@@ -113,38 +113,12 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task APoisonEntryInTheMiddleOfABatchIsDeadLetteredAloneAndEveryOtherEntryOfTheBatchIsHandledOnceInOrder()
     {
-        var events = Enumerable.Range(0, 40).Select(i => BusHost.NewEvent("conversation-" + (i % 3), type: i == 17 ? "Poison" : "TestHappened")).ToList();
-        // The first event holds the shard until all are published, so the rest are read as one batch.
-        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var deliveries = new Deliveries
-        {
-            Behavior = async (e, cancellationToken) =>
-            {
-                if (e.Id == events[0].Id)
-                {
-                    await published.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-                }
-
-                if (e.Type == "Poison")
-                {
-                    throw new InvalidOperationException("poison");
-                }
-            },
-        };
-        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", new Dictionary<string, string?>
+        var (host, events, deliveries) = await PublishOneReadBatchWithAPoisonAsync(40, 17, new Dictionary<string, string?>
         {
             ["Chat4All:EventBus:Shards"] = "1",
             ["Chat4All:EventBus:MaxDeliveryAttempts"] = "2",
         });
-
-        await host.Bus.PublishAsync(events[0], CancellationToken.None);
-        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
-        foreach (var e in events.Skip(1))
-        {
-            await host.Bus.PublishAsync(e, CancellationToken.None);
-        }
-
-        published.SetResult();
+        await using var _ = host;
         var good = events.Where(e => e.Type != "Poison").Select(e => e.Id).ToList();
         await deliveries.WaitUntilAsync(calls => good.All(id => calls.Any(c => c.Event.Id == id)));
         Assert.Equal(good, deliveries.Calls.Where(c => c.Event.Type != "Poison").Select(c => c.Event.Id));
@@ -157,39 +131,13 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task WhileAFailingEntryOfAReadBatchIsRetriedTheEntriesBeforeItAreAlreadyAcknowledgedAndRememberedAndTheOnesAfterItFollowOnceInOrder()
     {
-        var events = Enumerable.Range(0, 12).Select(i => BusHost.NewEvent("conversation-" + (i % 3), type: i == 6 ? "Poison" : "TestHappened")).ToList();
-        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var deliveries = new Deliveries
-        {
-            Behavior = async (e, cancellationToken) =>
-            {
-                if (e.Id == events[0].Id)
-                {
-                    await published.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-                }
-
-                if (e.Type == "Poison")
-                {
-                    throw new InvalidOperationException("poison");
-                }
-            },
-        };
-        await using var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", new Dictionary<string, string?>
+        var (host, events, deliveries) = await PublishOneReadBatchWithAPoisonAsync(12, 6, new Dictionary<string, string?>
         {
             ["Chat4All:EventBus:Shards"] = "1",
             ["Chat4All:EventBus:MaxDeliveryAttempts"] = "3",
             ["Chat4All:EventBus:InitialRetryDelay"] = "00:00:02",
         });
-
-        // The first event holds the shard until the rest are published, so events 1..11 are one read batch.
-        await host.Bus.PublishAsync(events[0], CancellationToken.None);
-        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
-        foreach (var e in events.Skip(1))
-        {
-            await host.Bus.PublishAsync(e, CancellationToken.None);
-        }
-
-        published.SetResult();
+        await using var _ = host;
         var stream = _redis.Stream("conversation-0", shards: 1);
         await deliveries.WaitUntilAsync(calls => calls.Any(c => c.Event.Type == "Poison"));
 
@@ -212,6 +160,43 @@ public sealed class RedisStreamsDeliveryTests : IAsyncLifetime
         {
             Assert.True(await _redis.Database.KeyExistsAsync(RedisStreamKeys.Processed(_redis.Prefix, BusHost.Group, handled)));
         }
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="count"/> events on one shard, the one at <paramref name="poisonAt"/> failing on
+    /// every attempt. The first event's handler holds the shard until the rest are published, so events
+    /// 1.. are read as one batch.
+    /// </summary>
+    private async Task<(BusHost Host, List<IntegrationEvent> Events, Deliveries Deliveries)> PublishOneReadBatchWithAPoisonAsync(
+        int count, int poisonAt, Dictionary<string, string?> settings)
+    {
+        var events = Enumerable.Range(0, count).Select(i => BusHost.NewEvent("conversation-" + (i % 3), type: i == poisonAt ? "Poison" : "TestHappened")).ToList();
+        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var deliveries = new Deliveries
+        {
+            Behavior = async (e, cancellationToken) =>
+            {
+                if (e.Id == events[0].Id)
+                {
+                    await published.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                }
+
+                if (e.Type == "Poison")
+                {
+                    throw new InvalidOperationException("poison");
+                }
+            },
+        };
+        var host = await BusHost.StartAsync(_redis.ConnectionString, _redis.Prefix, deliveries, "instance-a", settings);
+        await host.Bus.PublishAsync(events[0], CancellationToken.None);
+        await deliveries.WaitUntilAsync(calls => calls.Count == 1);
+        foreach (var e in events.Skip(1))
+        {
+            await host.Bus.PublishAsync(e, CancellationToken.None);
+        }
+
+        published.SetResult();
+        return (host, events, deliveries);
     }
 
     [Fact]
