@@ -22,11 +22,15 @@ internal sealed class PipelineScenario : IBenchScenario
         Description = "the messages' channels: all (default: broadcast on every channel the recipient has an address on), default (the field left out: " +
             "each recipient's preferred channel) or a comma-separated list",
         DefaultValueFactory = _ => ["all"],
-        // "default" leaves the field out, so the server routes each recipient to their preferred channel.
+        // "default" is an empty list here (System.CommandLine cannot hand back a null from a custom
+        // parser); ChannelsOf turns it into a left-out field, which routes each recipient to their preferred channel.
         CustomParser = result => result.Tokens[0].Value.Equals("default", StringComparison.OrdinalIgnoreCase)
-            ? null
+            ? []
             : result.Tokens[0].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
     };
+
+    /// <summary>The messages' <c>channels</c>: null (the field left out) for <c>--channels default</c>.</summary>
+    internal static IReadOnlyList<string>? ChannelsOf(ParseResult parsed) => parsed.GetValue(Channels) is { Count: > 0 } channels ? channels : null;
 
     private static readonly Option<TimeSpan> DrainTimeout = BenchOption.Seconds("--drain-timeout", "after the last send, how long to wait for every backlog to empty", 60);
 
@@ -60,7 +64,7 @@ internal sealed class PipelineScenario : IBenchScenario
     public Task<int> RunAsync(BenchRun run, ParseResult parsed, CancellationToken cancellationToken)
     {
         report = run.Report;
-        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Duration), parsed.GetValue(Channels),
+        options = new Settings(run.Url, parsed.GetValue(CommonOptions.Rates)!, parsed.GetValue(CommonOptions.Duration), ChannelsOf(parsed),
             parsed.GetValue(CommonOptions.Conversations), parsed.GetValue(DrainTimeout), parsed.GetValue(CommonOptions.MaxInFlight),
             parsed.GetValue(CommonOptions.Postgres), parsed.GetValue(CommonOptions.PgBin), parsed.GetValue(Redis), parsed.GetValue(KeyPrefix)!,
             parsed.GetValue(CommonOptions.HostPid));
