@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -187,9 +188,9 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
     {
         await using var receiver = await SubscriberEndpoint.StartAsync();
         receiver.AlwaysFail = true;
-        using var metrics = platform.Host.CreateHttpClient();
-        // Other tests' failing subscriptions may be disabled meanwhile: count from here.
-        var disabledBefore = Counter(await metrics.GetStringAsync("/metrics"), "chat4all_webhooks_subscriptions_disabled_total");
+        // Counted on this host's own meters: every test host in this process has a meter of the same
+        // name, and an exporter listening by name can show another host's series for this instrument.
+        using var disables = HostCounter.Listen(platform.Host.Services, "chat4all.webhooks.subscriptions.disabled");
         var alice = await platform.CreateUserAsync();
         using var asAlice = await platform.CreateAuthenticatedClientAsync(alice);
         var conversation = await asAlice.CreateConversationAsync("private", (await platform.CreateUserAsync()).UserId);
@@ -202,7 +203,7 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
         Assert.Equal(WebhookPlatform.DisableAfter, disabled.GetProperty("consecutive_failures").GetInt32());
         Assert.Contains("http_500", disabled.GetProperty("disabled_reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.String, disabled.GetProperty("disabled_at").ValueKind);
-        await PollAsync(async () => Counter(await metrics.GetStringAsync("/metrics"), "chat4all_webhooks_subscriptions_disabled_total"), n => n >= disabledBefore + 1);
+        await PollAsync(() => Task.FromResult(disables.Total), n => n >= 1);
         var attemptsWhenDisabled = receiver.Attempts.Count;
         Assert.Equal(WebhookPlatform.DisableAfter, attemptsWhenDisabled);
         await Task.Delay(800); // several retry delays: nothing more is sent to a disabled subscription
@@ -306,12 +307,6 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
     }
 
     /// <summary>The sum of a Prometheus counter's series in a scrape (lines "name{labels} value [timestamp]").</summary>
-    private static double Counter(string scrape, string name) => scrape.Split('\n')
-        .Select(l => l.Trim())
-        .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
-        .Sum(l => double.Parse((l.Contains('{') ? l[(l.LastIndexOf('}') + 1)..] : l[name.Length..]).Trim().Split(' ')[0],
-            System.Globalization.CultureInfo.InvariantCulture));
-
     private static async Task<T> PollAsync<T>(Func<Task<T>> read, Func<T, bool> done)
     {
         using var deadline = new CancellationTokenSource(Bounded);
@@ -327,4 +322,35 @@ public sealed class WebhookDeliveryTests(WebhookPlatform platform) : IClassFixtu
             await Task.Delay(50, CancellationToken.None);
         }
     }
+}
+
+/// <summary>The sum of one counter's measurements on one host's own meters (those its <see cref="IMeterFactory"/> made).</summary>
+internal sealed class HostCounter : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private long _total;
+
+    private HostCounter()
+    {
+    }
+
+    public long Total => Interlocked.Read(ref _total);
+
+    public static HostCounter Listen(IServiceProvider services, string instrumentName)
+    {
+        var factory = services.GetRequiredService<IMeterFactory>();
+        var counter = new HostCounter();
+        counter._listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == instrumentName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        counter._listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counter._total, value));
+        counter._listener.Start();
+        return counter;
+    }
+
+    public void Dispose() => _listener.Dispose();
 }
