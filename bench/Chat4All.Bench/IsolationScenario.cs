@@ -72,18 +72,12 @@ internal sealed class IsolationScenario : IBenchScenario
 
     private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
     {
-        var chatUsers = users
-            .Where(u => u.HasScope(MessagesScenario.MessagesScope) && !u.HasScope(MessagesScenario.AdminScope) && !string.IsNullOrEmpty(u.UserId))
-            .ToList();
-        if (chatUsers.Count < 3)
+        if (await PipelineScenario.GroupOfThreeAsync(users, Name) is not { } group)
         {
-            await Console.Error.WriteLineAsync("The isolation scenario needs three demo users with a user_id and the '" + MessagesScenario.MessagesScope +
-                "' scope (groups of three); use the demo-users.json the host writes.");
             return 1;
         }
 
-        var sender = chatUsers[0];
-        DemoUser[] recipients = [chatUsers[1], chatUsers[2]];
+        var (sender, recipients) = group;
         var backlog = PipelineBacklog.Create(options, out var backlogNote);
         if (backlog is null)
         {

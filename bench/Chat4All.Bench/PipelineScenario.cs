@@ -108,20 +108,33 @@ internal sealed class PipelineScenario : IBenchScenario
     private PipelineBacklog? backlog;
     private HostProcess? host;
 
-    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The first three chat demo users (a user_id, the messages scope, not an admin) as a sender and the
+    /// two recipients of its groups; null, with the reason on stderr, when the file has fewer.
+    /// </summary>
+    internal static async Task<(DemoUser Sender, DemoUser[] Recipients)?> GroupOfThreeAsync(IReadOnlyList<DemoUser> users, string scenario)
     {
         var chatUsers = users
             .Where(u => u.HasScope(MessagesScenario.MessagesScope) && !u.HasScope(MessagesScenario.AdminScope) && !string.IsNullOrEmpty(u.UserId))
             .ToList();
         if (chatUsers.Count < 3)
         {
-            await Console.Error.WriteLineAsync("The pipeline scenario needs three demo users with a user_id and the '" + MessagesScenario.MessagesScope +
+            await Console.Error.WriteLineAsync("The " + scenario + " scenario needs three demo users with a user_id and the '" + MessagesScenario.MessagesScope +
                 "' scope (groups of three); use the demo-users.json the host writes.");
+            return null;
+        }
+
+        return (chatUsers[0], [chatUsers[1], chatUsers[2]]);
+    }
+
+    private async Task<int> RunScenarioAsync(CancellationToken cancellationToken)
+    {
+        if (await GroupOfThreeAsync(users, Name) is not { } group)
+        {
             return 1;
         }
 
-        sender = chatUsers[0];
-        recipients = [chatUsers[1], chatUsers[2]];
+        (sender, recipients) = group;
         backlog = PipelineBacklog.Create(options, out var backlogNote);
         if (backlogNote is not null)
         {
